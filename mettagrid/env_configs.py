@@ -1,0 +1,64 @@
+"""Compose the env YAML of `configs/env/` with Hydra and validate it into an EnvConfig.
+
+Tools that run under `@hydra.main` already hold the composed `env` node and call
+`load_env_config` directly; this module is for everything else (tests, scripts, notebooks)
+that wants `env=mettagrid/arena/basic` without a job config around it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mettagrid.config import EnvConfig, load_env_config
+from mettagrid.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIGS_DIR = PROJECT_ROOT / "configs"
+ENV_CONFIGS_DIR = CONFIGS_DIR / "env"
+
+# Folders of shared building blocks: composed into envs, never envs by themselves.
+_NOT_ENVS = ("mettagrid/game/", "mettagrid/base/", "mettagrid/maps/")
+
+
+def list_env_names() -> list[str]:
+    """Every complete env config shipped, as `env=` names (e.g. `mettagrid/arena/basic`)."""
+    names = []
+    for path in sorted(ENV_CONFIGS_DIR.rglob("*.yaml")):
+        name = path.relative_to(ENV_CONFIGS_DIR).with_suffix("").as_posix()
+        if not name.startswith(_NOT_ENVS):
+            names.append(name)
+    return names
+
+
+def compose_env_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> EnvConfig:
+    """Compose `configs/env/<name>.yaml` with Hydra, apply `key=value` overrides, validate.
+
+    Overrides are written relative to the env (`game.max_steps=100`), as they would be after
+    `env.` on a tool's command line.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    source = f"configs/env/{name}.yaml"
+    if not (ENV_CONFIGS_DIR / f"{name}.yaml").is_file():
+        known = ", ".join(list_env_names())
+        raise ConfigError(f"{source}: no such env config (known: {known})")
+    hydra_overrides = [f"+env={name}"] + [_prefix_env(override) for override in overrides]
+    try:
+        with initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
+            composed = compose(overrides=hydra_overrides)
+        data = OmegaConf.to_container(composed.env, resolve=True)
+    except (HydraException, OmegaConfBaseException) as error:
+        # Hydra's message is a sentence plus a hint ("To append to your config use +key=...").
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise ConfigError(f"{source}: {' '.join(lines[:2])}") from None
+    return load_env_config(data, source=source)
+
+
+def _prefix_env(override: str) -> str:
+    for sign in ("++", "+", "~"):
+        if override.startswith(sign):
+            return sign + "env." + override[len(sign):]
+    return "env." + override

@@ -1,0 +1,94 @@
+"""Map builders: configs that turn an integer seed into a grid of cell names.
+
+A grid (``GameMap``) is a ``(height, width)`` numpy array of strings: ``"empty"``, ``"wall"``,
+``"block"``, ``"agent.<group>"`` or a building name. Builders never check names against a
+game config; the env config compiles names to int codes later and rejects unknown ones.
+
+To add a generator: write its config class (a pydantic model with a ``type`` literal) and
+builder class, add the config to ``MapBuilderConfig`` and a row to ``_BUILDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Annotated, Any, Union
+
+import numpy as np
+from pydantic import Field, TypeAdapter
+
+from mettagrid.map_builder.ascii import AsciiMapBuilder, AsciiMapConfig
+from mettagrid.map_builder.base import AGENT_PREFIX, MapBuilder
+from mettagrid.map_builder.instances import InstancesBuilder, InstancesConfig
+from mettagrid.map_builder.maze import MazeBuilder, MazeConfig
+from mettagrid.map_builder.random import RandomMapBuilder, RandomMapConfig
+
+GameMap = np.ndarray  # (height, width) array of cell-name strings
+
+MapBuilderConfig = Annotated[
+    Union[AsciiMapConfig, RandomMapConfig, MazeConfig, InstancesConfig],
+    Field(discriminator="type"),
+]
+
+# InstancesConfig.instance refers to the union above, which needs InstancesConfig itself.
+InstancesConfig.model_rebuild(_types_namespace={"MapBuilderConfig": MapBuilderConfig})
+
+# The one table from config class to builder.
+_BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
+    AsciiMapConfig: AsciiMapBuilder,
+    RandomMapConfig: RandomMapBuilder,
+    MazeConfig: MazeBuilder,
+    InstancesConfig: lambda config: InstancesBuilder(config, make_map_builder(config.instance)),
+}
+
+
+@cache
+def _config_adapter() -> TypeAdapter:
+    return TypeAdapter(MapBuilderConfig)
+
+
+def parse_map_builder_config(data: Mapping[str, Any]) -> MapBuilderConfig:
+    """Validate a plain mapping (e.g. from YAML) into the config class its ``type`` names."""
+    return _config_adapter().validate_python(dict(data))
+
+
+def make_map_builder(config: MapBuilderConfig | Mapping[str, Any]) -> MapBuilder:
+    if isinstance(config, Mapping):
+        config = parse_map_builder_config(config)
+    builder = _BUILDERS.get(type(config))
+    if builder is None:
+        raise TypeError(f"no map builder for config of type {type(config).__name__}")
+    return builder(config)
+
+
+def build_map(config: MapBuilderConfig | Mapping[str, Any], seed: int) -> np.ndarray:
+    return make_map_builder(config).build(seed)
+
+
+def _is_agent(grid: np.ndarray) -> np.ndarray:
+    return np.char.startswith(grid, AGENT_PREFIX)
+
+
+def count_agents(grid: np.ndarray) -> int:
+    return int(np.count_nonzero(_is_agent(grid)))
+
+
+def agent_groups(grid: np.ndarray) -> list[str]:
+    """Group name of each agent cell in row-major order (the order agent ids are given in)."""
+    return [cell[len(AGENT_PREFIX) :] for cell in grid[_is_agent(grid)].tolist()]
+
+
+__all__ = [
+    "AsciiMapConfig",
+    "GameMap",
+    "InstancesConfig",
+    "MapBuilder",
+    "MapBuilderConfig",
+    "MazeConfig",
+    "RandomMapConfig",
+    "agent_groups",
+    "build_map",
+    "count_agents",
+    "make_map_builder",
+    "parse_map_builder_config",
+]

@@ -1,0 +1,1 @@
+"""Metta: training, evaluation and tooling around the MettaGrid environment."""

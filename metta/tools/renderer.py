@@ -1,0 +1,81 @@
+"""Run a scripted policy in one env and draw it in the terminal, with a status line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mettagrid.config import EnvConfig
+from mettagrid.errors import ConfigError
+from mettagrid.renderer.terminal import render_grid
+from mettagrid.scripted_policies import SCRIPTED_POLICIES
+from mettagrid.vec_env import MettaGridVecEnv
+
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
+
+
+class RendererJobConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy_type: Literal["random", "simple"] = Field("simple", description="Which policy drives the agents")
+    renderer_type: Literal["human", "nethack", "miniscope"] = Field("human", description="Drawing style")
+    num_steps: int = Field(200, ge=0, description="Steps to run; 0 = until interrupted")
+    sleep_time: float = Field(0.0, ge=0, description="Seconds between frames")
+    num_agents: int | None = Field(None, ge=1, description="Agent count override (random maps only)")
+    env_index: int = Field(0, ge=0, description="Unused; one env is rendered")
+    seed: int = 0
+    frames: Literal["auto", "all", "last"] = Field("auto", description="Which frames to print")
+
+
+def with_agent_count(env: EnvConfig, num_agents: int) -> EnvConfig:
+    """Change how many agents a random-placement map holds (the map decides the count)."""
+    builder = env.game.map_builder
+    if builder.type != "random":
+        raise ConfigError(
+            f"renderer_job.num_agents: only maps of type 'random' can change their agent count "
+            f"(env.game.map_builder.type is {builder.type!r})"
+        )
+    data = env.model_dump()
+    data["game"]["num_agents"] = num_agents
+    data["game"]["map_builder"]["agents"] = num_agents
+    return EnvConfig.model_validate(data)
+
+
+def run_renderer(env_config: EnvConfig, job: RendererJobConfig, out=sys.stdout) -> dict:
+    if job.num_agents is not None:
+        env_config = with_agent_count(env_config, job.num_agents)
+    env = MettaGridVecEnv(env_config, num_envs=1, seed=job.seed)
+    policy = SCRIPTED_POLICIES[job.policy_type](env, seed=job.seed)
+    style = "miniscope" if job.renderer_type == "miniscope" else "nethack"
+    animate = job.frames == "all" or (job.frames == "auto" and out.isatty())
+    observations = env.reset()
+    height, width = env.map_size()
+    total_reward, episodes, steps, start = 0.0, 0, 0, time.perf_counter()
+    try:
+        while job.num_steps == 0 or steps < job.num_steps:
+            observations, rewards, terminals, truncations = env.step(policy.act(observations))
+            steps += 1
+            total_reward += float(rewards.sum())
+            episodes += len(env.episode_results())
+            if animate:
+                _draw(env, style, height, width, steps, total_reward, episodes, start, out, clear=True)
+                if job.sleep_time:
+                    time.sleep(job.sleep_time)
+    except KeyboardInterrupt:
+        pass
+    _draw(env, style, height, width, steps, total_reward, episodes, start, out, clear=animate)
+    return {"steps": steps, "total_reward": total_reward, "episodes": episodes}
+
+
+def _draw(env, style, height, width, steps, total_reward, episodes, start, out, clear: bool) -> None:
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    frame = render_grid(env.grid_objects(0), height, width, style)
+    status = (
+        f"step {env.current_step(0)} (total {steps}) | episodes done {episodes} | "
+        f"reward {total_reward:.2f} | agents {env.num_agents} | {steps / elapsed:.0f} steps/s"
+    )
+    out.write((CLEAR_SCREEN if clear else "") + frame + "\n" + status + "\n")
+    out.flush()

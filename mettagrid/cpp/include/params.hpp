@@ -1,0 +1,138 @@
+// Immutable game parameters of the MettaGrid core.
+//
+// A GameParams is built once (from the compiled params dict in the Python binding, or in
+// code by the standalone benchmark), then `finalize_params` validates it and fills the
+// derived tables (stat layout, feature names, observation window offsets). After that it
+// is shared read-only by every env of a VecEnv; nothing in it changes during a run.
+// See docs/mettagrid.md section 9 for the meaning of every field.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mettagrid {
+
+// Actions in their canonical order (docs section 3). The binding maps names to kinds.
+enum class ActionKind : uint8_t { Noop, Move, Rotate, PutItems, GetItems, Attack, Swap, ChangeColor, ChangeGlyph };
+enum class ObjectKind : uint8_t { Wall, Block, Converter };
+
+// Fixed observation feature ids (docs section 6); inventory features are kFeatInv + item.
+enum Feature : uint8_t {
+  kFeatTypeId = 0,
+  kFeatGroup = 1,
+  kFeatFrozen = 2,
+  kFeatOrientation = 3,
+  kFeatColor = 4,
+  kFeatGlyph = 5,
+  kFeatConverting = 6,
+  kFeatSwappable = 7,
+  kFeatEpisodeCompletion = 8,
+  kFeatLastAction = 9,
+  kFeatLastActionArg = 10,
+  kFeatLastReward = 11,
+  kFeatInv = 12,
+};
+
+struct ItemAmount {
+  int item = 0;    // index into item_names
+  int amount = 0;  // > 0
+};
+
+struct ActionParams {
+  std::string name;  // "noop", "move", ... (docs section 3)
+  ActionKind kind = ActionKind::Noop;
+  int max_arg = 0;   // args 0..max_arg are valid
+  int priority = 0;  // higher runs first within a step
+  std::vector<ItemAmount> required;  // must be held
+  std::vector<ItemAmount> consumed;  // must be held, taken on success
+  std::vector<ItemAmount> defense;   // attack only: the target loses these instead of freezing
+};
+
+struct ObjectTypeParams {
+  std::string name;
+  int type_id = 1;  // value of the type_id feature (1..255; 0 is the agent)
+  ObjectKind kind = ObjectKind::Wall;
+  // Converter fields (ignored for walls and blocks).
+  std::vector<ItemAmount> input;   // consumed when a conversion starts
+  std::vector<ItemAmount> output;  // added to the output inventory when it finishes
+  int max_output = -1;             // no start while output total >= max_output (-1: no cap)
+  int max_conversions = -1;        // cap on started conversions (-1: none)
+  int conversion_ticks = 1;        // ticks from start to finish (values < 1 act as 1)
+  int cooldown = 0;                // ticks of rest after a finish
+  int initial_resource_count = 0;  // of each output item, at reset
+  int color = 0;
+};
+
+struct StatReward {
+  std::string stat;   // an agent stat name, e.g. "action.move.success"
+  float reward = 0;   // per unit of the stat
+  float max = 1e30f;  // cap on the credited total
+  int stat_index = -1;  // filled by finalize_params
+};
+
+struct GroupParams {
+  int id = 0;  // observed as agent:group and reported in agent_groups
+  std::string name;
+  float group_reward_pct = 0;
+  int freeze_duration = 10;
+  std::vector<int> resource_limits;            // per item
+  std::vector<int> initial_inventory;          // per item
+  std::vector<float> inventory_rewards;        // per item
+  std::vector<float> inventory_reward_max;     // per item
+  std::vector<StatReward> stat_rewards;
+  float action_failure_penalty = 0;
+  int color = 0;
+};
+
+// Index layout of the per-agent stat array (docs section 7), built by finalize_params.
+struct AgentStatLayout {
+  int action_base = 0;  // action a: success = action_base + 2a, failed = +1
+  int invalid = 0;
+  int item_base = 0;    // item i: item_base + kItemStride * i + one of the kItem* offsets
+  int attack_hit = 0, attack_blocked = 0, attack_own_team = 0, attack_other_team = 0;
+  int attacked_frozen = 0, attacked_blocked = 0, frozen_ticks = 0;
+  int swap_block = 0, swap_agent = 0, reward = 0;
+  int count = 0;
+  static constexpr int kItemStride = 6;
+  static constexpr int kGained = 0, kLost = 1, kGet = 2, kPut = 3, kStolen = 4, kStolenFrom = 5;
+};
+
+struct GameParams {
+  // ---- as given (docs section 9) ----
+  int num_agents = 0;
+  int obs_width = 11, obs_height = 11, num_observation_tokens = 200;
+  int max_steps = 1000;  // 0 = no limit
+  bool terminate_at_max_steps = false;
+  bool desync_episodes = false;
+  std::vector<std::string> item_names;
+  std::vector<ActionParams> actions;  // canonical order, enabled only
+  int color_step = 16;
+  std::vector<ObjectTypeParams> object_types;  // cell code k > 0 -> object_types[k - 1]
+  std::vector<GroupParams> groups;             // cell code -(g + 1) -> groups[g]
+
+  // ---- derived by finalize_params ----
+  int num_items = 0;
+  AgentStatLayout stat;
+  std::vector<std::string> agent_stat_names;     // stat.count entries
+  int building_stat_stride = 0;                  // per object type: started, completed, produced[i], consumed[i]
+  std::vector<std::string> building_stat_names;  // object_types.size() * building_stat_stride
+  std::vector<std::string> game_stat_names;      // objects.<type>..., tokens.written, tokens.dropped
+  int game_stat_tokens_written = 0, game_stat_tokens_dropped = 0;
+  std::vector<std::string> feature_names;
+  std::vector<std::string> action_names;
+  std::vector<int> priority_levels;  // distinct action priorities (and 0), highest first
+  int max_stat_rewards = 0;          // max over groups
+  int obs_pad = 0;                   // max(obs_height, obs_width) / 2
+  // Observation window cells sorted by (Manhattan distance, row, col).
+  std::vector<int8_t> window_dr, window_dc;
+  std::vector<uint8_t> window_loc;  // (row << 4) | col inside the window
+  std::vector<uint8_t> window_rank;  // row-major window position -> index in the sorted order
+  uint8_t center_loc = 0;
+};
+
+// Validates `p` and fills its derived fields. Throws std::invalid_argument (ValueError in
+// Python) naming the offending field.
+void finalize_params(GameParams& p);
+
+}  // namespace mettagrid

@@ -1,0 +1,178 @@
+// Validation of GameParams and the derived tables (stat layout, features, window).
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include "params.hpp"
+
+namespace mettagrid {
+namespace {
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  throw std::invalid_argument("params" + where + ": " + what);
+}
+
+std::string key(const std::string& k) { return "[\"" + k + "\"]"; }
+std::string idx(size_t i) { return "[" + std::to_string(i) + "]"; }
+
+void check_amounts(const std::vector<ItemAmount>& v, int num_items, const std::string& where) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i].item < 0 || v[i].item >= num_items)
+      fail(where + idx(i), "item id " + std::to_string(v[i].item) + " out of range [0, " +
+                               std::to_string(num_items) + ")");
+    if (v[i].amount < 0) fail(where + idx(i), "amount must be >= 0");
+  }
+}
+
+}  // namespace
+
+void finalize_params(GameParams& p) {
+  if (p.num_agents < 1) fail(key("num_agents"), "must be >= 1");
+  if (p.obs_width < 1 || p.obs_width > 15 || p.obs_width % 2 == 0)
+    fail(key("obs_width"), "must be odd and in [1, 15]");
+  if (p.obs_height < 1 || p.obs_height > 15 || p.obs_height % 2 == 0)
+    fail(key("obs_height"), "must be odd and in [1, 15]");
+  if (p.num_observation_tokens < 1) fail(key("num_observation_tokens"), "must be >= 1");
+  if (p.max_steps < 0) fail(key("max_steps"), "must be >= 0");
+  p.num_items = static_cast<int>(p.item_names.size());
+  if (p.num_items > 255 - kFeatInv) fail(key("item_names"), "too many items (at most 243)");
+  const int ni = p.num_items;
+
+  // Actions.
+  p.action_names.clear();
+  p.priority_levels.assign(1, 0);
+  for (size_t a = 0; a < p.actions.size(); ++a) {
+    ActionParams& ap = p.actions[a];
+    const std::string where = key("actions") + idx(a);
+    if (ap.max_arg < 0) fail(where + key("max_arg"), "must be >= 0");
+    check_amounts(ap.required, ni, where + key("required"));
+    check_amounts(ap.consumed, ni, where + key("consumed"));
+    check_amounts(ap.defense, ni, where + key("defense"));
+    p.action_names.push_back(ap.name);
+    p.priority_levels.push_back(ap.priority);
+  }
+  std::sort(p.priority_levels.begin(), p.priority_levels.end(), std::greater<int>());
+  p.priority_levels.erase(std::unique(p.priority_levels.begin(), p.priority_levels.end()),
+                          p.priority_levels.end());
+
+  // Object types.
+  for (size_t t = 0; t < p.object_types.size(); ++t) {
+    ObjectTypeParams& ot = p.object_types[t];
+    const std::string where = key("object_types") + idx(t);
+    if (ot.type_id < 1 || ot.type_id > 255) fail(where + key("type_id"), "must be in [1, 255]");
+    check_amounts(ot.input, ni, where + key("input"));
+    check_amounts(ot.output, ni, where + key("output"));
+    if (ot.cooldown < 0) fail(where + key("cooldown"), "must be >= 0");
+    if (ot.initial_resource_count < 0) fail(where + key("initial_resource_count"), "must be >= 0");
+  }
+
+  // Agent stat layout (docs section 7).
+  AgentStatLayout& s = p.stat;
+  std::vector<std::string>& names = p.agent_stat_names;
+  names.clear();
+  s.action_base = 0;
+  for (const auto& ap : p.actions) {
+    names.push_back("action." + ap.name + ".success");
+    names.push_back("action." + ap.name + ".failed");
+  }
+  s.invalid = static_cast<int>(names.size());
+  names.push_back("action.invalid");
+  s.item_base = static_cast<int>(names.size());
+  for (const auto& item : p.item_names) {
+    for (const char* suffix : {".gained", ".lost", ".get", ".put", ".stolen", ".stolen_from"})
+      names.push_back(item + suffix);
+  }
+  auto add = [&](const char* n) {
+    names.push_back(n);
+    return static_cast<int>(names.size()) - 1;
+  };
+  s.attack_hit = add("attack.hit");
+  s.attack_blocked = add("attack.blocked");
+  s.attack_own_team = add("attack.own_team");
+  s.attack_other_team = add("attack.other_team");
+  s.attacked_frozen = add("attacked.frozen");
+  s.attacked_blocked = add("attacked.blocked");
+  s.frozen_ticks = add("status.frozen.ticks");
+  s.swap_block = add("swap.block");
+  s.swap_agent = add("swap.agent");
+  s.reward = add("reward");
+  s.count = static_cast<int>(names.size());
+
+  // Groups.
+  p.max_stat_rewards = 0;
+  if (p.groups.empty()) fail(key("groups"), "at least one group is required");
+  for (size_t g = 0; g < p.groups.size(); ++g) {
+    GroupParams& gp = p.groups[g];
+    const std::string where = key("groups") + idx(g);
+    auto check_len = [&](size_t n, const char* field) {
+      if (n != static_cast<size_t>(ni))
+        fail(where + key(field), "expected " + std::to_string(ni) + " entries (one per item), got " +
+                                     std::to_string(n));
+    };
+    check_len(gp.resource_limits.size(), "resource_limits");
+    check_len(gp.initial_inventory.size(), "initial_inventory");
+    check_len(gp.inventory_rewards.size(), "inventory_rewards");
+    check_len(gp.inventory_reward_max.size(), "inventory_reward_max");
+    for (int i = 0; i < ni; ++i) {
+      if (gp.resource_limits[i] < 0) fail(where + key("resource_limits") + idx(i), "must be >= 0");
+      if (gp.initial_inventory[i] < 0) fail(where + key("initial_inventory") + idx(i), "must be >= 0");
+    }
+    if (gp.freeze_duration < 0) fail(where + key("freeze_duration"), "must be >= 0");
+    for (size_t r = 0; r < gp.stat_rewards.size(); ++r) {
+      StatReward& sr = gp.stat_rewards[r];
+      auto it = std::find(names.begin(), names.end(), sr.stat);
+      if (it == names.end())
+        fail(where + key("stat_rewards") + idx(r), "unknown agent stat \"" + sr.stat + "\"");
+      sr.stat_index = static_cast<int>(it - names.begin());
+    }
+    p.max_stat_rewards = std::max(p.max_stat_rewards, static_cast<int>(gp.stat_rewards.size()));
+  }
+
+  // Building stats: per object type.
+  p.building_stat_stride = 2 + 2 * ni;
+  p.building_stat_names.clear();
+  for (const auto& ot : p.object_types) {
+    p.building_stat_names.push_back(ot.name + ".conversions.started");
+    p.building_stat_names.push_back(ot.name + ".conversions.completed");
+    for (const auto& item : p.item_names) p.building_stat_names.push_back(ot.name + ".produced." + item);
+    for (const auto& item : p.item_names) p.building_stat_names.push_back(ot.name + ".consumed." + item);
+  }
+
+  // Game stats.
+  p.game_stat_names.clear();
+  for (const auto& ot : p.object_types) p.game_stat_names.push_back("objects." + ot.name);
+  p.game_stat_tokens_written = static_cast<int>(p.game_stat_names.size());
+  p.game_stat_names.push_back("tokens.written");
+  p.game_stat_tokens_dropped = static_cast<int>(p.game_stat_names.size());
+  p.game_stat_names.push_back("tokens.dropped");
+
+  // Feature table (docs section 6).
+  p.feature_names = {"type_id",        "agent:group",     "agent:frozen",
+                     "agent:orientation", "agent:color", "agent:glyph",
+                     "converting",     "swappable",       "episode_completion_pct",
+                     "last_action",    "last_action_arg", "last_reward"};
+  for (const auto& item : p.item_names) p.feature_names.push_back("inv:" + item);
+
+  // Observation window, sorted by (Manhattan distance, row, col).
+  const int hr = p.obs_height / 2, hc = p.obs_width / 2;
+  p.obs_pad = std::max(hr, hc);
+  std::vector<std::tuple<int, int, int>> cells;
+  for (int dr = -hr; dr <= hr; ++dr)
+    for (int dc = -hc; dc <= hc; ++dc) cells.emplace_back(std::abs(dr) + std::abs(dc), dr, dc);
+  std::sort(cells.begin(), cells.end());
+  p.window_dr.clear();
+  p.window_dc.clear();
+  p.window_loc.clear();
+  p.window_rank.assign(cells.size(), 0);
+  for (const auto& [d, dr, dc] : cells) {
+    (void)d;
+    p.window_rank[(dr + hr) * p.obs_width + (dc + hc)] = static_cast<uint8_t>(p.window_dr.size());
+    p.window_dr.push_back(static_cast<int8_t>(dr));
+    p.window_dc.push_back(static_cast<int8_t>(dc));
+    p.window_loc.push_back(static_cast<uint8_t>(((dr + hr) << 4) | (dc + hc)));
+  }
+  p.center_loc = static_cast<uint8_t>((hr << 4) | hc);
+}
+
+}  // namespace mettagrid

@@ -1,0 +1,29 @@
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active.
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+"""Watch a policy play a MettaGrid env in the terminal.
+
+  ./tools/renderer.py                                   # simple policy, arena, ASCII
+  ./tools/renderer.py renderer_job.policy_type=random renderer_job.renderer_type=miniscope
+  ./tools/renderer.py env=mettagrid/navigation renderer_job.num_agents=2 renderer_job.sleep_time=0.1
+"""
+
+import hydra
+
+from metta.common.tool import env_config_from, exit_on_config_error, job_config_from
+from metta.tools.renderer import RendererJobConfig, run_renderer
+
+
+@hydra.main(config_path="../configs", config_name="renderer_job", version_base="1.3")
+def main(cfg) -> None:
+    exit_on_config_error(
+        lambda: run_renderer(env_config_from(cfg), job_config_from(cfg, "renderer_job", RendererJobConfig))
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -2,9 +2,11 @@
 
 `MettaGridVecEnv` owns (or borrows) five numpy buffers, hands them to C++ once, and from
 then on `step()` is one call into C++ with the GIL released: observations, rewards,
-terminals and truncations are written in place for every agent of every env. Finished envs
-reset inside that call; their episode results are collected here, and a fresh map is queued
-for the env's next episode when the map builder is random.
+terminals and truncations are written in place for every agent of every env. By default
+(`auto_reset=True`) finished envs reset inside that call; with `auto_reset=False` a finished
+env keeps its final step in the buffers and sits out later steps until `reset_env(i)` (or
+`reset()`). Episode results are collected here either way, and a fresh map is queued for an
+env's next episode when the map builder is random.
 
 Agents are flattened env-major: agent `a` of env `e` is row `e * num_agents + a`.
 """
@@ -63,6 +65,7 @@ class MettaGridVecEnv:
         seed: int = 0,
         num_threads: int = 1,
         buffers: EnvBuffers | None = None,
+        auto_reset: bool = True,
     ):
         from mettagrid import _core
 
@@ -76,7 +79,9 @@ class MettaGridVecEnv:
         self.num_threads = num_threads
         self.num_agents = self.game.num_agents
         self.total_agents = num_envs * self.num_agents
-        self.params = compile_params(config)
+        self.auto_reset = bool(auto_reset)
+        # Not part of the YAML config: how the loop is driven, not what the game is.
+        self.params = {**compile_params(config), "auto_reset": self.auto_reset}
         self._core_module = _core
         self._builder = make_map_builder(self.game.map_builder)
         # A fixed ASCII map is the same every episode: encode it once.
@@ -106,7 +111,10 @@ class MettaGridVecEnv:
         return encode_map(grid, self.game)
 
     def _queue_next_map(self, env_index: int) -> None:
-        """Give a random-map env a new map for its next episode (the core reuses the last one)."""
+        """Give a random-map env a new map for its next episode (the core reuses the last one).
+
+        Called each time the core has started an episode with the map queued before, so the
+        env's k-th episode always gets the map of `map_seed(seed, env, k)`."""
         self._episodes_started[env_index] += 1
         if not self._static_map:
             self._core.set_map(env_index, self._encoded_map(env_index))
@@ -135,11 +143,27 @@ class MettaGridVecEnv:
         self._core.step()
         results = self._core.episode_results()
         if results:
-            for result in results:
-                self._queue_next_map(result["env_index"])
+            if self.auto_reset:  # the core has started these envs' next episodes
+                for result in results:
+                    self._queue_next_map(result["env_index"])
             self._finished.extend(results)
         b = self.buffers
         return b.observations, b.rewards, b.terminals, b.truncations
+
+    def reset_env(self, env_index: int) -> np.ndarray:
+        """Start the next episode of one env (the others are untouched); returns a view of its
+        observation rows. Meant for `auto_reset=False`, where a finished env waits for this
+        call; an episode still in progress is abandoned without a result."""
+        if not 0 <= env_index < self.num_envs:
+            raise IndexError(f"env_index {env_index} out of range [0, {self.num_envs})")
+        self._core.reset_env(env_index)
+        self._queue_next_map(env_index)
+        a0 = env_index * self.num_agents
+        return self.buffers.observations[a0 : a0 + self.num_agents]
+
+    def episode_over(self, env_index: int = 0) -> bool:
+        """True while a finished env waits for `reset_env` (only with `auto_reset=False`)."""
+        return bool(self._core.episode_over(env_index))
 
     def episode_results(self) -> list[dict[str, Any]]:
         """Results of the episodes finished since the last call (docs/mettagrid.md, section 10)."""

@@ -12,9 +12,11 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/renderer.py env=mettagrid/navigation renderer_job.num_agents=2 renderer_job.sleep_time=0.1
 """
 
+import sys
+
 import hydra
 
-from metta.common.tool import env_config_from, exit_on_config_error, job_config_from
+from metta.common.tool import precheck_overrides, env_config_from, exit_on_config_error, job_config_from
 from metta.tools.renderer import RendererJobConfig, run_renderer
 
 
@@ -26,4 +28,5 @@ def main(cfg) -> None:
 
 
 if __name__ == "__main__":
+    precheck_overrides("renderer_job", sys.argv)
     main()

@@ -43,3 +43,28 @@ def exit_on_config_error(run, *args: Any) -> Any:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def precheck_overrides(config_name: str, argv: list[str]) -> None:
+    """Compose `config_name` with the command line's overrides once, before `@hydra.main` does.
+
+    Hydra reports an override of a missing key (`trainer.learning_rat=1`) as a multi-line
+    message; composing here first turns it into one line naming the key, and exit code 2.
+    Command lines with Hydra flags (`--help`, `--cfg job`, `-m`) are left to Hydra.
+    """
+    overrides = argv[1:]
+    if any(arg.startswith("-") for arg in overrides):
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from mettagrid.env_configs import CONFIGS_DIR
+
+    try:
+        with initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
+            compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        print(f"error: {' '.join(lines[:2])}", file=sys.stderr)
+        raise SystemExit(2) from None

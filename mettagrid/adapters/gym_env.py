@@ -1,14 +1,10 @@
 """Gymnasium adapter for single-agent MettaGrid games, and the episode runner it shares with
 the PettingZoo adapter.
 
-The core resets an env inside the step that ends its episode, so by the time `step()` returns
-the observation buffer already shows the next episode. Gymnasium and PettingZoo want the last
-observation of the finished episode instead, and nothing new until `reset()`. `EpisodeRunner`
-gets that without any help from the core: it builds the core with a step limit one higher than
-the game's, so the core never reaches its limit, and ends the episode itself at the game's
-limit. The only observation that depends on the limit is the `episode_completion_pct` global
-token (always token 0, docs/mettagrid.md section 6); the runner rewrites it with the game's
-limit, using the core's formula, so observations match a core built with the real limit.
+Gymnasium and PettingZoo return the last observation of a finished episode and nothing new
+until `reset()`. The core does exactly that when built with `auto_reset=False`
+(docs/mettagrid.md, section 4): the step that ends an episode leaves its final observation,
+rewards and dones in the buffers, and the env waits for the next reset.
 """
 
 from __future__ import annotations
@@ -20,8 +16,6 @@ import numpy as np
 
 from mettagrid.config import EnvConfig
 from mettagrid.vec_env import ACTION_DTYPE, MettaGridVecEnv
-
-COMPLETION_FEATURE = "episode_completion_pct"
 
 
 def resolve_config(config: EnvConfig | str, overrides: list[str] | tuple[str, ...] = ()) -> EnvConfig:
@@ -35,43 +29,26 @@ def resolve_config(config: EnvConfig | str, overrides: list[str] | tuple[str, ..
     return compose_env_config(config, overrides)
 
 
-def episode_completion(step: int, max_steps: int) -> int:
-    """The value of the `episode_completion_pct` token, as the core computes it."""
-    return min(255, 255 * step // max_steps) if max_steps > 0 else 0
-
-
 class EpisodeRunner:
-    """One env of the core, run with Gymnasium/PettingZoo episode boundaries (see module doc)."""
+    """One env of the core, without auto-reset: the episode boundaries Gymnasium and PettingZoo
+    expect. `step` refuses to run once the episode is over, until `reset`."""
 
     def __init__(self, config: EnvConfig, seed: int = 0):
-        game = config.game
-        self.max_steps = game.max_steps
-        self.terminate_at_max_steps = game.episode_end == "terminate"
-        # One step of headroom so the core never auto-resets; desync off because a random
-        # first-episode length would end episodes the runner does not know about.
-        core_game = game.model_copy(update={"max_steps": self.max_steps + 1 if self.max_steps else 0})
-        self.core_config = config.model_copy(update={"game": core_game, "desync_episodes": False})
-        self.vec = MettaGridVecEnv(self.core_config, num_envs=1, seed=seed)
+        # A single env has nothing to desync from: every episode gets the game's full length.
+        self.config = config.model_copy(update={"desync_episodes": False})
+        self.vec = MettaGridVecEnv(self.config, num_envs=1, seed=seed, auto_reset=False)
         self.num_agents = self.vec.num_agents
         self.feature_names = self.vec.feature_names
-        self._completion_id = self.feature_names.index(COMPLETION_FEATURE)
-        self._seed = seed
-        self._fresh = True  # the core was built with `_seed` and never reset
         self.steps = 0
         self.episode_over = True  # stepping needs a reset first
+        self.result: dict[str, Any] | None = None  # the core's result of the finished episode
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Start an episode; a given seed restarts the env's whole seed stream (episode 0)."""
-        if seed is not None and not (self._fresh and seed == self._seed):
-            # MettaGridVecEnv.reset keeps its core when the seed is unchanged, which would
-            # continue the stream; a seeded reset must be reproducible, so build a new core.
-            self.vec = MettaGridVecEnv(self.core_config, num_envs=1, seed=seed, buffers=self.vec.buffers)
-            self._seed = seed
-        self._fresh = False
-        observations = self.vec.reset()
+        observations = self.vec.reset(seed)
         self.steps = 0
         self.episode_over = False
-        self._fix_completion(observations)
+        self.result = None
         return observations
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, bool]:
@@ -81,28 +58,25 @@ class EpisodeRunner:
             raise RuntimeError("the episode is over (or never started): call reset() before step()")
         observations, rewards, terminals, truncations = self.vec.step(actions)
         self.steps += 1
-        self._fix_completion(observations)
-        at_limit = self.max_steps > 0 and self.steps >= self.max_steps
-        terminated = bool(terminals.any()) or (at_limit and self.terminate_at_max_steps)
-        truncated = bool(truncations.any()) or (at_limit and not self.terminate_at_max_steps)
-        self.episode_over = terminated or truncated
+        terminated = bool(terminals.any())
+        truncated = bool(truncations.any())
+        if terminated or truncated:
+            self.episode_over = True
+            (self.result,) = self.vec.episode_results()
         return observations, rewards, terminated, truncated
 
     def episode_summary(self) -> dict[str, Any]:
-        """Totals of the episode so far (read from the core before anything resets it)."""
+        """Length, per-agent returns and per-agent stats of the finished episode."""
+        if self.result is None:
+            raise RuntimeError("no episode has finished since the last reset()")
         return {
-            "episode_length": self.steps,
-            "episode_rewards": self.vec.episode_rewards(0).astype(float).tolist(),
-            "agent_stats": [dict(stats) for stats in self.vec.agent_stats(0)],
+            "episode_length": self.result["steps"],
+            "episode_rewards": [float(r) for r in self.result["episode_rewards"]],
+            "agent_stats": [dict(stats) for stats in self.result["agent_stats"]],
         }
 
     def close(self) -> None:
         self.vec.close()
-
-    def _fix_completion(self, observations: np.ndarray) -> None:
-        first = observations[:, 0]
-        is_completion = first[:, 1] == self._completion_id
-        first[is_completion, 2] = episode_completion(self.steps, self.max_steps)
 
 
 class MettaGridGymEnv(gymnasium.Env):

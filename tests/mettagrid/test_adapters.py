@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("mettagrid._core")
 
-from mettagrid.adapters.gym_env import EpisodeRunner, MettaGridGymEnv, episode_completion  # noqa: E402
+from mettagrid.adapters.gym_env import EpisodeRunner, MettaGridGymEnv  # noqa: E402
 from mettagrid.adapters.pettingzoo_env import MettaGridParallelEnv  # noqa: E402
 from mettagrid.env_configs import compose_env_config  # noqa: E402
 from mettagrid.vec_env import MettaGridVecEnv  # noqa: E402
@@ -36,35 +36,45 @@ def test_runner_matches_the_core_and_keeps_the_final_observation():
     config = compose_env_config("mettagrid/navigation", [f"game.max_steps={max_steps}"])
     config = config.model_copy(update={"desync_episodes": False})
     runner = EpisodeRunner(config, seed=7)
-    # Two references: the core with the game's own limit (auto-resets on the last step), and
-    # one without a limit (never resets, but observes completion 0).
+    # Two references: the auto-resetting core with the game's own limit (its buffer shows the
+    # next episode after the last step), and one with a larger limit, which plays the same
+    # episode on past the end; only the completion token depends on the limit.
     limited = MettaGridVecEnv(config, seed=7)
-    unlimited_game = config.game.model_copy(update={"max_steps": 0})
-    unlimited = MettaGridVecEnv(config.model_copy(update={"game": unlimited_game}), seed=7)
+    longer_game = config.game.model_copy(update={"max_steps": 10 * max_steps})
+    longer = MettaGridVecEnv(config.model_copy(update={"game": longer_game}), seed=7)
     rng = np.random.default_rng(0)
 
     obs = runner.reset()
     np.testing.assert_array_equal(obs, limited.reset())
-    unlimited.reset()
+    longer.reset()
     for step in range(1, max_steps + 1):
         actions = limited.valid_random_actions(rng)
         obs, rewards, terminated, truncated = runner.step(actions)
         ref_obs, ref_rewards, _, ref_truncations = limited.step(actions)
-        free_obs = unlimited.step(actions)[0]
+        long_obs = longer.step(actions)[0]
         np.testing.assert_array_equal(rewards, ref_rewards)
         assert truncated == bool(ref_truncations.all()) == (step == max_steps)
         assert not terminated
         if step < max_steps:
             np.testing.assert_array_equal(obs, ref_obs)
-        # Apart from the completion value, the runner sees what an unlimited core sees.
-        np.testing.assert_array_equal(obs[:, 1:], free_obs[:, 1:])
-        assert (completion_token(obs, runner.feature_names) == episode_completion(step, max_steps)).all()
+        # Apart from the completion value, the runner sees what the longer episode sees,
+        # the final step included.
+        np.testing.assert_array_equal(obs[:, 1:], long_obs[:, 1:])
+        assert (completion_token(obs, runner.feature_names) == min(255, 255 * step // max_steps)).all()
 
     # The limited core has already moved on to its next episode; the runner has not.
     assert (completion_token(ref_obs, runner.feature_names) == 0).all()
     assert (completion_token(obs, runner.feature_names) == 255).all()
+    assert runner.vec.episode_over(0)
+    (ref_result,) = limited.episode_results()
+    summary = runner.episode_summary()
+    assert summary["episode_length"] == ref_result["steps"] == max_steps
+    assert summary["episode_rewards"] == ref_result["episode_rewards"]
+    assert summary["agent_stats"] == ref_result["agent_stats"]
     with pytest.raises(RuntimeError, match="reset"):
         runner.step(actions)
+    # The next episode is the auto-resetting core's next one.
+    np.testing.assert_array_equal(runner.reset(), ref_obs)
 
 
 # ------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@
 //   higher priority first; inventory rewards and failure penalties accrue; (4) stat
 //   rewards, then group sharing; (5) current_step advances, the episode ends at its step
 //   limit; (6) observations are written; (7) a finished env stores an EpisodeResult and
-//   resets at once (the observation buffer then shows the new episode).
+//   resets at once (the observation buffer then shows the new episode); without
+//   `auto_reset` it becomes *finished* instead: later steps only zero its rewards and
+//   re-assert its dones, until reset() starts its next episode.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +68,8 @@ struct EnvState {
   int64_t current_step = 0;   // steps taken in this episode
   int64_t tick = 0;           // tick of the step in progress (current_step + 1), 0 at reset
   int64_t episode_limit = 0;  // step limit of this episode (0 = none)
+  bool finished = false;      // episode over and not reset yet (only without auto_reset)
+  uint8_t final_terminal = 0, final_truncation = 0;  // dones of the final step, while finished
 
   int height = 0, width = 0, pad = 0, pw = 0;
   std::vector<int32_t> agent_layer, object_layer;  // padded, see above
@@ -106,6 +110,7 @@ class GridEnv {
   void set_map(std::shared_ptr<const MapData> map) { next_map_ = std::move(map); }
   bool has_map() const { return next_map_ != nullptr; }
   bool started() const { return s_.episode > 0; }
+  bool episode_over() const { return s_.finished; }
   const MapData* next_map() const { return next_map_.get(); }
 
   // Starts a new episode and writes its first observation; clears rewards/terminals/truncations.

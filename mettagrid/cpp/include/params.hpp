@@ -105,6 +105,10 @@ struct GameParams {
   int max_steps = 1000;  // 0 = no limit
   bool terminate_at_max_steps = false;
   bool desync_episodes = false;
+  // true: a finished env records its result and starts its next episode inside step().
+  // false: it records its result, keeps its final step in the buffers and stays finished
+  // (step() leaves it alone) until VecEnv::reset_env / reset.
+  bool auto_reset = true;
   std::vector<std::string> item_names;
   std::vector<ActionParams> actions;  // canonical order, enabled only
   int color_step = 16;

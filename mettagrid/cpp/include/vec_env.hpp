@@ -61,6 +61,9 @@ class VecEnv {
   // Throws std::runtime_error if buffers or a map are missing (checked before any work).
   void check_ready() const;
   void reset();
+  // Starts the next episode of one env and writes its observations (its rows of the
+  // buffers); the others are untouched. An episode in progress is dropped (no result).
+  void reset_env(int env_index);
   void step();
   std::vector<EpisodeResult> take_episode_results();
 

@@ -92,6 +92,13 @@ class PyVecEnv {
     env_.reset();
   }
 
+  void reset_env(int env_index) {
+    check_index(env_index);
+    env_.check_ready();
+    py::gil_scoped_release release;
+    env_.reset_env(env_index);
+  }
+
   void step() {
     env_.check_ready();
     py::gil_scoped_release release;
@@ -115,9 +122,13 @@ class PyVecEnv {
     return out;
   }
 
-  const EnvState& state(int env_index) {
+  void check_index(int env_index) const {
     if (env_index < 0 || env_index >= env_.num_envs())
       throw py::index_error("env_index " + std::to_string(env_index) + " out of range");
+  }
+
+  const EnvState& state(int env_index) {
+    check_index(env_index);
     GridEnv& e = env_.env(env_index);
     if (!e.started()) throw std::runtime_error("env " + std::to_string(env_index) + " has not been reset yet");
     return e.state();
@@ -206,6 +217,7 @@ class PyVecEnv {
     return out;
   }
   int64_t current_step(int env_index) { return state(env_index).current_step; }
+  bool episode_over(int env_index) { return state(env_index).finished; }
 
   std::vector<int> action_max_args() const {
     std::vector<int> out;
@@ -241,6 +253,7 @@ PYBIND11_MODULE(_core, m) {
       .def("set_buffers", &PyVecEnv::set_buffers, py::arg("observations"), py::arg("actions"), py::arg("rewards"),
            py::arg("terminals"), py::arg("truncations"))
       .def("reset", &PyVecEnv::reset)
+      .def("reset_env", &PyVecEnv::reset_env, py::arg("env_index"))
       .def("step", &PyVecEnv::step)
       .def("episode_results", &PyVecEnv::episode_results)
       .def_property_readonly("feature_names", [](const PyVecEnv& v) { return v.env_.params().feature_names; })
@@ -254,6 +267,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("obs_width", [](const PyVecEnv& v) { return v.env_.params().obs_width; })
       .def_property_readonly("obs_height", [](const PyVecEnv& v) { return v.env_.params().obs_height; })
       .def_property_readonly("max_steps", [](const PyVecEnv& v) { return v.env_.params().max_steps; })
+      .def_property_readonly("auto_reset", [](const PyVecEnv& v) { return v.env_.params().auto_reset; })
       .def_property_readonly("height", [](PyVecEnv& v) { return v.map_dim(true); })
       .def_property_readonly("width", [](PyVecEnv& v) { return v.map_dim(false); })
       .def("grid_objects", &PyVecEnv::grid_objects, py::arg("env_index"))
@@ -263,5 +277,6 @@ PYBIND11_MODULE(_core, m) {
       .def("building_stats", &PyVecEnv::building_stats, py::arg("env_index"))
       .def("game_stats", &PyVecEnv::game_stats, py::arg("env_index"))
       .def("episode_rewards", &PyVecEnv::episode_rewards, py::arg("env_index"))
-      .def("current_step", &PyVecEnv::current_step, py::arg("env_index"));
+      .def("current_step", &PyVecEnv::current_step, py::arg("env_index"))
+      .def("episode_over", &PyVecEnv::episode_over, py::arg("env_index"));
 }

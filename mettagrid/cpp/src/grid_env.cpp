@@ -56,6 +56,8 @@ void GridEnv::begin_episode() {
   ++s.episode;
   s.current_step = 0;
   s.tick = 0;
+  s.finished = false;
+  s.final_terminal = s.final_truncation = 0;
 
   s.height = m.height;
   s.width = m.width;
@@ -223,6 +225,15 @@ void GridEnv::step(const StepBuffers& b) {
   const int A = p.num_agents;
   const int NA = static_cast<int>(p.actions.size());
 
+  // A finished env (auto_reset off) waits for reset(): its agents get no reward, keep their
+  // dones and their final observation.
+  if (s.finished) {
+    std::fill(b.rewards, b.rewards + A, 0.0f);
+    std::memset(b.terminals, s.final_terminal, A);
+    std::memset(b.truncations, s.final_truncation, A);
+    return;
+  }
+
   // (1) clear rewards.
   std::fill(s.step_reward.begin(), s.step_reward.end(), 0.0f);
   // (2) building events due on this tick.
@@ -272,11 +283,17 @@ void GridEnv::step(const StepBuffers& b) {
   // (6) observations.
   write_observations(b.obs);
 
-  // (7) auto-reset.
+  // (7) episode end: auto-reset, or stay finished until reset().
   if (done) {
     record_episode();
-    begin_episode();
-    write_observations(b.obs);
+    if (p.auto_reset) {
+      begin_episode();
+      write_observations(b.obs);
+    } else {
+      s.finished = true;
+      s.final_terminal = term;
+      s.final_truncation = trunc;
+    }
   }
 }
 

@@ -158,6 +158,7 @@ GameParams parse_params(const py::dict& d) {
   if (has(d, "terminate_at_max_steps"))
     p.terminate_at_max_steps = as_bool(d["terminate_at_max_steps"], sub(root, "terminate_at_max_steps"));
   if (has(d, "desync_episodes")) p.desync_episodes = as_bool(d["desync_episodes"], sub(root, "desync_episodes"));
+  if (has(d, "auto_reset")) p.auto_reset = as_bool(d["auto_reset"], sub(root, "auto_reset"));
   if (has(d, "color_step")) p.color_step = as_int32(d["color_step"], sub(root, "color_step"));
   p.item_names = list_of<std::string>(d, "item_names", root, as_str);
 

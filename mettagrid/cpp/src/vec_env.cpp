@@ -147,6 +147,14 @@ void VecEnv::reset() {
   for (auto& e : envs_) e->finished().clear();
 }
 
+void VecEnv::reset_env(int env_index) {
+  if (env_index < 0 || env_index >= num_envs())
+    throw std::out_of_range("env_index " + std::to_string(env_index) + " out of range [0, " +
+                            std::to_string(num_envs()) + ")");
+  check_ready();
+  envs_[env_index]->reset(slice(env_index));
+}
+
 void VecEnv::step() {
   check_ready();
   for (const auto& e : envs_)

@@ -29,7 +29,8 @@ def _dotted(prefix: str, loc: Iterable[object], data: object = None) -> str:
                 parts.append(str(piece))
                 node = node[piece]
                 continue
-            if node.get("type") == piece or (isinstance(piece, str) and piece[:1].isupper()):
+            # A tag is the value of the union's discriminator field (`type: random`, `name: fast`).
+            if piece in (node.get("type"), node.get("name")) or (isinstance(piece, str) and piece[:1].isupper()):
                 continue  # a union tag, not a key
             parts.append(str(piece))
             node = None

@@ -20,6 +20,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+class S3SetupError(RuntimeError):
+    """S3 cannot be used at all here (boto3 missing)."""
+
+
 def make_s3_client() -> Any:
     """A boto3 S3 client; `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` point it at another server.
 
@@ -29,7 +33,7 @@ def make_s3_client() -> Any:
     try:
         import boto3
     except ImportError:
-        raise RuntimeError("s3:// URIs need boto3 (pip install boto3)") from None
+        raise S3SetupError("s3:// URIs need boto3 (pip install boto3)") from None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
     # A fresh session (not boto3's process-wide default, which caches the credentials it
     # found first) so that the current environment is what counts.
@@ -38,6 +42,8 @@ def make_s3_client() -> Any:
 
 def s3_error_message(error: BaseException) -> str | None:
     """One line describing a boto error, or None when `error` is not one (so callers re-raise it)."""
+    if isinstance(error, S3SetupError):
+        return str(error)
     try:
         from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError

@@ -1,0 +1,311 @@
+"""The policy interface, the architecture configs and `make_policy`.
+
+A policy reads one observation per agent (`(tokens, 3)` uint8, docs/mettagrid.md section 6),
+keeps an LSTM state per agent, and outputs logits over the flat (action, arg) pairs
+(`action_pairs.py`) and a value. Architectures differ only in the *encoder* that turns the
+tokens of one observation into a vector; the LSTM core and the two heads are shared here.
+
+Shapes: B agents, N token slots, T time steps, P = `action_pairs.num_pairs`, H = hidden size,
+L = LSTM layers. LSTM state is a pair `(h, c)`, each `(L, B, H)`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from torch import nn
+
+from metta.agent.action_pairs import ActionPairs
+from metta.agent.env_info import PolicyEnvInfo
+from mettagrid.errors import ConfigError, describe_validation_error
+
+LSTMState = tuple[torch.Tensor, torch.Tensor]
+
+# ---------------------------------------------------------------------------------------------
+# Architecture configs (Hydra group `agent/`). One class per architecture, picked by `name`.
+# ---------------------------------------------------------------------------------------------
+
+
+class _ArchitectureBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hidden_size: PositiveInt = Field(
+        128, description="Width of the dense layers, the LSTM and the heads' input"
+    )
+    lstm_layers: PositiveInt = Field(1, le=4, description="Stacked LSTM layers")
+
+
+class FastArchitecture(_ArchitectureBase):
+    """Tokens scattered into a feature x row x col box, a two-layer CNN, two dense layers, an LSTM."""
+
+    name: Literal["fast"] = Field("fast", description="Architecture name")
+    cnn_channels: PositiveInt = Field(64, description="Channels of both conv layers (k5 s3, then k3 s1)")
+
+
+class LatentAttnArchitecture(_ArchitectureBase):
+    """Tokens embedded one by one; a few learned latents cross-attend to them; then an LSTM."""
+
+    name: Literal["latent_attn_small"] = Field("latent_attn_small", description="Architecture name")
+    embed_dim: PositiveInt = Field(64, description="Width of token embeddings and latents")
+    num_heads: PositiveInt = Field(4, description="Attention heads (must divide embed_dim)")
+    num_latents: PositiveInt = Field(8, le=64, description="Learned latent queries")
+    num_layers: PositiveInt = Field(2, le=4, description="Cross-attention blocks (latents read the tokens)")
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> LatentAttnArchitecture:
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"embed_dim ({self.embed_dim}) must be a multiple of num_heads ({self.num_heads})"
+            )
+        return self
+
+
+# For embedding in a larger pydantic config: `agent: PolicyArchitecture`.
+PolicyArchitecture = Annotated[FastArchitecture | LatentAttnArchitecture, Field(discriminator="name")]
+
+# The one table of architectures: config name -> config class. The policy classes are listed in
+# `make_policy` (they live in `policies/` and import this module).
+ARCHITECTURE_CONFIGS: dict[str, type[_ArchitectureBase]] = {
+    "fast": FastArchitecture,
+    "latent_attn_small": LatentAttnArchitecture,
+}
+
+
+def parse_architecture(data: dict[str, Any] | _ArchitectureBase, prefix: str = "agent") -> _ArchitectureBase:
+    """Validate an architecture dict (e.g. the composed `agent` group); one-line ConfigError if bad."""
+    if isinstance(data, _ArchitectureBase):
+        return data
+    data = dict(data)
+    name = data.get("name", "fast")
+    if name not in ARCHITECTURE_CONFIGS:
+        raise ConfigError(
+            f"{prefix}.name: unknown architecture {name!r}; known: {', '.join(ARCHITECTURE_CONFIGS)}"
+        )
+    try:
+        return ARCHITECTURE_CONFIGS[name].model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, prefix=prefix, data=data)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Token helpers shared by the encoders.
+# ---------------------------------------------------------------------------------------------
+
+PAD = 0xFF
+
+
+def trim_padding(obs: torch.Tensor) -> torch.Tensor:
+    """Drop trailing token slots that are padding for every agent of the batch.
+
+    The env writes its tokens first and pads the rest, so a batch typically uses well under
+    half of its slots; both encoders ignore padding exactly, so trimming changes no output,
+    only the work. (It reads one number back from the device.)
+    """
+    used = obs[..., 0].amin(dim=0) != PAD  # a slot is used if any agent's location byte is real
+    slot_numbers = torch.arange(1, used.shape[0] + 1, device=obs.device)
+    count = max(int((used * slot_numbers).max()), 1)
+    return obs if count == obs.shape[-2] else obs[..., :count, :]
+
+
+class FeatureScale(nn.Module):
+    """Per-feature divisor for token values: the largest value seen so far (at least 1).
+
+    Choice: a running max rather than a fixed 255, because most features are small counts
+    (inventory 1-5, orientation 0-3) that 1/255 would make nearly invisible. It is not learned.
+    It rises with the observations the policy sees while it trains: those it acts on (`act`,
+    the rollout, which trainers often run in eval mode) and any training-mode pass. A plain
+    eval-mode `forward` never changes it. It is a persistent buffer, so a checkpoint carries
+    the scale it was trained with.
+    """
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+        self.register_buffer("feature_max", torch.ones(num_features))
+
+    @torch.no_grad()
+    def observe(self, features: torch.Tensor, values: torch.Tensor) -> None:
+        """Raise the max from a batch of tokens (feature ids, values); padding and unknown ids
+        land in spare slots that are thrown away."""
+        seen = torch.zeros(256, device=values.device, dtype=self.feature_max.dtype)
+        seen.scatter_reduce_(0, features.reshape(-1).long(), values.reshape(-1).to(seen.dtype), reduce="amax")
+        torch.maximum(self.feature_max, seen[: self.num_features], out=self.feature_max)
+
+    def lookup(self) -> torch.Tensor:
+        """(256,) divisor per feature id; ids beyond the table (padding) get 1."""
+        table = torch.ones(256, device=self.feature_max.device, dtype=self.feature_max.dtype)
+        table[: self.num_features] = self.feature_max
+        return table
+
+
+def init_layer(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Module:
+    """Orthogonal weights, constant bias (the usual PPO initialisation)."""
+    nn.init.orthogonal_(layer.weight, gain)
+    if layer.bias is not None:
+        nn.init.constant_(layer.bias, bias)
+    return layer
+
+
+# ---------------------------------------------------------------------------------------------
+# The categorical over action pairs.
+# ---------------------------------------------------------------------------------------------
+
+
+def masked_log_probs(logits: torch.Tensor, action_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-softmax over pairs, with the pairs outside `action_mask` (bool, broadcastable) at -inf."""
+    if action_mask is not None:
+        logits = logits.masked_fill(~action_mask, float("-inf"))
+    return F.log_softmax(logits.float(), dim=-1)
+
+
+def entropy_of(log_probs: torch.Tensor) -> torch.Tensor:
+    # Masked pairs have p = 0 and log p = -inf; clamping keeps 0 * log 0 at 0 (and its gradient finite).
+    finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
+    return -(log_probs.exp() * finite).sum(dim=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The policy.
+# ---------------------------------------------------------------------------------------------
+
+
+class Policy(nn.Module):
+    """Encoder -> LayerNorm -> LSTM -> (action logits, value). Subclasses supply `encoder`: a
+    module mapping `(B, N, 3)` uint8 tokens to `(B, hidden_size)` features, whose
+    `forward(obs, observe)` raises its `FeatureScale` from `obs` when `observe` is true."""
+
+    def __init__(self, architecture: _ArchitectureBase, env_info: PolicyEnvInfo, encoder: nn.Module):
+        super().__init__()
+        self.architecture = architecture
+        self.env_info = env_info
+        self.action_pairs = ActionPairs.from_env_info(env_info)
+        hidden = architecture.hidden_size
+        self.encoder = encoder
+        # Choice: normalise the LSTM input. Without it, Adam moves every layer at the same pace,
+        # the encoder output grows along a shared direction within tens of steps and the LSTM
+        # gates saturate, which stops learning (the supervised test in tests/agent shows it).
+        self.lstm_input_norm = nn.LayerNorm(hidden)
+        self.lstm = nn.LSTM(hidden, hidden, num_layers=architecture.lstm_layers)
+        for name, param in self.lstm.named_parameters():
+            if name.startswith("weight"):
+                nn.init.orthogonal_(param, 1.0)
+            else:
+                nn.init.zeros_(param)
+        self.value_head = init_layer(nn.Linear(hidden, 1), gain=1.0)
+        # A small gain keeps initial logits near zero: a near-uniform first policy.
+        self.action_head = init_layer(nn.Linear(hidden, self.action_pairs.num_pairs), gain=0.01)
+
+    @property
+    def num_pairs(self) -> int:
+        return self.action_pairs.num_pairs
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-safe description to store next to the weights (see `policy_from_metadata`)."""
+        return {
+            "architecture": self.architecture.model_dump(mode="json"),
+            "env_info": self.env_info.to_dict(),
+        }
+
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> LSTMState:
+        """Zero LSTM state `(h, c)`, each `(lstm_layers, batch_size, hidden_size)`."""
+        device = device if device is not None else self.action_head.weight.device
+        shape = (self.architecture.lstm_layers, batch_size, self.architecture.hidden_size)
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
+
+    def _heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.action_head(hidden), self.value_head(hidden).squeeze(-1)
+
+    def forward(
+        self, obs: torch.Tensor, state: LSTMState, done: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, LSTMState]:
+        """One step for B agents. `obs` (B, N, 3) uint8; `done` (B,) bool marks agents whose
+        episode ended at the previous step: their state is zeroed before use.
+        Returns logits (B, P), value (B,), new state."""
+        return self._step(obs, state, done, observe=self.training)
+
+    def _step(
+        self, obs: torch.Tensor, state: LSTMState, done: torch.Tensor | None, observe: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, LSTMState]:
+        features = self.lstm_input_norm(self.encoder(obs, observe=observe))
+        h, c = state
+        if done is not None:
+            keep = (~done.bool()).to(h.dtype).view(1, -1, 1)
+            h, c = h * keep, c * keep
+        out, (h, c) = self.lstm(features.unsqueeze(0), (h, c))
+        logits, value = self._heads(out[0])
+        return logits, value, (h, c)
+
+    def forward_sequence(
+        self, obs: torch.Tensor, state: LSTMState, dones: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, LSTMState]:
+        """T steps for B agents, equal to T calls of `forward`. `obs` (T, B, N, 3), `dones` (T, B)
+        with `dones[t]` applied before step t. The encoder runs once over all T*B observations;
+        the LSTM runs over the stretches between steps where some agent resets.
+        Returns logits (T, B, P), values (T, B), final state."""
+        steps, batch = obs.shape[:2]
+        flat_obs = obs.reshape(steps * batch, *obs.shape[2:])
+        features = self.lstm_input_norm(self.encoder(flat_obs, observe=self.training))
+        features = features.view(steps, batch, -1)
+        h, c = state
+        if dones is None:
+            starts = [0]
+        else:
+            dones = dones.bool()
+            reset_steps = dones.any(dim=1).nonzero().flatten().tolist()
+            starts = sorted({0, *reset_steps})
+        outputs = []
+        for start, end in zip(starts, starts[1:] + [steps]):
+            if dones is not None:
+                keep = (~dones[start]).to(h.dtype).view(1, -1, 1)
+                h, c = h * keep, c * keep
+            out, (h, c) = self.lstm(features[start:end], (h, c))
+            outputs.append(out)
+        logits, values = self._heads(torch.cat(outputs, dim=0))
+        return logits, values, (h, c)
+
+    def act(
+        self,
+        obs: torch.Tensor,
+        state: LSTMState,
+        done: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        action_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, LSTMState]:
+        """Sample one pair per agent (call under `torch.no_grad()` in rollouts); like `forward`,
+        but the feature scale also learns from `obs` in eval mode (see `FeatureScale`).
+        `action_mask` (P,) bool limits sampling to the env's pairs (`EnvAdapter.action_mask`).
+        Returns pair_index (B,) int64, log_prob (B,), entropy (B,), value (B,), new state."""
+        logits, value, new_state = self._step(obs, state, done, observe=True)
+        log_probs = masked_log_probs(logits, action_mask)
+        pair_index = torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
+        log_prob = log_probs.gather(-1, pair_index.unsqueeze(-1)).squeeze(-1)
+        return pair_index, log_prob, entropy_of(log_probs), value, new_state
+
+    def evaluate_actions(
+        self, logits: torch.Tensor, pair_index: torch.Tensor, action_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-prob of the taken pairs and the entropy, for logits of any leading shape."""
+        log_probs = masked_log_probs(logits, action_mask)
+        log_prob = log_probs.gather(-1, pair_index.long().unsqueeze(-1)).squeeze(-1)
+        return log_prob, entropy_of(log_probs)
+
+
+def make_policy(architecture: dict[str, Any] | _ArchitectureBase, env_info: PolicyEnvInfo) -> Policy:
+    """Build the policy named by `architecture` for an env described by `env_info`."""
+    # Imported here because the policy modules subclass `Policy` from this module.
+    from metta.agent.policies.fast import FastPolicy
+    from metta.agent.policies.latent_attn import LatentAttnPolicy
+
+    policy_classes: dict[str, type[Policy]] = {"fast": FastPolicy, "latent_attn_small": LatentAttnPolicy}
+    config = parse_architecture(architecture)
+    return policy_classes[config.name](config, env_info)
+
+
+def policy_from_metadata(metadata: dict[str, Any]) -> Policy:
+    """An untrained policy shaped like the one `metadata` (from `Policy.metadata`) describes;
+    load the stored weights into it with `load_state_dict`."""
+    return make_policy(metadata["architecture"], PolicyEnvInfo.from_dict(metadata["env_info"]))

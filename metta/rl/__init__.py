@@ -1,0 +1,1 @@
+"""Reinforcement learning: the PPO trainer, its rollouts, losses and checkpoints."""

@@ -1,0 +1,69 @@
+"""Preallocated rollout storage shaped (T, N, ...): T steps of N agents.
+
+One rollout is written step by step during collection and read back as minibatches of
+BPTT segments: a segment is `bptt_horizon` consecutive steps of one agent, plus the LSTM
+state that agent had at the segment's first step, so training replays the recurrence exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class Experience:
+    def __init__(self, horizon: int, num_agents: int, obs_shape: tuple[int, ...], bptt_horizon: int,
+                 lstm_state_shape: tuple[int, int], device: torch.device):
+        if horizon % bptt_horizon:
+            raise ValueError(f"rollout horizon {horizon} is not a multiple of bptt_horizon {bptt_horizon}")
+        self.horizon, self.num_agents, self.bptt_horizon = horizon, num_agents, bptt_horizon
+        self.device = device
+        T, N = horizon, num_agents
+        self.obs = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)
+        self.actions = torch.zeros((T, N), dtype=torch.long, device=device)  # flat (action, arg) pair index
+        self.logprobs = torch.zeros((T, N), device=device)
+        self.values = torch.zeros((T, N), device=device)
+        self.rewards = torch.zeros((T, N), device=device)
+        self.dones = torch.zeros((T, N), device=device)  # episode ended after this step
+        self.resets = torch.zeros((T, N), dtype=torch.bool, device=device)  # state zeroed before this step
+        layers, hidden = lstm_state_shape
+        segments = T // bptt_horizon
+        self.segment_h = torch.zeros((segments, layers, N, hidden), device=device)
+        self.segment_c = torch.zeros((segments, layers, N, hidden), device=device)
+        self.advantages = torch.zeros((T, N), device=device)
+        self.returns = torch.zeros((T, N), device=device)
+
+    @property
+    def num_segments(self) -> int:
+        """Training segments in the rollout: (T / bptt) per agent."""
+        return (self.horizon // self.bptt_horizon) * self.num_agents
+
+    def store_state_if_segment_start(self, t: int, state: tuple[torch.Tensor, torch.Tensor]) -> None:
+        if t % self.bptt_horizon == 0:
+            segment = t // self.bptt_horizon
+            self.segment_h[segment].copy_(state[0])
+            self.segment_c[segment].copy_(state[1])
+
+    def minibatch(self, segment_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Segments by flat id (segment_index * N + agent) as (bptt, S, ...) tensors."""
+        bptt, N = self.bptt_horizon, self.num_agents
+        seg, agent = segment_ids // N, segment_ids % N
+        steps = seg[None, :] * bptt + torch.arange(bptt, device=segment_ids.device)[:, None]  # (bptt, S)
+        agents = agent[None, :].expand_as(steps)
+
+        def take(x: torch.Tensor) -> torch.Tensor:
+            return x[steps, agents]
+
+        resets = take(self.resets).clone()
+        # The stored state is the one *before* any reset at the segment's first step, so the
+        # policy applies that first reset itself, just as it did during collection.
+        return {
+            "obs": take(self.obs),
+            "actions": take(self.actions),
+            "logprobs": take(self.logprobs),
+            "values": take(self.values),
+            "advantages": take(self.advantages),
+            "returns": take(self.returns),
+            "resets": resets,
+            "h": self.segment_h[seg, :, agent].transpose(0, 1).contiguous(),  # (layers, S, hidden)
+            "c": self.segment_c[seg, :, agent].transpose(0, 1).contiguous(),
+        }

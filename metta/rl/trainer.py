@@ -1,0 +1,358 @@
+"""The PPO trainer: collect a rollout, compute advantages, update, log, checkpoint. Repeat.
+
+`Trainer.train()` reads top to bottom: `collect()` fills the preallocated (T, N) experience
+from the C++ vector env, `update()` runs PPO over minibatches of BPTT segments, and the
+loop around them logs, checkpoints, evaluates and resumes. Under torchrun every rank collects
+its own rollouts (different seeds), gradients are averaged across ranks, and only rank 0
+writes checkpoints and logs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from metta.agent.env_info import PolicyEnvInfo
+from metta.agent.policy import make_policy
+from metta.rl.advantage import compute_gae
+from metta.rl.checkpoint import CheckpointManager
+from metta.rl.distributed import DistributedInfo, barrier, mean_over_ranks
+from metta.rl.experience import Experience
+from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
+from metta.rl.ppo import explained_variance, ppo_loss
+from metta.rl.train_job import TrainJobConfig
+from metta.rl.trainer_config import TrainerConfig, rollout_shape
+from metta.rl.training_env import TrainingEnv
+from mettagrid.config import EnvConfig
+
+
+class Trainer:
+    def __init__(self, job: TrainJobConfig, trainer_cfg: TrainerConfig, env_config: EnvConfig,
+                 agent_cfg: dict[str, Any], wandb_cfg: WandbConfig, dist_info: DistributedInfo,
+                 device: torch.device, full_config: dict[str, Any], evaluator=None):
+        self.job, self.cfg, self.env_config = job, trainer_cfg, env_config
+        self.dist, self.device = dist_info, device
+        self.run_dir = Path(job.train_dir) / job.run
+        self.evaluator = evaluator
+        self._seed_everything(job.seed + 1009 * dist_info.rank)
+
+        self.shape = rollout_shape(trainer_cfg, env_config.game.num_agents)
+        num_workers = trainer_cfg.num_workers or job.default_num_workers(dist_info.world_size)
+        self.env = TrainingEnv(env_config, self.shape.num_envs, num_workers,
+                               seed=job.seed + 10007 * dist_info.rank, vectorization=trainer_cfg.vectorization)
+        self.env_info = PolicyEnvInfo.from_vec_env(self.env.vec)
+
+        self.checkpoints = CheckpointManager(job.run, self.run_dir)
+        self.epoch, self.agent_steps = 0, 0
+        self.policy = self._load_or_create_policy(agent_cfg)
+        self.optimizer = self._make_optimizer()
+        self._resume_trainer_state()
+        if dist_info.enabled:
+            self._broadcast_parameters()
+
+        pairs = self.policy.action_pairs
+        self._pair_to_env_action = pairs.to_actions  # vectorised pair index -> (action, arg)
+        state_shape = self.policy.initial_state(1, device)[0].shape
+        self.experience = Experience(self.shape.horizon, self.shape.num_agents,
+                                     tuple(self.env.vec.observation_space.shape), trainer_cfg.bptt_horizon,
+                                     (state_shape[0], state_shape[2]), device)
+        self.sinks = self._make_sinks(wandb_cfg, full_config) if dist_info.is_main else []
+        self.console = next((s for s in self.sinks if isinstance(s, ConsoleSink)), None)
+        self._stop_requested = False
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _seed_everything(seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    def _resume_point(self):
+        """The checkpoint to resume from: the one the trainer state names, else the newest."""
+        self._trainer_state = self.checkpoints.load_trainer_state()
+        if self._trainer_state is not None:
+            path = self.checkpoints.path_for(int(self._trainer_state["epoch"]))
+            if path.is_file():
+                return path
+            self._trainer_state = None
+        return self.checkpoints.latest()
+
+    def _load_or_create_policy(self, agent_cfg: dict[str, Any]):
+        resume_from = self._resume_point()
+        if resume_from is not None:
+            from metta.rl.checkpoint import load_policy
+
+            policy = load_policy(resume_from, device="cpu")
+            self._require_same_env(policy, f"checkpoint {resume_from}")
+            self._resumed_from = resume_from
+            # Without a trainer state (crash before the first one was written) the checkpoint's
+            # own metadata still says how far training got; the optimizer starts fresh.
+            self.epoch = int(policy.checkpoint_metadata.get("epoch", 0))
+            self.agent_steps = int(policy.checkpoint_metadata.get("agent_steps", 0))
+        elif self.job.initial_policy.uri:
+            from metta.agent.policy_store import PolicyStore
+
+            spec = self.job.initial_policy
+            record = PolicyStore().records(spec.uri, selector=spec.selector, metric=spec.metric)[0]
+            policy = record.load("cpu")
+            self._require_same_env(policy, f"initial_policy {record.uri}")
+            self._resumed_from = None
+        else:
+            policy = make_policy(agent_cfg, self.env_info)
+            self._resumed_from = None
+        return policy.to(self.device)
+
+    def _require_same_env(self, policy, source: str) -> None:
+        if policy.env_info != self.env_info:
+            raise ValueError(
+                f"{source} was trained on an env with a different feature table, actions or observation "
+                "window than this run's env; train a new run or use the same env"
+            )
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        opt = self.cfg.optimizer
+        kind = torch.optim.AdamW if opt.type == "adamw" else torch.optim.Adam
+        return kind(self.policy.parameters(), lr=self.cfg.learning_rate, betas=(opt.beta1, opt.beta2),
+                    eps=opt.eps, weight_decay=opt.weight_decay)
+
+    def _resume_trainer_state(self) -> None:
+        state = self._trainer_state if self._resumed_from is not None else None
+        if state is None:
+            return
+        self.epoch, self.agent_steps = int(state["epoch"]), int(state["agent_steps"])
+        if state.get("optimizer"):
+            self.optimizer.load_state_dict(state["optimizer"])
+        rng = state.get("rng")
+        if rng:
+            from metta.rl.checkpoint import restore_rng_state
+
+            restore_rng_state(rng)
+
+    def _broadcast_parameters(self) -> None:
+        """Every rank starts from rank 0's weights (ranks seed differently)."""
+        import torch.distributed as dist
+
+        for tensor in list(self.policy.parameters()) + list(self.policy.buffers()):
+            dist.broadcast(tensor.data, src=0)
+
+    def _make_sinks(self, wandb_cfg: WandbConfig, full_config: dict[str, Any]) -> list:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        sinks: list = [JsonlSink(self.run_dir / "metrics.jsonl"),
+                       ConsoleSink(self.cfg.total_timesteps, self.agent_steps, self.cfg.log_interval_s, self.job.run)]
+        if wandb_cfg.enabled:
+            sinks.append(WandbSink(wandb_cfg, self.job.run, self.run_dir, full_config))
+        return sinks
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def train(self) -> dict[str, float]:
+        self._install_signal_handlers()
+        observations = self.env.reset()
+        n = self.shape.num_agents
+        state = self.policy.initial_state(n, self.device)
+        done = torch.zeros(n, dtype=torch.bool, device=self.device)
+        steps_per_epoch = self.shape.batch_size * self.dist.world_size
+        last_checkpoint_time, metrics = time.monotonic(), {}
+        self._log_start()
+        try:
+            while self.agent_steps < self.cfg.total_timesteps and not self._stop_requested:
+                epoch_start = time.perf_counter()
+                self._set_learning_rate()
+                observations, state, done, episode_infos = self.collect(observations, state, done)
+                collect_s = time.perf_counter() - epoch_start
+                losses = self.update()
+                self.epoch += 1
+                self.agent_steps += steps_per_epoch
+                epoch_s = time.perf_counter() - epoch_start
+                metrics = self._epoch_metrics(losses, episode_infos, steps_per_epoch, epoch_s, collect_s, metrics)
+                if self.evaluator is not None and self.cfg.evaluate_interval and \
+                        self.epoch % self.cfg.evaluate_interval == 0 and self.dist.is_main:
+                    metrics.update(self.evaluator(self.policy, self.epoch))
+                self._log(metrics)
+                if self.epoch % self.cfg.checkpoint_interval == 0 or \
+                        time.monotonic() - last_checkpoint_time > self.cfg.checkpoint_interval_s:
+                    self.save_checkpoint(metrics)
+                    last_checkpoint_time = time.monotonic()
+            self.save_checkpoint(metrics)
+        finally:
+            self._close()
+        return metrics
+
+    def collect(self, observations: np.ndarray, state, done: torch.Tensor):
+        """Fill the experience with `horizon` steps of every agent; returns the carried-over loop state."""
+        exp, policy = self.experience, self.policy
+        infos: list[dict[str, Any]] = []
+        policy.eval()
+        with torch.no_grad():
+            for t in range(exp.horizon):
+                exp.store_state_if_segment_start(t, state)
+                obs_t = exp.obs[t]
+                obs_t.copy_(torch.from_numpy(observations), non_blocking=True)
+                exp.resets[t] = done
+                pair, logprob, _, value, state = policy.act(obs_t, state, done)
+                observations, rewards, dones, step_infos = self.env.step(self._pair_to_env_action(pair.cpu().numpy()))
+                exp.actions[t] = pair
+                exp.logprobs[t] = logprob
+                exp.values[t] = value
+                exp.rewards[t].copy_(torch.from_numpy(rewards))
+                done = torch.from_numpy(dones).to(self.device)
+                exp.dones[t] = done.float()
+                if step_infos:
+                    infos.extend(step_infos)
+            _, next_value, _ = policy(torch.from_numpy(observations).to(self.device), state, done)
+        exp.advantages, exp.returns = compute_gae(exp.rewards, exp.values, exp.dones, next_value,
+                                                  self.cfg.gamma, self.cfg.gae_lambda)
+        return observations, state, done, infos
+
+    def update(self) -> dict[str, float]:
+        """PPO over shuffled minibatches of BPTT segments, `update_epochs` times."""
+        exp, cfg, policy = self.experience, self.cfg, self.policy
+        ppo_cfg = cfg.losses.ppo
+        policy.train()
+        totals: dict[str, float] = {}
+        count = 0
+        for _ in range(cfg.update_epochs):
+            order = torch.randperm(exp.num_segments, device=self.device)
+            stop_early = False
+            for segment_ids in order.split(self.shape.segments_per_minibatch):
+                mb = exp.minibatch(segment_ids)
+                logits, values, _ = policy.forward_sequence(mb["obs"], (mb["h"], mb["c"]), mb["resets"])
+                flat = {key: mb[key].reshape(-1) for key in ("actions", "logprobs", "values", "advantages", "returns")}
+                logprob, entropy = policy.evaluate_actions(logits.reshape(-1, logits.shape[-1]), flat["actions"])
+                terms = ppo_loss(logprob, entropy, values.reshape(-1), flat, ppo_cfg)
+                self.optimizer.zero_grad(set_to_none=True)
+                terms.loss.backward()
+                self._average_gradients()
+                grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                for key, value in (("policy_loss", terms.policy_loss), ("value_loss", terms.value_loss),
+                                   ("entropy", terms.entropy), ("approx_kl", terms.approx_kl),
+                                   ("clipfrac", terms.clipfrac), ("grad_norm", grad_norm)):
+                    totals[key] = totals.get(key, 0.0) + float(value)
+                count += 1
+                if ppo_cfg.target_kl is not None and float(terms.approx_kl) > ppo_cfg.target_kl:
+                    stop_early = True
+                    break
+            if stop_early:
+                break
+        losses = {key: value / max(count, 1) for key, value in totals.items()}
+        losses["explained_variance"] = explained_variance(exp.values.flatten(), exp.returns.flatten())
+        return losses
+
+    def _average_gradients(self) -> None:
+        """All-reduce gradients across ranks (what DDP does, without wrapping the policy, so the
+        policy's own methods such as forward_sequence stay callable)."""
+        if not self.dist.enabled:
+            return
+        import torch.distributed as dist
+
+        grads = [p.grad for p in self.policy.parameters() if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.dist.world_size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset: offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def _set_learning_rate(self) -> None:
+        progress = min(1.0, self.agent_steps / self.cfg.total_timesteps)
+        if self.cfg.lr_schedule == "linear":
+            scale = 1.0 - progress
+        elif self.cfg.lr_schedule == "cosine":
+            scale = 0.5 * (1.0 + math.cos(math.pi * progress))
+        else:
+            scale = 1.0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.learning_rate * max(scale, 0.0)
+
+    # -- metrics, checkpoints, shutdown ---------------------------------------------------------
+
+    def _epoch_metrics(self, losses, episode_infos, steps, epoch_s, collect_s, previous) -> dict[str, float]:
+        metrics: dict[str, float] = {f"losses/{key}": value for key, value in losses.items()}
+        if episode_infos:
+            metrics["overview/reward"] = float(np.mean([info["episode_return"] for info in episode_infos]))
+            metrics["overview/episode_length"] = float(np.mean([info["episode_length"] for info in episode_infos]))
+            keys = {key for info in episode_infos for key in info if key.startswith("agent/")}
+            for key in keys:
+                # Stats are stored only when non-zero: a missing one counts as 0.
+                metrics[f"env_agent/{key[len('agent/'):]}"] = float(
+                    np.mean([info.get(key, 0.0) for info in episode_infos]))
+            metrics["overview/episodes"] = float(len(episode_infos))
+        elif "overview/reward" in previous:
+            metrics["overview/reward"] = previous["overview/reward"]
+        metrics = mean_over_ranks(metrics, self.dist, self.device)
+        metrics.update({
+            "overview/sps": steps / epoch_s,
+            "metric/epoch": float(self.epoch),
+            "metric/agent_step": float(self.agent_steps),
+            "timing/collect_s": collect_s,
+            "timing/update_s": epoch_s - collect_s,
+            "lr": self.optimizer.param_groups[0]["lr"],
+        })
+        return metrics
+
+    def _log(self, metrics: dict[str, float]) -> None:
+        for sink in self.sinks:
+            sink.log(metrics, self.agent_steps)
+
+    def _log_start(self) -> None:
+        if self.console is None:
+            return
+        where = f"resumed from {self._resumed_from.name} at epoch {self.epoch}" if self._resumed_from else "new run"
+        self.console.console.print(
+            f"training {self.job.run} ({where}): {self.shape.num_envs} envs x {self.shape.agents_per_env} agents, "
+            f"horizon {self.shape.horizon}, batch {self.shape.batch_size * self.dist.world_size:,} agent steps, "
+            f"{sum(p.numel() for p in self.policy.parameters()):,} parameters, device {self.device}"
+            + (f", {self.dist.world_size} ranks" if self.dist.enabled else ""),
+            highlight=False,
+        )
+
+    def save_checkpoint(self, metrics: dict[str, float]) -> None:
+        """Policy first, then the trainer state pointing at it: a crash between the two leaves a
+        loadable policy and the previous state, never a state without its policy."""
+        if self.dist.is_main:
+            from metta.rl.checkpoint import capture_rng_state
+
+            score = metrics.get("overview/reward")
+            extra = {"score": score, "eval_scores": {k: v for k, v in metrics.items() if k.startswith("eval/")}}
+            self.checkpoints.save(self.policy, self.epoch, self.agent_steps, extra)
+            self.checkpoints.save_trainer_state({
+                "epoch": self.epoch,
+                "agent_steps": self.agent_steps,
+                "optimizer": self.optimizer.state_dict(),
+                "rng": capture_rng_state(),
+            })
+            if self.cfg.keep_checkpoints:
+                self.checkpoints.prune(self.cfg.keep_checkpoints)
+        barrier(self.dist)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT finish the current epoch and checkpoint instead of losing it."""
+        def request_stop(signum, frame):
+            if self._stop_requested:  # a second signal: stop now
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            if self.console is not None:
+                self.console.console.print("stopping after this epoch (signal again to abort)", highlight=False)
+
+        try:
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
+        except ValueError:  # not the main thread (e.g. called from a notebook worker)
+            pass
+
+    def _close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+        self.env.close()

@@ -1,0 +1,120 @@
+"""Typed trainer configuration (the `trainer:` group), validated once with one-line errors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PPOLossConfig(StrictModel):
+    """Clipped-surrogate PPO with a clipped value loss and an entropy bonus."""
+
+    clip_coef: float = Field(0.1, gt=0, description="Policy ratio clip range")
+    vf_clip_coef: float = Field(0.1, ge=0, description="Value clip range around the rollout value; 0 = no clip")
+    ent_coef: float = Field(0.0021, ge=0, description="Entropy bonus weight")
+    vf_coef: float = Field(0.44, ge=0, description="Value loss weight")
+    norm_adv: bool = Field(True, description="Normalise advantages per minibatch")
+    target_kl: float | None = Field(None, gt=0, description="Stop the update epoch early above this KL")
+
+
+class LossesConfig(StrictModel):
+    """The losses summed in each update; PPO is the only one so far."""
+
+    ppo: PPOLossConfig = Field(default_factory=PPOLossConfig)
+
+
+class OptimizerConfig(StrictModel):
+    type: Literal["adam", "adamw"] = "adam"
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class TrainerConfig(StrictModel):
+    """PPO hyperparameters and the shape of the rollouts."""
+
+    total_timesteps: PositiveInt = Field(description="Agent steps to train for")
+    batch_size: PositiveInt = Field(description="Agent steps per rollout (whole multiple of agents x bptt)")
+    minibatch_size: PositiveInt = Field(description="Agent steps per gradient step (multiple of bptt_horizon)")
+    bptt_horizon: PositiveInt = Field(64, description="Steps per LSTM training segment")
+    update_epochs: PositiveInt = Field(1, description="Passes over each rollout")
+    learning_rate: float = Field(4.57e-4, gt=0, description="Adam learning rate")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field("constant", description="Decay over training")
+    gamma: float = Field(0.977, gt=0, le=1, description="Discount")
+    gae_lambda: float = Field(0.916, ge=0, le=1, description="GAE lambda")
+    max_grad_norm: float = Field(0.5, gt=0, description="Gradient clipping norm")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    losses: LossesConfig = Field(default_factory=LossesConfig)
+    num_envs: PositiveInt | None = Field(None, description="Env instances per process; None = fit the batch")
+    num_workers: PositiveInt | None = Field(None, description="Env threads/processes; None = CPU count")
+    vectorization: Literal["threads", "multiprocessing"] = Field(
+        "threads", description="threads: one C++ vector stepped by a thread pool; multiprocessing: PufferLib workers"
+    )
+    checkpoint_interval: PositiveInt = Field(50, description="Epochs between checkpoints")
+    checkpoint_interval_s: float = Field(300.0, gt=0, description="Also checkpoint after this many seconds")
+    evaluate_interval: int = Field(0, ge=0, description="Epochs between evaluations; 0 = never")
+    keep_checkpoints: int = Field(0, ge=0, description="Keep only the newest N policy checkpoints; 0 = all")
+    log_interval_s: float = Field(10.0, gt=0, description="Seconds between console summary lines")
+    compile: bool = Field(False, description="torch.compile the policy")
+
+    @model_validator(mode="after")
+    def _minibatch_fits(self) -> "TrainerConfig":
+        if self.minibatch_size % self.bptt_horizon:
+            raise ValueError(
+                f"minibatch_size ({self.minibatch_size}) must be a multiple of bptt_horizon ({self.bptt_horizon})"
+            )
+        if self.minibatch_size > self.batch_size:
+            raise ValueError(f"minibatch_size ({self.minibatch_size}) exceeds batch_size ({self.batch_size})")
+        return self
+
+
+class RolloutShape(StrictModel):
+    """How a batch is laid out: `horizon` steps of `num_envs` envs of `agents_per_env` agents."""
+
+    num_envs: int
+    agents_per_env: int
+    horizon: int
+    segments_per_minibatch: int
+
+    @property
+    def num_agents(self) -> int:
+        return self.num_envs * self.agents_per_env
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_agents * self.horizon
+
+
+def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
+    """Lay the batch out as `horizon` steps of `num_envs` envs, horizon a multiple of bptt_horizon.
+
+    With num_envs unset, envs are added until one bptt_horizon of all agents fills the batch.
+    The batch is then rounded down to whole segments (the start line prints the real size);
+    a batch smaller than one segment of every agent is refused in one line.
+    """
+    bptt = trainer.bptt_horizon
+    if trainer.num_envs is None:
+        num_envs = max(1, trainer.batch_size // (bptt * agents_per_env))
+    else:
+        num_envs = trainer.num_envs
+    num_agents = num_envs * agents_per_env
+    horizon = (trainer.batch_size // (num_agents * bptt)) * bptt
+    if horizon == 0:
+        raise ValueError(
+            f"trainer.batch_size ({trainer.batch_size}) is smaller than one bptt_horizon of every agent "
+            f"({num_envs} envs x {agents_per_env} agents x {bptt} steps = {num_agents * bptt})"
+        )
+    segments = trainer.minibatch_size // bptt
+    if segments > horizon // bptt * num_agents:
+        raise ValueError(
+            f"trainer.minibatch_size ({trainer.minibatch_size}) exceeds the rollout "
+            f"({horizon * num_agents} agent steps after rounding to whole segments)"
+        )
+    return RolloutShape(num_envs=num_envs, agents_per_env=agents_per_env, horizon=horizon,
+                        segments_per_minibatch=segments)

@@ -1,0 +1,1 @@
+"""Simulation and evaluation: running policies on suites of envs and scoring them."""

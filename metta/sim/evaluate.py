@@ -1,0 +1,59 @@
+"""Run a policy on a simulation suite and report mean episode rewards.
+
+Episodes of one simulation run side by side in one batched vector env (one env per
+episode). The policy may have been trained on another env: an `EnvAdapter` maps feature ids
+and actions by name, and refuses an env the policy cannot read.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from metta.agent.compat import EnvAdapter
+from metta.agent.env_info import PolicyEnvInfo
+from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
+from mettagrid.env_configs import compose_env_config
+from mettagrid.vec_env import MettaGridVecEnv
+
+
+def run_simulation(policy, sim: SimulationConfig, num_episodes: int, max_time_s: float, seed: int = 0,
+                   device: torch.device | str = "cpu") -> list[dict]:
+    """Run `num_episodes` episodes (one per env, in parallel); returns their episode results."""
+    env_config = compose_env_config(sim.env, sim.env_overrides)
+    env_config = env_config.model_copy(update={"desync_episodes": False})
+    env = MettaGridVecEnv(env_config, num_envs=num_episodes, seed=seed)
+    adapter = EnvAdapter(policy.env_info, PolicyEnvInfo.from_vec_env(env))
+    observations = env.reset()
+    state = policy.initial_state(env.total_agents, device)
+    done = torch.zeros(env.total_agents, dtype=torch.bool, device=device)
+    finished: dict[int, dict] = {}
+    deadline = time.monotonic() + max_time_s
+    with torch.no_grad():
+        while len(finished) < num_episodes and time.monotonic() < deadline:
+            obs = torch.as_tensor(adapter.observations(observations), device=device)
+            logits, _, state = policy(obs, state, done)
+            logits = adapter.mask_logits(logits)
+            pair = torch.distributions.Categorical(logits=logits).sample()
+            observations, _, terminals, truncations = env.step(adapter.env_actions(pair.cpu().numpy()))
+            done = torch.as_tensor(terminals | truncations, device=device)
+            for result in env.episode_results():
+                finished.setdefault(result["env_index"], result)
+    env.close()
+    return list(finished.values())
+
+
+def evaluate_suite(policy, suite: SimulationSuiteConfig, seed: int = 0,
+                   device: torch.device | str = "cpu") -> dict[str, float]:
+    """`eval/<suite>/<simulation>/reward` per simulation and `eval/<suite>/score` (their mean)."""
+    metrics: dict[str, float] = {}
+    for name, sim in suite.simulations.items():
+        episodes = sim.num_episodes or suite.num_episodes
+        results = run_simulation(policy, sim, episodes, suite.max_time_s, seed=seed, device=device)
+        rewards = [float(np.mean(result["episode_rewards"])) for result in results]
+        metrics[f"eval/{suite.name}/{name}/reward"] = float(np.mean(rewards)) if rewards else float("nan")
+    scores = [value for value in metrics.values() if not np.isnan(value)]
+    metrics[f"eval/{suite.name}/score"] = float(np.mean(scores)) if scores else float("nan")
+    return metrics

@@ -1,0 +1,138 @@
+"""tools/train.py as a user runs it: a tiny run end to end, resume after SIGKILL, DDP on gloo,
+starting from an initial policy, and bad overrides refused in one line."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = str(ROOT / "tools" / "train.py")
+
+# A small, fast configuration: 8 navigation envs, a tiny network, checkpoints every epoch.
+TINY = [
+    "env=mettagrid/navigation",
+    "trainer.batch_size=512",
+    "trainer.minibatch_size=256",
+    "trainer.bptt_horizon=8",
+    "trainer.num_envs=8",
+    "trainer.num_workers=1",
+    "trainer.checkpoint_interval=1",
+    "agent.cnn_channels=8",
+    "agent.hidden_size=32",
+    "wandb=off",
+    "system.torch_threads=1",
+]
+
+
+def run_train(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([TRAIN, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def epochs_logged(run_dir: Path) -> list[int]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [int(json.loads(line)["metric/epoch"]) for line in lines]
+
+
+def test_tiny_run_writes_config_metrics_and_checkpoints(tmp_path):
+    result = run_train("run=tiny", f"train_dir={tmp_path}", "trainer.total_timesteps=1536", *TINY)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "tiny"
+    assert "training tiny (new run)" in result.stdout
+    assert (run_dir / "config.yaml").is_file()
+    assert epochs_logged(run_dir) == [1, 2, 3]
+    names = sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt"))
+    assert names == ["tiny:v1.pt", "tiny:v2.pt", "tiny:v3.pt", "trainer_state.pt"]
+    metadata = json.loads((run_dir / "checkpoints" / "tiny:v3.json").read_text())
+    assert metadata["epoch"] == 3 and metadata["agent_steps"] == 1536
+    assert metadata["architecture"]["name"] == "fast"
+    assert metadata["env_info"]["action_names"] == ["noop", "move", "rotate", "get_items"]
+
+
+def test_resume_after_sigkill_loses_at_most_one_epoch(tmp_path):
+    run_dir = tmp_path / "killed"
+    process = subprocess.Popen([TRAIN, "run=killed", f"train_dir={tmp_path}", "trainer.total_timesteps=10_000_000",
+                                *TINY], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_path = run_dir / "checkpoints" / "trainer_state.pt"
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            if state_path.is_file() and len(list((run_dir / "checkpoints").glob("killed:v*.pt"))) >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no checkpoint appeared")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    state = torch.load(state_path, weights_only=True)
+    saved_epoch = int(state["epoch"])
+    result = run_train("run=killed", f"train_dir={tmp_path}",
+                       f"trainer.total_timesteps={(saved_epoch + 2) * 512}", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert f"resumed from killed:v{saved_epoch}.pt at epoch {saved_epoch}" in result.stdout
+    assert epochs_logged(run_dir)[-2:] == [saved_epoch + 1, saved_epoch + 2]
+    final = json.loads((run_dir / "checkpoints" / f"killed:v{saved_epoch + 2}.json").read_text())
+    assert final["agent_steps"] == (saved_epoch + 2) * 512
+
+
+def test_initial_policy_seeds_a_new_run(tmp_path):
+    first = run_train("run=teacher", f"train_dir={tmp_path}", "trainer.total_timesteps=512", *TINY)
+    assert first.returncode == 0, first.stderr
+    uri = f"file://{tmp_path}/teacher/checkpoints"
+    second = run_train("run=student", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
+                       f"initial_policy.uri={uri}", *TINY)
+    assert second.returncode == 0, second.stderr
+    teacher = torch.load(tmp_path / "teacher/checkpoints/teacher:v1.pt", weights_only=True)["state_dict"]
+    student = torch.load(tmp_path / "student/checkpoints/student:v1.pt", weights_only=True)["state_dict"]
+    # The student started from the teacher's weights: after one small update they are still close.
+    key = "action_head.weight"
+    assert torch.allclose(teacher[key], student[key], atol=0.05)
+    assert not torch.equal(teacher[key], student[key])
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun not installed")
+def test_two_process_ddp_on_gloo(tmp_path):
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node=2", TRAIN, "run=ddp", f"train_dir={tmp_path}",
+         "trainer.total_timesteps=2048", "system.device=cpu", *TINY],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 ranks" in result.stdout
+    run_dir = tmp_path / "ddp"
+    # Each epoch covers both ranks' rollouts: 2 x 512 agent steps.
+    assert epochs_logged(run_dir) == [1, 2]
+    metadata = json.loads((run_dir / "checkpoints" / "ddp:v2.json").read_text())
+    assert metadata["agent_steps"] == 2048
+    assert [p.name for p in tmp_path.iterdir()] == ["ddp"]  # one run directory, written by rank 0
+
+
+def test_unknown_key_is_refused_in_one_line():
+    result = run_train("trainer.learning_rat=0.1")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "trainer.learning_rat" in result.stderr
+
+
+def test_wrong_type_is_refused_in_one_line():
+    result = run_train("trainer.batch_size=lots")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "trainer.batch_size" in result.stderr and "'lots'" in result.stderr
+
+
+def test_bad_agent_key_is_refused_in_one_line():
+    result = run_train("+agent.hiden_size=3")
+    assert result.returncode == 2
+    assert "agent.hiden_size" in result.stderr

@@ -52,4 +52,10 @@ class SimplePolicy:
         return actions
 
 
-SCRIPTED_POLICIES = {"random": RandomPolicy, "simple": SimplePolicy}
+def _nearest_building(env: MettaGridVecEnv, seed: int = 0):
+    from mettagrid.scripted_navigator import NearestBuildingPolicy
+
+    return NearestBuildingPolicy(env, seed)
+
+
+SCRIPTED_POLICIES = {"random": RandomPolicy, "simple": SimplePolicy, "scripted": _nearest_building}

@@ -124,3 +124,11 @@ def test_group_props_override_agent_props_in_compiled_params():
     assert group["freeze_duration"] == 3
     assert group["inventory_rewards"][items.index("ore_red")] == 0.5
     assert group["inventory_rewards"][items.index("heart")] == 1.0  # kept from game.agent
+
+
+def test_navigation_altar_is_free_and_refills():
+    """A regression guard: layering YAML over the standard altar kept its battery recipe."""
+    params = compile_params(compose_env_config("mettagrid/navigation"))
+    altar = next(t for t in params["object_types"] if t["name"] == "altar")
+    assert altar["input"] == []
+    assert altar["initial_resource_count"] == 1 and altar["conversion_ticks"] == 100

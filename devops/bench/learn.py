@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Does it learn? Train from scratch on a wall-clock budget and print reward against agent
+steps and time; for navigation, compare the trained policy with the scripted shortest-path
+player on the same maps.
+
+  devops/bench/learn.py default --minutes 3          # the README's embedded default
+  devops/bench/learn.py navigation --minutes 30      # the navigation target (>= 80% of scripted)
+  devops/bench/learn.py default navigation --plot docs/images/learning.png
+
+Training runs as `tools/train.py` would for a user (a subprocess); at the budget it gets
+SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+TASKS = {
+    # The train_job defaults, unchanged: what `./tools/train.py` does with no arguments.
+    "default": [],
+    "navigation": ["env=mettagrid/navigation"],
+}
+
+
+def train(task: str, minutes: float, train_dir: Path, extra: list[str]) -> Path:
+    run = f"learn_{task}_{time.strftime('%Y%m%d_%H%M%S')}"
+    command = [str(ROOT / "tools" / "train.py"), f"run={run}", f"train_dir={train_dir}", "wandb=off",
+               "trainer.total_timesteps=10_000_000_000", *TASKS[task], *extra]
+    print(f"# {task}: {' '.join(command[1:])}", flush=True)
+    process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        process.wait(timeout=minutes * 60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)  # finish the epoch, checkpoint, exit
+        process.wait(timeout=600)
+    return train_dir / run
+
+
+def curve(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    start = rows[0]["time"] - rows[0].get("timing/collect_s", 0) - rows[0].get("timing/update_s", 0)
+    return [{"agent_steps": r["agent_steps"], "minutes": (r["time"] - start) / 60,
+             "reward": r.get("overview/reward"), "sps": r.get("overview/sps")} for r in rows]
+
+
+def print_curve(task: str, rows: list[dict], points: int = 12) -> None:
+    step = max(1, len(rows) // points)
+    print(f"{task}: agent_steps  minutes  reward  sps")
+    for row in rows[::step] + ([rows[-1]] if (len(rows) - 1) % step else []):
+        reward = "-" if row["reward"] is None else f"{row['reward']:.3f}"
+        print(f"{task}: {row['agent_steps']:>11,}  {row['minutes']:7.2f}  {reward:>6}  {row['sps']:,.0f}")
+
+
+def mean_episode_reward(env_name: str, make_actor, episodes: int, seed: int) -> float:
+    """Mean per-agent episode return over `episodes` full episodes (no desync) of env_name."""
+    import numpy as np
+
+    from mettagrid.env_configs import compose_env_config
+    from mettagrid.vec_env import MettaGridVecEnv
+
+    config = compose_env_config(env_name).model_copy(update={"desync_episodes": False})
+    env = MettaGridVecEnv(config, num_envs=episodes, seed=seed)
+    act = make_actor(env)
+    observations, finished = env.reset(), {}
+    done = np.zeros(env.total_agents, dtype=bool)
+    while len(finished) < episodes:
+        observations, _, terminals, truncations = env.step(act(observations, done))
+        done = terminals | truncations
+        for result in env.episode_results():
+            finished.setdefault(result["env_index"], float(np.mean(result["episode_rewards"])))
+    return float(np.mean(list(finished.values())))
+
+
+def trained_actor(run_dir: Path):
+    import torch
+
+    from metta.agent.policy_store import PolicyStore
+
+    policy = PolicyStore().records(f"file://{run_dir}/checkpoints", selector="latest")[0].load("cpu")
+    policy.eval()
+
+    def make(env):
+        state = policy.initial_state(env.total_agents)
+
+        def act(observations, done):
+            nonlocal state
+            with torch.no_grad():
+                pair, _, _, _, state = policy.act(torch.from_numpy(observations), state, torch.from_numpy(done))
+            return policy.action_pairs.to_actions(pair.numpy())
+
+        return act
+
+    return make
+
+
+def scripted_actor(env):
+    from mettagrid.scripted_navigator import NearestBuildingPolicy
+
+    policy = NearestBuildingPolicy(env, seed=0)
+    return lambda observations, done: policy.act(observations)
+
+
+def plot(results: dict[str, list[dict]], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("# plot skipped: pip install matplotlib", flush=True)
+        return
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, (task, rows) in zip(axes[0], results.items()):
+        rows = [r for r in rows if r["reward"] is not None]
+        ax.plot([r["agent_steps"] for r in rows], [r["reward"] for r in rows], label="mean episode reward")
+        ax.set_title(f"{task} ({rows[-1]['minutes']:.0f} min on this machine)" if rows else task)
+        ax.set_xlabel("agent steps")
+        ax.set_ylabel("episode reward per agent")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"# plot: {path}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tasks", nargs="+", choices=sorted(TASKS))
+    parser.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget per task")
+    parser.add_argument("--train-dir", type=Path, default=ROOT / "train_dir" / "bench")
+    parser.add_argument("--plot", type=Path, default=None, help="write the curves as a PNG here")
+    parser.add_argument("--episodes", type=int, default=16, help="evaluation episodes (navigation)")
+    parser.add_argument("overrides", nargs="*", default=[], help="extra train overrides (after --)")
+    args = parser.parse_args()
+    results = {}
+    for task in args.tasks:
+        run_dir = train(task, args.minutes, args.train_dir, args.overrides)
+        results[task] = curve(run_dir)
+        print_curve(task, results[task])
+        if task == "navigation":
+            learned = mean_episode_reward("mettagrid/navigation", trained_actor(run_dir), args.episodes, seed=123)
+            scripted = mean_episode_reward("mettagrid/navigation", scripted_actor, args.episodes, seed=123)
+            print(f"navigation: trained {learned:.3f} vs scripted shortest-path {scripted:.3f} "
+                  f"= {100 * learned / scripted:.0f}% (target 80%)", flush=True)
+    if args.plot:
+        plot(results, args.plot)
+
+
+if __name__ == "__main__":
+    main()

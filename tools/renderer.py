@@ -10,6 +10,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/renderer.py                                   # simple policy, arena, ASCII
   ./tools/renderer.py renderer_job.policy_type=random renderer_job.renderer_type=miniscope
   ./tools/renderer.py env=mettagrid/navigation renderer_job.num_agents=2 renderer_job.sleep_time=0.1
+  ./tools/renderer.py renderer_job.policy_type=trained policy_uri=file://./train_dir/my_run/checkpoints
 """
 
 import sys
@@ -23,7 +24,11 @@ from metta.tools.renderer import RendererJobConfig, run_renderer
 @hydra.main(config_path="../configs", config_name="renderer_job", version_base="1.3")
 def main(cfg) -> None:
     exit_on_config_error(
-        lambda: run_renderer(env_config_from(cfg), job_config_from(cfg, "renderer_job", RendererJobConfig))
+        lambda: run_renderer(
+            env_config_from(cfg),
+            job_config_from(cfg, "renderer_job", RendererJobConfig),
+            policy_uri=cfg.get("policy_uri"),
+        )
     )
 
 

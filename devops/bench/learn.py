@@ -84,18 +84,16 @@ def trained_actor(run_dir: Path):
     import torch
 
     from metta.agent.policy_store import PolicyStore
+    from metta.sim.policy_actor import PolicyActor
 
     policy = PolicyStore().records(f"file://{run_dir}/checkpoints", selector="latest")[0].load("cpu")
-    policy.eval()
 
     def make(env):
-        state = policy.initial_state(env.total_agents)
+        actor = PolicyActor(policy, env)
 
         def act(observations, done):
-            nonlocal state
-            with torch.no_grad():
-                pair, _, _, _, state = policy.act(torch.from_numpy(observations), state, torch.from_numpy(done))
-            return policy.action_pairs.to_actions(pair.numpy())
+            actor.done = torch.as_tensor(done)
+            return actor.act(observations)
 
         return act
 

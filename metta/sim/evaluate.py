@@ -12,8 +12,7 @@ import time
 import numpy as np
 import torch
 
-from metta.agent.compat import EnvAdapter
-from metta.agent.env_info import PolicyEnvInfo
+from metta.sim.policy_actor import PolicyActor
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from mettagrid.env_configs import compose_env_config
 from mettagrid.vec_env import MettaGridVecEnv
@@ -25,22 +24,15 @@ def run_simulation(policy, sim: SimulationConfig, num_episodes: int, max_time_s:
     env_config = compose_env_config(sim.env, sim.env_overrides)
     env_config = env_config.model_copy(update={"desync_episodes": False})
     env = MettaGridVecEnv(env_config, num_envs=num_episodes, seed=seed)
-    adapter = EnvAdapter(policy.env_info, PolicyEnvInfo.from_vec_env(env))
+    actor = PolicyActor(policy, env, device)
     observations = env.reset()
-    state = policy.initial_state(env.total_agents, device)
-    done = torch.zeros(env.total_agents, dtype=torch.bool, device=device)
     finished: dict[int, dict] = {}
     deadline = time.monotonic() + max_time_s
-    with torch.no_grad():
-        while len(finished) < num_episodes and time.monotonic() < deadline:
-            obs = torch.as_tensor(adapter.observations(observations), device=device)
-            logits, _, state = policy(obs, state, done)
-            logits = adapter.mask_logits(logits)
-            pair = torch.distributions.Categorical(logits=logits).sample()
-            observations, _, terminals, truncations = env.step(adapter.env_actions(pair.cpu().numpy()))
-            done = torch.as_tensor(terminals | truncations, device=device)
-            for result in env.episode_results():
-                finished.setdefault(result["env_index"], result)
+    while len(finished) < num_episodes and time.monotonic() < deadline:
+        observations, _, terminals, truncations = env.step(actor.act(observations))
+        actor.observe_dones(terminals, truncations)
+        for result in env.episode_results():
+            finished.setdefault(result["env_index"], result)
     env.close()
     return list(finished.values())
 

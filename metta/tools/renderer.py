@@ -20,7 +20,9 @@ CLEAR_SCREEN = "\x1b[H\x1b[2J"
 class RendererJobConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    policy_type: Literal["random", "simple"] = Field("simple", description="Which policy drives the agents")
+    policy_type: Literal["random", "simple", "scripted", "trained"] = Field(
+        "simple", description="random | simple | scripted (shortest path to useful buildings) | trained (policy_uri)"
+    )
     renderer_type: Literal["human", "nethack", "miniscope"] = Field("human", description="Drawing style")
     num_steps: int = Field(200, ge=0, description="Steps to run; 0 = until interrupted")
     sleep_time: float = Field(0.0, ge=0, description="Seconds between frames")
@@ -44,11 +46,29 @@ def with_agent_count(env: EnvConfig, num_agents: int) -> EnvConfig:
     return EnvConfig.model_validate(data)
 
 
-def run_renderer(env_config: EnvConfig, job: RendererJobConfig, out=sys.stdout) -> dict:
+def make_actor(env: MettaGridVecEnv, job: RendererJobConfig, policy_uri: str | None):
+    """The policy driving every agent: a scripted one, or a trained one loaded from a URI."""
+    if job.policy_type != "trained":
+        return SCRIPTED_POLICIES[job.policy_type](env, seed=job.seed)
+    if not policy_uri:
+        raise ConfigError("policy_uri: renderer_job.policy_type=trained needs policy_uri=file://... (or s3://, wandb://)")
+    from metta.agent.compat import PolicyEnvMismatch
+    from metta.agent.policy_store import PolicyStore
+    from metta.sim.policy_actor import PolicyActor
+
+    try:
+        policy = PolicyStore().records(policy_uri, selector="latest")[0].load("cpu")
+        return PolicyActor(policy, env)
+    except (PolicyEnvMismatch, ValueError) as error:
+        raise ConfigError(f"policy_uri: {error}") from None
+
+
+def run_renderer(env_config: EnvConfig, job: RendererJobConfig, out=sys.stdout, policy_uri: str | None = None) -> dict:
     if job.num_agents is not None:
         env_config = with_agent_count(env_config, job.num_agents)
     env = MettaGridVecEnv(env_config, num_envs=1, seed=job.seed)
-    policy = SCRIPTED_POLICIES[job.policy_type](env, seed=job.seed)
+    policy = make_actor(env, job, policy_uri)
+    observe_dones = getattr(policy, "observe_dones", None)
     style = "miniscope" if job.renderer_type == "miniscope" else "nethack"
     animate = job.frames == "all" or (job.frames == "auto" and out.isatty())
     observations = env.reset()
@@ -57,6 +77,8 @@ def run_renderer(env_config: EnvConfig, job: RendererJobConfig, out=sys.stdout) 
     try:
         while job.num_steps == 0 or steps < job.num_steps:
             observations, rewards, terminals, truncations = env.step(policy.act(observations))
+            if observe_dones:
+                observe_dones(terminals, truncations)
             steps += 1
             total_reward += float(rewards.sum())
             episodes += len(env.episode_results())

@@ -47,3 +47,27 @@ def test_agent_count_change_on_a_fixed_map_is_refused():
     result = run_tool("env=mettagrid/navigation/evals/corridors", "renderer_job.num_agents=3")
     assert result.returncode == 2
     assert "renderer_job.num_agents" in result.stderr
+
+
+def test_trained_policy_from_a_checkpoint_directory(tmp_path):
+    train = subprocess.run(
+        [str(ROOT / "tools" / "train.py"), "run=r", f"train_dir={tmp_path}", "env=mettagrid/navigation",
+         "trainer.total_timesteps=512", "trainer.batch_size=512", "trainer.minibatch_size=256",
+         "trainer.bptt_horizon=8", "trainer.num_envs=8", "agent.cnn_channels=8", "agent.hidden_size=32",
+         "wandb=off"],
+        capture_output=True, text=True, timeout=240, cwd=ROOT,
+    )
+    assert train.returncode == 0, train.stderr
+    # The policy was trained on navigation (4 actions); the arena has more, which it cannot play.
+    result = run_tool("env=mettagrid/navigation", "renderer_job.policy_type=trained",
+                      f"policy_uri=file://{tmp_path}/r/checkpoints", "renderer_job.num_steps=20")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("step 20")
+    refused = run_tool("renderer_job.policy_type=trained", f"policy_uri=file://{tmp_path}/r/checkpoints",
+                       "renderer_job.num_steps=5")
+    assert refused.returncode == 2 and "policy_uri" in refused.stderr
+
+
+def test_trained_without_a_uri_is_refused():
+    result = run_tool("renderer_job.policy_type=trained")
+    assert result.returncode == 2 and "policy_uri" in result.stderr

@@ -68,6 +68,16 @@ class WandbSink:
     def log(self, metrics: dict[str, Any], agent_steps: int) -> None:
         self._wandb.log({**metrics, "metric/agent_step": agent_steps}, step=agent_steps)
 
+    def log_checkpoint(self, path: Path, metadata: dict[str, Any]) -> None:
+        """The checkpoint (and its metadata sidecar) as a `model` artifact named after the run,
+        so `wandb://run/<run>` finds it (offline runs stage it for `wandb sync`)."""
+        artifact = self._wandb.Artifact(_wandb_id(self.run.name), type="model", metadata=metadata)
+        artifact.add_file(str(path))
+        sidecar = path.with_suffix(".json")
+        if sidecar.is_file():
+            artifact.add_file(str(sidecar))
+        self.run.log_artifact(artifact, aliases=["latest", f"v{metadata.get('epoch', 0)}"])
+
     def close(self) -> None:
         self._wandb.finish()
 

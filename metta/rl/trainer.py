@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,10 @@ class Trainer:
                         self.epoch % self.cfg.evaluate_interval == 0 and self.dist.is_main:
                     metrics.update(self.evaluator(self.policy, self.epoch))
                 self._log(metrics)
-                if self.epoch % self.cfg.checkpoint_interval == 0 or \
-                        time.monotonic() - last_checkpoint_time > self.cfg.checkpoint_interval_s:
+                due = self.epoch % self.cfg.checkpoint_interval == 0 or \
+                    time.monotonic() - last_checkpoint_time > self.cfg.checkpoint_interval_s
+                due, self._stop_requested = self._agree(due, self._stop_requested)
+                if due:
                     self.save_checkpoint(metrics)
                     last_checkpoint_time = time.monotonic()
             self.save_checkpoint(metrics)
@@ -246,6 +249,17 @@ class Trainer:
         losses = {key: value / max(count, 1) for key, value in totals.items()}
         losses["explained_variance"] = explained_variance(exp.values.flatten(), exp.returns.flatten())
         return losses
+
+    def _agree(self, *flags: bool) -> tuple[bool, ...]:
+        """Every rank must take the same branch (checkpoint now? stop now?) or collectives
+        deadlock; a flag raised on any rank (a timer, a signal) holds on all."""
+        if not self.dist.enabled:
+            return flags
+        import torch.distributed as dist
+
+        tensor = torch.tensor([int(flag) for flag in flags], device=self.device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return tuple(bool(value) for value in tensor.tolist())
 
     def _average_gradients(self) -> None:
         """All-reduce gradients across ranks (what DDP does, without wrapping the policy, so the
@@ -326,7 +340,7 @@ class Trainer:
 
             score = metrics.get("overview/reward")
             extra = {"score": score, "eval_scores": {k: v for k, v in metrics.items() if k.startswith("eval/")}}
-            self.checkpoints.save(self.policy, self.epoch, self.agent_steps, extra)
+            path = self.checkpoints.save(self.policy, self.epoch, self.agent_steps, extra)
             self.checkpoints.save_trainer_state({
                 "epoch": self.epoch,
                 "agent_steps": self.agent_steps,
@@ -335,7 +349,23 @@ class Trainer:
             })
             if self.cfg.keep_checkpoints:
                 self.checkpoints.prune(self.cfg.keep_checkpoints)
+            self._publish(path, {**extra, "epoch": self.epoch, "agent_steps": self.agent_steps})
         barrier(self.dist)
+
+    def _publish(self, path: Path, metadata: dict[str, Any]) -> None:
+        """Mirror a checkpoint to S3 and wandb. The local copy is already safe, so a failed
+        upload is reported and training goes on."""
+        if self.cfg.upload_uri:
+            from metta.agent.policy_store import PolicyStore, PolicyStoreError
+
+            target = f"{self.cfg.upload_uri.rstrip('/')}/{self.job.run}/checkpoints/"
+            try:
+                PolicyStore().upload(path, target)
+            except PolicyStoreError as error:
+                print(f"upload failed (kept locally): {error}", file=sys.stderr)
+        for sink in self.sinks:
+            if isinstance(sink, WandbSink):
+                sink.log_checkpoint(path, metadata)
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT finish the current epoch and checkpoint instead of losing it."""

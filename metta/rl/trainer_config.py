@@ -60,6 +60,10 @@ class TrainerConfig(StrictModel):
     checkpoint_interval_s: float = Field(300.0, gt=0, description="Also checkpoint after this many seconds")
     evaluate_interval: int = Field(0, ge=0, description="Epochs between evaluations; 0 = never")
     keep_checkpoints: int = Field(0, ge=0, description="Keep only the newest N policy checkpoints; 0 = all")
+    upload_uri: str | None = Field(
+        None, pattern=r"^s3://[^/]+(/.*)?$",
+        description="s3://bucket/prefix to mirror each checkpoint to, under <prefix>/<run>/checkpoints/",
+    )
     log_interval_s: float = Field(10.0, gt=0, description="Seconds between console summary lines")
     compile: bool = Field(False, description="torch.compile the policy")
 

@@ -7,11 +7,13 @@ and actions by name, and refuses an env the policy cannot read.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 import torch
 
+from metta.agent.compat import PolicyEnvMismatch
 from metta.sim.policy_actor import PolicyActor
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from mettagrid.env_configs import compose_env_config
@@ -37,13 +39,24 @@ def run_simulation(policy, sim: SimulationConfig, num_episodes: int, max_time_s:
     return list(finished.values())
 
 
+_warned: set[str] = set()
+
+
 def evaluate_suite(policy, suite: SimulationSuiteConfig, seed: int = 0,
                    device: torch.device | str = "cpu") -> dict[str, float]:
     """`eval/<suite>/<simulation>/reward` per simulation and `eval/<suite>/score` (their mean)."""
     metrics: dict[str, float] = {}
     for name, sim in suite.simulations.items():
         episodes = sim.num_episodes or suite.num_episodes
-        results = run_simulation(policy, sim, episodes, suite.max_time_s, seed=seed, device=device)
+        try:
+            results = run_simulation(policy, sim, episodes, suite.max_time_s, seed=seed, device=device)
+        except PolicyEnvMismatch as error:
+            # A suite may hold envs this policy was never built for (other actions or
+            # features): skip them, say so once, keep training.
+            if name not in _warned:
+                _warned.add(name)
+                print(f"evaluation: skipping {suite.name}/{name}: {error}", file=sys.stderr)
+            continue
         rewards = [float(np.mean(result["episode_rewards"])) for result in results]
         metrics[f"eval/{suite.name}/{name}/reward"] = float(np.mean(rewards)) if rewards else float("nan")
     scores = [value for value in metrics.values() if not np.isnan(value)]

@@ -1,6 +1,7 @@
 """tools/train.py as a user runs it: a tiny run end to end, resume after SIGKILL, DDP on gloo,
 starting from an initial policy, and bad overrides refused in one line."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -136,3 +137,51 @@ def test_bad_agent_key_is_refused_in_one_line():
     result = run_train("+agent.hiden_size=3")
     assert result.returncode == 2
     assert "agent.hiden_size" in result.stderr
+
+
+def test_evaluation_during_training_logs_suite_scores(tmp_path):
+    result = run_train("run=evals", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
+                       "trainer.evaluate_interval=1", "sim=smoke_test", *TINY)
+    assert result.returncode == 0, result.stderr
+    row = json.loads((tmp_path / "evals" / "metrics.jsonl").read_text().splitlines()[-1])
+    # Trained on navigation: the navigation eval runs; the arena eval needs actions it lacks.
+    assert "eval/smoke_test/navigation/emptyspace/reward" in row
+    assert "eval/smoke_test/score" in row
+    assert "skipping smoke_test/arena/basic" in result.stderr
+
+
+def test_wandb_offline_run_is_written_under_the_run(tmp_path):
+    result = run_train("run=wb", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
+                       *[arg for arg in TINY if arg != "wandb=off"], "wandb=offline")
+    assert result.returncode == 0, result.stderr
+    offline_runs = list((tmp_path / "wb" / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1
+    assert list(offline_runs[0].glob("*.wandb"))  # the run's log, ready for `wandb sync`
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pufferlib") is None, reason="pufferlib not installed")
+def test_pufferlib_multiprocessing_vectorization(tmp_path):
+    result = run_train("run=mp", f"train_dir={tmp_path}", "trainer.total_timesteps=1024",
+                       *[arg for arg in TINY if arg != "trainer.num_workers=1"],
+                       "trainer.vectorization=multiprocessing", "trainer.num_workers=2")
+    assert result.returncode == 0, result.stderr
+    assert epochs_logged(tmp_path / "mp") == [1, 2]
+
+
+def test_checkpoints_are_mirrored_to_s3_and_load_back(tmp_path, s3_endpoint):
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="runs")
+    result = run_train("run=up", f"train_dir={tmp_path}", "trainer.total_timesteps=1024",
+                       "trainer.upload_uri=s3://runs/team", *TINY)
+    assert result.returncode == 0, result.stderr
+    keys = sorted(o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="runs")["Contents"])
+    assert keys == ["team/up/checkpoints/up:v1.json", "team/up/checkpoints/up:v1.pt",
+                    "team/up/checkpoints/up:v2.json", "team/up/checkpoints/up:v2.pt"]
+    from metta.agent.policy_store import PolicyStore
+
+    record = PolicyStore(cache_dir=tmp_path / "cache").records("s3://runs/team/up/checkpoints/")[0]
+    assert record.name == "up:v2"
+    policy = record.load("cpu")
+    local = torch.load(tmp_path / "up/checkpoints/up:v2.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(policy.state_dict()[k], v) for k, v in local.items())

@@ -3,8 +3,8 @@
 `Trainer.train()` reads top to bottom: `collect()` fills the preallocated (T, N) experience
 from the C++ vector env, `update()` runs PPO over minibatches of BPTT segments, and the
 loop around them logs, checkpoints, evaluates and resumes. Under torchrun every rank collects
-its own rollouts (different seeds), gradients are averaged across ranks, and only rank 0
-writes checkpoints and logs.
+its own rollouts (different seeds), DistributedDataParallel averages gradients across ranks,
+and only rank 0 writes checkpoints and logs.
 """
 
 from __future__ import annotations
@@ -55,8 +55,15 @@ class Trainer:
         self.policy = self._load_or_create_policy(agent_cfg)
         self.optimizer = self._make_optimizer()
         self._resume_trainer_state()
+        # Training passes go through this module; under torchrun it is wrapped in
+        # DistributedDataParallel, which starts every rank from rank 0's weights and averages
+        # gradients across ranks during backward().
+        self.train_model: torch.nn.Module = _SequenceModel(self.policy)
         if dist_info.enabled:
-            self._broadcast_parameters()
+            from torch.nn.parallel import DistributedDataParallel
+
+            device_ids = [device.index] if device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.train_model, device_ids=device_ids)
 
         pairs = self.policy.action_pairs
         self._pair_to_env_action = pairs.to_actions  # vectorised pair index -> (action, arg)
@@ -136,13 +143,6 @@ class Trainer:
             from metta.rl.checkpoint import restore_rng_state
 
             restore_rng_state(rng)
-
-    def _broadcast_parameters(self) -> None:
-        """Every rank starts from rank 0's weights (ranks seed differently)."""
-        import torch.distributed as dist
-
-        for tensor in list(self.policy.parameters()) + list(self.policy.buffers()):
-            dist.broadcast(tensor.data, src=0)
 
     def _make_sinks(self, wandb_cfg: WandbConfig, full_config: dict[str, Any]) -> list:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -227,13 +227,12 @@ class Trainer:
             stop_early = False
             for segment_ids in order.split(self.shape.segments_per_minibatch):
                 mb = exp.minibatch(segment_ids)
-                logits, values, _ = policy.forward_sequence(mb["obs"], (mb["h"], mb["c"]), mb["resets"])
+                logits, values = self.train_model(mb["obs"], mb["h"], mb["c"], mb["resets"])
                 flat = {key: mb[key].reshape(-1) for key in ("actions", "logprobs", "values", "advantages", "returns")}
                 logprob, entropy = policy.evaluate_actions(logits.reshape(-1, logits.shape[-1]), flat["actions"])
                 terms = ppo_loss(logprob, entropy, values.reshape(-1), flat, ppo_cfg)
                 self.optimizer.zero_grad(set_to_none=True)
-                terms.loss.backward()
-                self._average_gradients()
+                terms.loss.backward()  # DDP all-reduces gradients here under torchrun
                 grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 for key, value in (("policy_loss", terms.policy_loss), ("value_loss", terms.value_loss),
@@ -260,24 +259,6 @@ class Trainer:
         tensor = torch.tensor([int(flag) for flag in flags], device=self.device)
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
         return tuple(bool(value) for value in tensor.tolist())
-
-    def _average_gradients(self) -> None:
-        """All-reduce gradients across ranks (what DDP does, without wrapping the policy, so the
-        policy's own methods such as forward_sequence stay callable)."""
-        if not self.dist.enabled:
-            return
-        import torch.distributed as dist
-
-        grads = [p.grad for p in self.policy.parameters() if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat)
-        flat /= self.dist.world_size
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset: offset + g.numel()].view_as(g))
-            offset += g.numel()
 
     def _set_learning_rate(self) -> None:
         progress = min(1.0, self.agent_steps / self.cfg.total_timesteps)
@@ -335,6 +316,7 @@ class Trainer:
     def save_checkpoint(self, metrics: dict[str, float]) -> None:
         """Policy first, then the trainer state pointing at it: a crash between the two leaves a
         loadable policy and the previous state, never a state without its policy."""
+        self._check_ranks_in_sync()
         if self.dist.is_main:
             from metta.rl.checkpoint import capture_rng_state
 
@@ -351,6 +333,19 @@ class Trainer:
                 self.checkpoints.prune(self.cfg.keep_checkpoints)
             self._publish(path, {**extra, "epoch": self.epoch, "agent_steps": self.agent_steps})
         barrier(self.dist)
+
+    def _check_ranks_in_sync(self) -> None:
+        """Rank 0 saves the weights for everyone: make sure everyone holds the same ones."""
+        if not self.dist.enabled:
+            return
+        import torch.distributed as dist
+
+        checksum = torch.stack([p.detach().double().sum() for p in self.policy.parameters()]).sum().reshape(1)
+        gathered = [torch.zeros_like(checksum) for _ in range(self.dist.world_size)]
+        dist.all_gather(gathered, checksum)
+        values = torch.cat(gathered)
+        if not torch.allclose(values, values[0].expand_as(values), rtol=1e-9, atol=1e-9):
+            raise RuntimeError(f"ranks hold different weights (checksums {values.tolist()}): gradients are not synced")
 
     def _publish(self, path: Path, metadata: dict[str, Any]) -> None:
         """Mirror a checkpoint to S3 and wandb. The local copy is already safe, so a failed
@@ -386,3 +381,16 @@ class Trainer:
         for sink in self.sinks:
             sink.close()
         self.env.close()
+
+
+class _SequenceModel(torch.nn.Module):
+    """`policy.forward_sequence` as a module's forward, so DistributedDataParallel (which hooks
+    `forward`) can wrap the training pass while rollouts keep calling the policy directly."""
+
+    def __init__(self, policy: torch.nn.Module):
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, obs, h, c, resets):
+        logits, values, _ = self.policy.forward_sequence(obs, (h, c), resets)
+        return logits, values

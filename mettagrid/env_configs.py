@@ -7,6 +7,8 @@ that wants `env=mettagrid/arena/basic` without a job config around it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from mettagrid.config import EnvConfig, load_env_config
@@ -18,6 +20,26 @@ ENV_CONFIGS_DIR = CONFIGS_DIR / "env"
 
 # Folders of shared building blocks: composed into envs, never envs by themselves.
 _NOT_ENVS = ("mettagrid/game/", "mettagrid/base/", "mettagrid/maps/")
+
+
+@contextlib.contextmanager
+def isolated_hydra() -> Iterator[None]:
+    """Let Hydra's compose API run inside a `@hydra.main` tool (e.g. the trainer's evaluation).
+
+    `initialize_config_dir` refuses to start while the tool's own global Hydra instance is
+    live; it is set aside meanwhile and put back afterwards (the same bookkeeping Hydra's
+    context managers do, keyed the same way).
+    """
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.singleton import Singleton
+
+    saved = Singleton._instances.pop(GlobalHydra, None)
+    try:
+        yield
+    finally:
+        Singleton._instances.pop(GlobalHydra, None)
+        if saved is not None:
+            Singleton._instances[GlobalHydra] = saved
 
 
 def list_env_names() -> list[str]:
@@ -47,7 +69,7 @@ def compose_env_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -
         raise ConfigError(f"{source}: no such env config (known: {known})")
     hydra_overrides = [f"+env={name}"] + [_prefix_env(override) for override in overrides]
     try:
-        with initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
+        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
             composed = compose(overrides=hydra_overrides)
         data = OmegaConf.to_container(composed.env, resolve=True)
     except (HydraException, OmegaConfBaseException) as error:

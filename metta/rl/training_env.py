@@ -55,8 +55,11 @@ class TrainingEnv:
             infos = [episode_info(result) for result in self.vec.episode_results()]
         else:
             self._puffer.send(actions)
-            observations, rewards, terminals, truncations, infos, _, _ = self._puffer.recv()
-            infos = [info for info in (infos or []) if isinstance(info, dict)]
+            # recv() -> (obs, rewards, terminals, truncations, <extras>..., infos, agent_ids, masks);
+            # pufferlib-core 3.x inserts teacher actions before infos, so read infos from the end.
+            received = self._puffer.recv()
+            observations, rewards, terminals, truncations = received[:4]
+            infos = [info for info in (received[-3] or []) if isinstance(info, dict)]
         return observations, rewards, terminals | truncations, infos
 
     def close(self) -> None:

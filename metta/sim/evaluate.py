@@ -1,14 +1,15 @@
 """Run a policy on a simulation suite and report mean episode rewards.
 
 Episodes of one simulation run side by side in one batched vector env (one env per
-episode). The policy may have been trained on another env: an `EnvAdapter` maps feature ids
-and actions by name, and refuses an env the policy cannot read.
+episode; the loop is shared with `suite_runner`, which `tools/sim.py` uses to record stats
+DBs). The policy may have been trained on another env: an `EnvAdapter` maps feature ids
+and actions by name, and refuses an env the policy cannot read. This quick score for the
+trainer lets the policy play every agent (a simulation's NPC share is for `tools/sim.py`).
 """
 
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import torch
@@ -16,27 +17,20 @@ import torch
 from metta.agent.compat import PolicyEnvMismatch
 from metta.sim.policy_actor import PolicyActor
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
+from metta.sim.suite_runner import make_sim_env, play_episodes
 from mettagrid.env_configs import compose_env_config
-from mettagrid.vec_env import MettaGridVecEnv
 
 
 def run_simulation(policy, sim: SimulationConfig, num_episodes: int, max_time_s: float, seed: int = 0,
                    device: torch.device | str = "cpu") -> list[dict]:
     """Run `num_episodes` episodes (one per env, in parallel); returns their episode results."""
     env_config = compose_env_config(sim.env, sim.env_overrides)
-    env_config = env_config.model_copy(update={"desync_episodes": False})
-    env = MettaGridVecEnv(env_config, num_envs=num_episodes, seed=seed)
-    actor = PolicyActor(policy, env, device)
-    observations = env.reset()
-    finished: dict[int, dict] = {}
-    deadline = time.monotonic() + max_time_s
-    while len(finished) < num_episodes and time.monotonic() < deadline:
-        observations, _, terminals, truncations = env.step(actor.act(observations))
-        actor.observe_dones(terminals, truncations)
-        for result in env.episode_results():
-            finished.setdefault(result["env_index"], result)
-    env.close()
-    return list(finished.values())
+    env = make_sim_env(env_config, num_episodes, seed)
+    try:
+        results, _ = play_episodes(env, PolicyActor(policy, env, device), num_episodes, max_time_s)
+    finally:
+        env.close()
+    return results
 
 
 _warned: set[str] = set()
@@ -49,7 +43,8 @@ def evaluate_suite(policy, suite: SimulationSuiteConfig, seed: int = 0,
     for name, sim in suite.simulations.items():
         episodes = sim.num_episodes or suite.num_episodes
         try:
-            results = run_simulation(policy, sim, episodes, suite.max_time_s, seed=seed, device=device)
+            results = run_simulation(policy, sim, episodes, sim.max_time_s or suite.max_time_s, seed=seed,
+                                     device=device)
         except PolicyEnvMismatch as error:
             # A suite may hold envs this policy was never built for (other actions or
             # features): skip them, say so once, keep training.

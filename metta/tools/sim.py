@@ -1,0 +1,120 @@
+"""`tools/sim.py`: evaluate policies on a suite, write the stats DB, report JSON.
+
+For every policy URI the selector picks checkpoints (built-ins are one policy each); every
+checkpoint runs every simulation of the suite; the merged stats DB is written locally and,
+when `sim_job.stats_db_uri` is an s3:// URI, uploaded there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+from metta.common.tool import job_config_from
+from mettagrid.errors import ConfigError
+
+
+class SimJobConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy_uris: list[str] = Field(default_factory=list, description="Policies to evaluate")
+    simulation_suite: str = Field("navigation", description="Suite name: configs/sim/<name>.yaml")
+    metric: str = Field("score", description="Checkpoint metadata key ranked by selector_type=top")
+    stats_db_uri: str | None = Field(None, description="Where the DB goes: a local path or s3:// URI")
+    replay_dir: str | None = Field(None, description="Directory for one replay file per episode")
+    num_workers: PositiveInt | None = Field(None, description="Worker processes; None = min(cores, simulations)")
+    num_episodes: PositiveInt | None = Field(None, description="Episodes per simulation; None = the suite's")
+
+    @field_validator("policy_uris", mode="before")
+    @classmethod
+    def _one_uri_is_a_list_of_one(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
+    from metta.agent.policy_store import SELECTORS
+    from metta.sim.builtin_policies import resolve_policies
+    from metta.sim.simulation_config import load_suite
+    from metta.sim.stats_db import StatsDBError, export_stats_db
+    from metta.sim.suite_runner import replay_writer_available, run_suite
+
+    job = job_config_from(cfg, "sim_job", SimJobConfig)
+    selector = str(cfg.get("selector_type", "latest"))
+    if selector not in SELECTORS:
+        raise ConfigError(f"selector_type: unknown selector {selector!r} (use one of {', '.join(SELECTORS)})")
+    if not job.policy_uris:
+        raise ConfigError(
+            "sim_job.policy_uris: no policies given (e.g. sim_job.policy_uris='[\"metta://policy/random\"]')"
+        )
+    device = _device(str(cfg.get("device") or "cpu"))
+    suite = load_suite(job.simulation_suite)
+
+    specs, sources = [], []
+    for uri in job.policy_uris:
+        try:
+            found = resolve_policies(uri, selector=selector, metric=job.metric)
+        except ValueError as error:
+            raise ConfigError(f"sim_job.policy_uris: {error}") from None
+        specs += found
+        sources += [uri] * len(found)
+
+    replay_dir = job.replay_dir
+    if replay_dir and not replay_writer_available():
+        print("sim: sim_job.replay_dir is set, but replays are not written yet "
+              "(no replay writer in metta/sim/replay.py)", file=log)
+        replay_dir = None
+
+    remote = job.stats_db_uri is not None and job.stats_db_uri.startswith("s3://")
+    if job.stats_db_uri and not remote:
+        if "://" in job.stats_db_uri and not job.stats_db_uri.startswith("file://"):
+            raise ConfigError(f"sim_job.stats_db_uri: {job.stats_db_uri}: use a local path or s3:// URI")
+        db_path = Path(job.stats_db_uri.removeprefix("file://")).expanduser()
+    else:
+        stamp = dt.datetime.now().strftime("%Y%m%d.%H%M%S")
+        db_path = Path(str(cfg.get("train_dir") or "train_dir")) / "eval" / f"{suite.name}_{stamp}.duckdb"
+
+    try:
+        results = run_suite(specs, suite, db_path, num_workers=job.num_workers, num_episodes=job.num_episodes,
+                            seed=int(cfg.get("seed") or 0), device=device, replay_dir=replay_dir, log=log)
+    except (ValueError, StatsDBError) as error:  # an unreadable checkpoint, a bad env in the suite
+        raise ConfigError(str(error)) from None
+    print(f"sim: stats DB written to {db_path}", file=log)
+    stats_db = str(db_path)
+    if remote:
+        try:
+            stats_db = export_stats_db(db_path, job.stats_db_uri)
+        except StatsDBError as error:
+            raise ConfigError(f"sim_job.stats_db_uri: {error}") from None
+        print(f"sim: stats DB exported to {stats_db}", file=log)
+    return report(suite.name, job.policy_uris, sources, results, stats_db)
+
+
+def report(suite: str, policy_uris: list[str], sources: list[str], results: list,
+           stats_db: str) -> dict[str, Any]:
+    """The reference's JSON: checkpoints grouped under the URI that named them."""
+    policies = []
+    for uri in dict.fromkeys(policy_uris):  # a URI given twice is reported once
+        checkpoints = [
+            {"name": result.spec.name, "uri": result.spec.uri, "metrics": result.metrics}
+            for source, result in zip(sources, results)
+            if source == uri
+        ]
+        policies.append({"policy_uri": uri, "checkpoints": checkpoints})
+    return {"simulation_suite": suite, "policies": policies, "stats_db": stats_db}
+
+
+def _device(name: str) -> str:
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ConfigError(f"device: {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} asked for, but CUDA is not available here")
+    return name

@@ -1,8 +1,9 @@
 """The scripted baselines play by the rules and the shortest-path player beats random."""
 
 import numpy as np
+import pytest
 
-from mettagrid.env_configs import compose_env_config
+from mettagrid.env_configs import compose_env_config, list_env_names
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
 
@@ -42,3 +43,9 @@ def test_every_scripted_policy_sends_valid_actions():
         max_args = np.asarray(env.action_max_args)
         assert actions.shape == (env.total_agents, 2)
         assert ((actions[:, 1] >= 0) & (actions[:, 1] <= max_args[actions[:, 0]])).all(), name
+
+
+@pytest.mark.parametrize("name", [n for n in list_env_names() if n.startswith("mettagrid/navigation/evals/")])
+def test_every_navigation_eval_map_has_a_reachable_altar(name):
+    """A map whose altars are walled in would score every policy 0 and measure nothing."""
+    assert mean_return(name, "scripted", episodes=1) >= 1.0

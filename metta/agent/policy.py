@@ -133,7 +133,11 @@ class FeatureScale(nn.Module):
         land in spare slots that are thrown away."""
         seen = torch.zeros(256, device=values.device, dtype=self.feature_max.dtype)
         seen.scatter_reduce_(0, features.reshape(-1).long(), values.reshape(-1).to(seen.dtype), reduce="amax")
-        torch.maximum(self.feature_max, seen[: self.num_features], out=self.feature_max)
+        raised = torch.maximum(self.feature_max, seen[: self.num_features])
+        # Write only on a change: the buffer's version counter then tells caches built from
+        # it (the fast encoder's conv1 matrix) whether they are still valid.
+        if not torch.equal(raised, self.feature_max):
+            self.feature_max.copy_(raised)
 
     def lookup(self) -> torch.Tensor:
         """(256,) divisor per feature id; ids beyond the table (padding) get 1."""

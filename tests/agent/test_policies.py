@@ -523,3 +523,28 @@ def test_policy_plays_the_real_env_through_an_adapter():
         assert ActionPairs.from_env_info(adapter.env_info).is_valid(actions).all()
         obs, _, terminals, truncations = env.step(actions)
         done = torch.from_numpy(terminals | truncations)
+
+
+def test_fast_inference_cache_follows_weight_and_scale_changes():
+    """The no-grad conv1 matrix cache must never serve stale weights or a stale feature scale."""
+    policy = build("fast").eval()
+    obs = random_obs(8)
+    state = policy.initial_state(8)
+
+    def no_grad_logits():
+        with torch.no_grad():
+            return policy(obs, state)[0]
+
+    def uncached_logits():
+        return policy(obs, state)[0].detach()  # grad enabled: built afresh every call
+
+    first = no_grad_logits()
+    assert torch.allclose(first, uncached_logits(), atol=1e-6)
+    optimizer = torch.optim.SGD(policy.parameters(), lr=1.0)
+    policy(obs, state)[0].sum().backward()
+    optimizer.step()  # changes conv1 weights in place
+    after_step = no_grad_logits()
+    assert not torch.allclose(after_step, first)
+    assert torch.allclose(after_step, uncached_logits(), atol=1e-6)
+    policy.encoder.scale.feature_max.mul_(2.0)  # a raised feature max, in place
+    assert torch.allclose(no_grad_logits(), uncached_logits(), atol=1e-6)

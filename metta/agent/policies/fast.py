@@ -118,7 +118,21 @@ class TokenBoxCNN(nn.Module):
 
     def conv1_as_matrix(self) -> torch.Tensor:
         """conv1 (with the feature scale folded in) as a `(box_size + 1, C*out1_h*out1_w)` matrix:
-        row `slot` is the conv output of a unit value in that box slot; the last row is zeros."""
+        row `slot` is the conv output of a unit value in that box slot; the last row is zeros.
+
+        Building it costs as much as a small forward pass, so without gradients (rollouts,
+        evaluation) it is cached until the weights or the feature scale change in place (their
+        version counters move: an optimizer step, a load, a raised feature max)."""
+        if torch.is_grad_enabled():
+            return self._build_conv1_matrix()
+        key = (self.conv1.weight._version, self.conv1.weight.data_ptr(),
+               self.scale.feature_max._version, self.scale.feature_max.data_ptr())
+        if getattr(self, "_conv1_matrix_key", None) != key:
+            self._conv1_matrix = self._build_conv1_matrix()
+            self._conv1_matrix_key = key
+        return self._conv1_matrix
+
+    def _build_conv1_matrix(self) -> torch.Tensor:
         channels = self.conv1.out_channels
         weight = self.conv1.weight / self.scale.feature_max.view(1, -1, 1, 1)
         spread = weight.flatten(2) @ self.tap_selector.to(weight.dtype)  # (C, F, H*W * out positions)

@@ -1,0 +1,213 @@
+"""`tools/run.py`: the recipe front door over the Hydra tools.
+
+  ./tools/run.py train arena run=x              # = ./tools/train.py env=... sim=arena run=x
+  ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train too
+  ./tools/run.py eval navigation policy_uri=file://./train_dir/x/checkpoints
+
+A recipe function returns a `RecipeCall` (job config name + overrides). The job is composed
+with Hydra's compose API, recipe overrides first and the user's after, so a run here sees the
+config the Hydra tool would see for the same overrides; then the Hydra tool's own library
+function runs it (`metta.tools.train.train`, `metta.tools.sim.run_sim_job`, ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import shlex
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from mettagrid.errors import ConfigError
+
+# Tool names as typed -> the recipe function that serves them.
+ALIASES = {"eval": "evaluate", "sim": "evaluate"}
+# Tools of the reference that have no implementation here yet: one line, exit 2.
+UNAVAILABLE = {
+    "play": "the replay viewer is not built yet (issue 5); ./tools/renderer.py shows a policy in the terminal",
+    "replay": "the replay viewer is not built yet (issue 5); ./tools/renderer.py shows a policy in the terminal",
+}
+TOOL_ORDER = ("train", "evaluate", "analyze")
+# Each job config name -> the Hydra tool that composes it.
+HYDRA_TOOLS = {"train_job": "train.py", "sim_job": "sim.py", "analyze_job": "analyze.py",
+               "renderer_job": "renderer.py"}
+
+
+class UsageError(Exception):
+    """A command line run.py cannot act on; reported as one line, exit code 2."""
+
+
+def recipe_names() -> list[str]:
+    from metta import recipes
+
+    return sorted(m.name for m in pkgutil.iter_modules(recipes.__path__) if not m.name.startswith("_"))
+
+
+def recipe_tools(name: str) -> list[str]:
+    module = load_recipe(name)
+    return [tool for tool in TOOL_ORDER if callable(getattr(module, tool, None))]
+
+
+def load_recipe(name: str):
+    name = name.removeprefix("recipes.")
+    if name not in recipe_names():
+        raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(recipe_names())}; see --list)")
+    return importlib.import_module(f"metta.recipes.{name}")
+
+
+def canonical_tool(tool: str) -> str:
+    return ALIASES.get(tool, tool)
+
+
+def is_tool(word: str) -> bool:
+    return canonical_tool(word) in TOOL_ORDER or word in UNAVAILABLE
+
+
+def parse(argv: list[str]) -> tuple[str, str, list[str]]:
+    """`<tool> <recipe> args...`, `<recipe>.<tool> args...` or `recipes.<recipe>.<tool> args...`."""
+    if not argv or "=" in argv[0]:
+        raise UsageError("usage: run.py <tool> <recipe> [key=value ...] (or <recipe>.<tool>; see --list)")
+    first, rest = argv[0], argv[1:]
+    if "." in first:
+        recipe, _, tool = first.removeprefix("recipes.").rpartition(".")
+        if not recipe:
+            raise UsageError(f"{first!r}: expected <recipe>.<tool>, e.g. arena.train")
+        return tool, recipe, rest
+    if not rest or "=" in rest[0]:
+        raise UsageError(f"{first!r}: expected <tool> <recipe>, e.g. train arena (see --list)")
+    if not is_tool(first) and is_tool(rest[0]):  # `arena train` reads as well as `train arena`
+        return rest[0], first, rest[1:]
+    return first, rest[0].removeprefix("recipes."), rest[1:]
+
+
+def resolve(tool: str, recipe: str):
+    """The RecipeCall for tool and recipe, or UsageError naming what is wrong."""
+    if tool in UNAVAILABLE:
+        raise UsageError(f"{tool}: {UNAVAILABLE[tool]}")
+    name = canonical_tool(tool)
+    module = load_recipe(recipe)
+    if name not in TOOL_ORDER or not callable(getattr(module, name, None)):
+        raise UsageError(f"recipe {recipe!r} has no tool {tool!r} (it has: {', '.join(recipe_tools(recipe))})")
+    return getattr(module, name)()
+
+
+def translate(config_name: str, args: list[str]) -> list[str]:
+    """The user's key=value arguments as Hydra overrides of the job."""
+    overrides = []
+    for arg in args:
+        if "=" not in arg:
+            raise UsageError(f"{arg!r}: expected key=value")
+        key, _, value = arg.partition("=")
+        if config_name == "sim_job" and key in ("policy_uri", "policy_uris"):
+            uris = value.strip()
+            if not (uris.startswith("[") and uris.endswith("]")):
+                uris = "[" + ",".join(json.dumps(u.strip()) for u in uris.split(",") if u.strip()) + "]"
+            overrides.append(f"sim_job.policy_uris={uris}")
+        elif config_name == "analyze_job" and key in ("eval_db_uri", "policy_uri"):
+            overrides.append(f"analysis.{key}={value}")
+        else:
+            overrides.append(arg)
+    return overrides
+
+
+def compose(config_name: str, overrides: list[str]) -> DictConfig:
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    from mettagrid.env_configs import CONFIGS_DIR, isolated_hydra
+
+    try:
+        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise UsageError(" ".join(lines[:2])) from None
+
+
+def hydra_command(config_name: str, overrides: list[str]) -> str:
+    return " ".join([f"./tools/{HYDRA_TOOLS.get(config_name, '?')}"] + [shlex.quote(o) for o in overrides])
+
+
+def _run_train(cfg: DictConfig) -> None:
+    import os
+
+    from metta.tools.train import summary_yaml, train
+
+    metrics = train(cfg)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
+        print("final metrics:\n" + summary_yaml(metrics or {}), end="")
+
+
+def _run_sim(cfg: DictConfig) -> None:
+    from metta.tools.sim import run_sim_job
+
+    print(json.dumps(run_sim_job(cfg), indent=2))
+
+
+def _run_analyze(cfg: DictConfig) -> None:
+    from metta.common.tool import job_config_from
+    from metta.tools.analyze import AnalysisConfig, run_analysis, summary_lines
+
+    print("\n".join(summary_lines(run_analysis(job_config_from(cfg, "analysis", AnalysisConfig)))))
+
+
+# The same library call, and the same output, as the Hydra tool for each job config.
+RUNNERS: dict[str, Callable[[DictConfig], None]] = {
+    "train_job": _run_train, "sim_job": _run_sim, "analyze_job": _run_analyze,
+}
+
+
+def list_recipes() -> str:
+    lines = []
+    for name in recipe_names():
+        lines.append(f"{name}: {', '.join(recipe_tools(name))}")
+    lines.append("aliases: " + ", ".join(f"{a} -> {t}" for a, t in ALIASES.items()))
+    lines.append("not available yet: " + ", ".join(f"{t} ({why.split(';')[0]})" for t, why in UNAVAILABLE.items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        print("\nOptions: --list (recipes and their tools), --dry-run (print the composed config "
+              "and the equivalent Hydra tool command; run nothing)")
+        return 0
+    if "--list" in argv:
+        print(list_recipes())
+        return 0
+    dry_run = "--dry-run" in argv
+    argv = [a for a in argv if a != "--dry-run"]
+    try:
+        unknown = [a for a in argv if a.startswith("-")]
+        if unknown:
+            raise UsageError(f"unknown option {unknown[0]!r} (options: --list, --dry-run)")
+        tool, recipe, args = parse(argv)
+        call = resolve(tool, recipe)
+        overrides = list(call.overrides) + translate(call.config_name, args)
+        cfg = compose(call.config_name, overrides)
+        if call.config_name not in RUNNERS:
+            raise UsageError(f"{tool}: job {call.config_name!r} has no runner")
+        if dry_run:
+            try:
+                text = OmegaConf.to_yaml(cfg, resolve=True)
+            except OmegaConfBaseException:  # an interpolation only the run can resolve: shown as is
+                text = OmegaConf.to_yaml(cfg, resolve=False)
+            print(text, end="")
+            print("# equivalent: " + hydra_command(call.config_name, overrides))
+            return 0
+        RUNNERS[call.config_name](cfg)
+    except (UsageError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run(argv: list[str] | None = None) -> Any:
+    raise SystemExit(main(argv))

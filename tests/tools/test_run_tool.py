@@ -1,0 +1,72 @@
+"""tools/run.py as a user types it: listing, dry runs, a tiny recipe train, an eval of it,
+and bad input refused in one line with exit code 2."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.tools.test_train_tool import TINY
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = str(ROOT / "tools" / "run.py")
+TINY_NO_ENV = [arg for arg in TINY if not arg.startswith("env=")]
+
+
+def run_tool(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([RUN, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          check=False)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+
+
+def test_list_shows_every_recipe_and_its_tools():
+    result = run_tool("--list")
+    assert result.returncode == 0, result.stderr
+    assert "arena: train, evaluate, analyze" in result.stdout
+    assert "navigation: train, evaluate, analyze" in result.stdout
+    assert "play" in result.stdout and "issue 5" in result.stdout
+
+
+def test_dry_run_shows_composed_config_and_hydra_command():
+    result = run_tool("train", "arena", "--dry-run", "run=x")
+    assert result.returncode == 0, result.stderr
+    assert "run: x" in result.stdout
+    assert "# equivalent: ./tools/train.py env=mettagrid/arena/basic_easy_shaped sim=arena run=x" in result.stdout
+
+
+def test_dotted_form_matches_two_token_form():
+    dotted = run_tool("navigation.train", "--dry-run", "run=n")
+    spaced = run_tool("train", "navigation", "--dry-run", "run=n")
+    prefixed = run_tool("recipes.navigation.train", "--dry-run", "run=n")
+    assert dotted.returncode == 0, dotted.stderr
+    assert "./tools/train.py env=mettagrid/navigation sim=navigation run=n" in dotted.stdout
+    assert dotted.stdout == spaced.stdout == prefixed.stdout
+
+
+def test_train_then_eval_navigation(tmp_path):
+    trained = run_tool("train", "navigation", "run=t", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
+                       *TINY_NO_ENV)
+    assert trained.returncode == 0, trained.stderr
+    checkpoints = tmp_path / "t" / "checkpoints"
+    assert (checkpoints / "t:v1.pt").is_file()
+    assert "final metrics:" in trained.stdout
+
+    evaluated = run_tool("eval", "navigation", f"policy_uri=file://{checkpoints}", "sim_job.num_episodes=1",
+                         f"train_dir={tmp_path}")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    assert report["simulation_suite"] == "navigation"
+    assert report["policies"][0]["policy_uri"] == f"file://{checkpoints}"
+    assert [c["name"] for c in report["policies"][0]["checkpoints"]] == ["t:v1"]
+
+
+def test_unknown_recipe_tool_and_override_are_one_line_errors():
+    assert_one_line_error(run_tool("train", "nowhere"), "unknown recipe 'nowhere'")
+    assert_one_line_error(run_tool("arena.fly"), "has no tool 'fly'")
+    assert_one_line_error(run_tool("train", "arena", "trainer.learning_rat=1", "--dry-run"),
+                          "trainer.learning_rat")
+    assert_one_line_error(run_tool("play", "arena"), "not built yet (issue 5)")

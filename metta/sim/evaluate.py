@@ -33,12 +33,13 @@ def run_simulation(policy, sim: SimulationConfig, num_episodes: int, max_time_s:
     return results
 
 
-_warned: set[str] = set()
+def evaluate_suite(policy, suite: SimulationSuiteConfig, seed: int = 0, device: torch.device | str = "cpu",
+                   skipped: set[str] | None = None) -> dict[str, float]:
+    """`eval/<suite>/<simulation>/reward` per simulation and `eval/<suite>/score` (their mean).
 
-
-def evaluate_suite(policy, suite: SimulationSuiteConfig, seed: int = 0,
-                   device: torch.device | str = "cpu") -> dict[str, float]:
-    """`eval/<suite>/<simulation>/reward` per simulation and `eval/<suite>/score` (their mean)."""
+    Simulations the policy cannot play are skipped; pass the same `skipped` set to repeated
+    calls (as the trainer does) to say so only once."""
+    skipped = set() if skipped is None else skipped
     metrics: dict[str, float] = {}
     for name, sim in suite.simulations.items():
         episodes = sim.num_episodes or suite.num_episodes
@@ -48,8 +49,8 @@ def evaluate_suite(policy, suite: SimulationSuiteConfig, seed: int = 0,
         except PolicyEnvMismatch as error:
             # A suite may hold envs this policy was never built for (other actions or
             # features): skip them, say so once, keep training.
-            if name not in _warned:
-                _warned.add(name)
+            if name not in skipped:
+                skipped.add(name)
                 print(f"evaluation: skipping {suite.name}/{name}: {error}", file=sys.stderr)
             continue
         rewards = [float(np.mean(result["episode_rewards"])) for result in results]

@@ -92,8 +92,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if dist_info.is_main:
         save_config(cfg, run_dir)
 
+    skipped_simulations: set[str] = set()  # warn once per simulation the policy cannot play
+
     def evaluator(policy, epoch: int) -> dict[str, float]:
-        return evaluate_suite(policy, suite, seed=job.seed, device=device)
+        return evaluate_suite(policy, suite, seed=job.seed, device=device, skipped=skipped_simulations)
 
     try:
         trainer = Trainer(job, trainer_cfg, env_config, architecture, wandb_cfg, dist_info, device,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tests.mettagrid.core_helpers import LASER, ORE, Harness, group, make_params, parse_map
+from tests.mettagrid.core_helpers import Harness, group, make_params
 
 
 def random_map(rng, height=16, width=16, agents=8):

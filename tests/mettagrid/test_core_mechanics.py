@@ -5,7 +5,7 @@ import pytest
 
 from tests.mettagrid.core_helpers import (
     ARMOR, BATTERY, DOWN, FEATURES, HEART, ITEMS, LASER, LEFT, ORE, RIGHT, UP,
-    Harness, converter, default_object_types, group, make_params, parse_map,
+    Harness, default_object_types, group, make_params, parse_map,
 )
 
 ROOM = """

@@ -12,7 +12,6 @@ that cannot play a simulation's env is skipped there, with one line on stderr.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import multiprocessing
 import os
@@ -29,6 +28,7 @@ import numpy as np
 
 from metta.agent.compat import PolicyEnvMismatch
 from metta.sim.builtin_policies import PolicySpec, resolve_policies
+from metta.sim.replay import ReplayRecorder, replay_destination
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from metta.sim.stats_db import StatsWriter, merge_shards, open_stats_db, simulation_metric_mean
 from mettagrid.config import EnvConfig
@@ -40,9 +40,11 @@ from mettagrid.vec_env import MettaGridVecEnv
 
 
 def make_sim_env(env_config: EnvConfig, num_episodes: int, seed: int) -> MettaGridVecEnv:
-    """One env per episode; episodes start together so that they finish together."""
+    """One env per episode; episodes start together so that they finish together. Only an
+    env's first episode counts, so a finished env waits (no auto-reset) with its final
+    frame intact for the replay recorder."""
     env_config = env_config.model_copy(update={"desync_episodes": False})
-    return MettaGridVecEnv(env_config, num_envs=num_episodes, seed=seed)
+    return MettaGridVecEnv(env_config, num_envs=num_episodes, seed=seed, auto_reset=False)
 
 
 def play_episodes(env: MettaGridVecEnv, actor: Any, num_episodes: int, max_time_s: float,
@@ -120,7 +122,7 @@ class SimulationTask:
     seed: int
     device: str
     shard_path: Path
-    replay_dir: Path | None = None
+    replay_dir: str | None = None  # a directory or an s3:// prefix
     torch_threads: int | None = None
 
 
@@ -189,33 +191,22 @@ def _utc_now():
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-# -- replays: written only once a replay writer exists (metta/sim/replay.py) ------------------
-# The contract this runner calls: `ReplayRecorder(env)`; `.after_step()` after the reset and
-# after every step; once the simulation is over, `.finish(env_index, path) -> str | None` for
-# each finished env (writes that env's first episode, returns its URL or path for the
-# episodes table). With auto-reset on, the recorder must notice episode ends itself.
-
-
-def replay_writer_available() -> bool:
-    if importlib.util.find_spec("metta.sim.replay") is None:
-        return False
-    from metta.sim import replay
-
-    return hasattr(replay, "ReplayRecorder")
+# -- replays: one file per episode, `<replay_dir>/<suite>/<simulation>/<policy>_<env>.json.z`
+# (replay_dir may be an s3:// prefix); its path or URI goes into the episodes table.
 
 
 def _replay_recorder(env: MettaGridVecEnv, task: SimulationTask) -> Any:
-    if task.replay_dir is None or not replay_writer_available():
+    if task.replay_dir is None:
         return None
-    from metta.sim.replay import ReplayRecorder
+    metadata = {"policy_uri": task.policy.uri, "suite": task.suite, "simulation": task.name,
+                "env": task.env_name, "seed": task.seed}
+    return ReplayRecorder(env, metadata=metadata)
 
-    return ReplayRecorder(env)
 
-
-def _replay_path(task: SimulationTask, env_index: int) -> Path:
+def _replay_path(task: SimulationTask, env_index: int) -> str:
     assert task.replay_dir is not None
-    name = f"{_file_safe(task.policy.name)}_{env_index}.json.z"
-    return task.replay_dir / _file_safe(task.suite) / _file_safe(task.name) / name
+    name = f"{_file_safe(task.policy.name)}_{env_index}"
+    return replay_destination(f"{task.replay_dir}/{_file_safe(task.suite)}/{_file_safe(task.name)}", name)
 
 
 def _file_safe(text: str) -> str:
@@ -268,7 +259,7 @@ def run_suite(
                 num_episodes=num_episodes or sim.num_episodes or suite.num_episodes,
                 max_time_s=sim.max_time_s or suite.max_time_s, seed=seed, device=device,
                 shard_path=shard_dir / f"shard_{len(tasks):04d}.duckdb",
-                replay_dir=Path(replay_dir) if replay_dir else None,
+                replay_dir=str(replay_dir).rstrip("/") if replay_dir else None,
             ))
     workers = num_workers or default_num_workers(len(tasks))
     try:

@@ -26,7 +26,7 @@ class SimJobConfig(BaseModel):
     simulation_suite: str = Field("navigation", description="Suite name: configs/sim/<name>.yaml")
     metric: str = Field("score", description="Checkpoint metadata key ranked by selector_type=top")
     stats_db_uri: str | None = Field(None, description="Where the DB goes: a local path or s3:// URI")
-    replay_dir: str | None = Field(None, description="Directory for one replay file per episode")
+    replay_dir: str | None = Field(None, description="Directory or s3:// prefix for one replay file per episode")
     num_workers: PositiveInt | None = Field(None, description="Worker processes; None = min(cores, simulations)")
     num_episodes: PositiveInt | None = Field(None, description="Episodes per simulation; None = the suite's")
 
@@ -41,7 +41,7 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     from metta.sim.builtin_policies import resolve_policies
     from metta.sim.simulation_config import load_suite
     from metta.sim.stats_db import StatsDBError, export_stats_db
-    from metta.sim.suite_runner import replay_writer_available, run_suite
+    from metta.sim.suite_runner import run_suite
 
     job = job_config_from(cfg, "sim_job", SimJobConfig)
     selector = str(cfg.get("selector_type", "latest"))
@@ -64,10 +64,9 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
         sources += [uri] * len(found)
 
     replay_dir = job.replay_dir
-    if replay_dir and not replay_writer_available():
-        print("sim: sim_job.replay_dir is set, but replays are not written yet "
-              "(no replay writer in metta/sim/replay.py)", file=log)
-        replay_dir = None
+    if replay_dir and "://" in replay_dir and not replay_dir.startswith(("s3://", "file://")):
+        raise ConfigError(f"sim_job.replay_dir: {replay_dir}: use a local directory or an s3:// prefix")
+    replay_dir = replay_dir.removeprefix("file://") if replay_dir else None
 
     remote = job.stats_db_uri is not None and job.stats_db_uri.startswith("s3://")
     if job.stats_db_uri and not remote:
@@ -84,6 +83,9 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     except (ValueError, StatsDBError) as error:  # an unreadable checkpoint, a bad env in the suite
         raise ConfigError(str(error)) from None
     print(f"sim: stats DB written to {db_path}", file=log)
+    if replay_dir:
+        print(f"sim: replays written under {replay_dir} (view one with ./tools/replay.py "
+              f"replay_job.replay_uri=<file>)", file=log)
     stats_db = str(db_path)
     if remote:
         try:

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mettagrid.replay import load_replay
+
 from tests.tools.test_train_tool import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +72,7 @@ def test_trained_checkpoint_on_navigation_exported_to_s3(tmp_path, s3_endpoint):
                      f"train_dir={tmp_path}", "sim_job.stats_db_uri=s3://sim-tool/evals/nav.duckdb",
                      f"sim_job.replay_dir={tmp_path}/replays")
     assert result.returncode == 0, result.stderr
-    assert "replays are not written yet" in result.stderr
+    assert f"replays written under {tmp_path}/replays" in result.stderr
     report = json.loads(result.stdout)
     assert report["stats_db"] == "s3://sim-tool/evals/nav.duckdb"
     trained = report["policies"][0]
@@ -87,6 +89,16 @@ def test_trained_checkpoint_on_navigation_exported_to_s3(tmp_path, s3_endpoint):
     assert {name for name, _, _ in steps} == {"navrun:v1", "random:builtin"}
     assert query(local, "SELECT COUNT(*) FROM episodes") == [(2 * len(NAV_SIMS),)]
     assert query(local, "SELECT DISTINCT suite FROM simulations") == [("navigation",)]
+
+    # one replay per episode, named in the episodes table, readable and as long as the episode
+    replays = sorted((tmp_path / "replays" / "navigation").glob("*/*.json.z"))
+    assert len(replays) == 2 * len(NAV_SIMS)
+    rows = query(local, "SELECT replay_url, step_count FROM episodes")
+    assert sorted(Path(url) for url, _ in rows) == replays
+    for url, steps in rows:
+        replay = load_replay(url)
+        assert replay["max_steps"] == steps
+        assert replay["metadata"]["suite"] == "navigation"
 
 
 @pytest.mark.parametrize("args, words", [

@@ -78,6 +78,7 @@ struct EnvState {
   // Agents (struct of arrays, size A; inventory A * num_items).
   std::vector<int32_t> a_row, a_col, a_frozen, a_group;  // a_group = index into groups
   std::vector<uint8_t> a_orient, a_color, a_glyph, a_last_action, a_last_arg;
+  std::vector<uint8_t> a_last_success;  // 1 if the agent's action of the last step succeeded (replays)
   std::vector<int32_t> inventory;
   std::vector<float> step_reward, episode_reward;
   std::vector<float> stat_credit;  // A * max_stat_rewards

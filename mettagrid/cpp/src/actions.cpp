@@ -16,6 +16,7 @@ void GridEnv::act(int agent, int32_t action, int32_t arg) {
   EnvState& s = s_;
   s.a_last_action[agent] = static_cast<uint8_t>(action);
   s.a_last_arg[agent] = static_cast<uint8_t>(arg);
+  s.a_last_success[agent] = 0;
   if (s.a_frozen[agent] > 0) {
     --s.a_frozen[agent];
     agent_stat(agent, p_.stat.frozen_ticks) += 1.0;
@@ -76,6 +77,7 @@ void GridEnv::act(int agent, int32_t action, int32_t arg) {
     if (ap.kind != ActionKind::Attack)
       for (const ItemAmount& r : ap.consumed) change_inventory(agent, r.item, -r.amount);
     agent_stat(agent, success_stat) += 1.0;
+    s.a_last_success[agent] = 1;
   } else {
     agent_stat(agent, success_stat + 1) += 1.0;
     s.step_reward[agent] -= penalty;

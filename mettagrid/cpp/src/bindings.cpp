@@ -54,6 +54,11 @@ py::dict item_dict(const GameParams& p, const int32_t* inv) {
   return d;
 }
 
+constexpr int kReplayFixed = 14;
+constexpr const char* kReplayFixedNames[kReplayFixed] = {
+    "type", "row", "col", "orientation", "frozen", "color", "glyph", "group",
+    "action", "action_arg", "action_success", "converting", "cooling_down", "conversions_started"};
+
 class PyVecEnv {
  public:
   PyVecEnv(const py::dict& params, int num_envs, const py::int_& seed, int num_threads)
@@ -181,6 +186,73 @@ class PyVecEnv {
     return out;
   }
 
+  // One replay frame: a row per object (agents first, then walls/blocks/converters in object
+  // order) and a column per field of replay_columns(); fields an object lacks are 0 (group -1).
+  // Flat int32 so the Python recorder can diff whole frames with numpy.
+  py::array_t<int32_t> replay_frame(int env_index) {
+    const EnvState& s = state(env_index);
+    const GameParams& p = env_.params();
+    const int A = p.num_agents, NI = p.num_items;
+    const int O = static_cast<int>(s.o_type.size());
+    const int F = kReplayFixed + 2 * NI;
+    py::array_t<int32_t> out({A + O, F});
+    int32_t* d = out.mutable_data();
+    std::fill(d, d + static_cast<size_t>(A + O) * F, 0);
+    for (int a = 0; a < A; ++a) {
+      int32_t* r = d + static_cast<size_t>(a) * F;
+      r[0] = 0;
+      r[1] = s.a_row[a];
+      r[2] = s.a_col[a];
+      r[3] = s.a_orient[a];
+      r[4] = s.a_frozen[a];
+      r[5] = s.a_color[a];
+      r[6] = s.a_glyph[a];
+      r[7] = p.groups[s.a_group[a]].id;
+      r[8] = s.a_last_action[a];
+      r[9] = s.a_last_arg[a];
+      r[10] = s.a_last_success[a];
+      std::copy_n(s.inventory.data() + static_cast<size_t>(a) * NI, NI, r + kReplayFixed);
+    }
+    for (int o = 0; o < O; ++o) {
+      int32_t* r = d + static_cast<size_t>(A + o) * F;
+      const ObjectTypeParams& ot = p.object_types[s.o_type[o]];
+      r[0] = ot.type_id;
+      r[1] = s.o_row[o];
+      r[2] = s.o_col[o];
+      r[7] = -1;
+      const int c = s.o_conv[o];
+      if (c < 0) continue;
+      r[5] = ot.color;
+      r[11] = s.c_converting[c];
+      r[12] = s.c_cooling[c];
+      r[13] = s.c_started[c];
+      std::copy_n(s.c_out.data() + static_cast<size_t>(c) * NI, NI, r + kReplayFixed);
+      std::copy_n(s.c_in.data() + static_cast<size_t>(c) * NI, NI, r + kReplayFixed + NI);
+    }
+    return out;
+  }
+
+  // (A, 2) float32: each agent's reward of the last step and of the episode so far.
+  py::array_t<float> replay_rewards(int env_index) {
+    const EnvState& s = state(env_index);
+    const int A = env_.params().num_agents;
+    py::array_t<float> out({A, 2});
+    float* d = out.mutable_data();
+    for (int a = 0; a < A; ++a) {
+      d[2 * a] = s.step_reward[a];
+      d[2 * a + 1] = s.episode_reward[a];
+    }
+    return out;
+  }
+
+  py::list replay_columns() const {
+    py::list out;
+    for (const char* name : kReplayFixedNames) out.append(name);
+    for (const std::string& item : env_.params().item_names) out.append("inventory:" + item);
+    for (const std::string& item : env_.params().item_names) out.append("input:" + item);
+    return out;
+  }
+
   py::array_t<int32_t> agent_inventory(int env_index) {
     const EnvState& s = state(env_index);
     const GameParams& p = env_.params();
@@ -271,6 +343,9 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("height", [](PyVecEnv& v) { return v.map_dim(true); })
       .def_property_readonly("width", [](PyVecEnv& v) { return v.map_dim(false); })
       .def("grid_objects", &PyVecEnv::grid_objects, py::arg("env_index"))
+      .def("replay_frame", &PyVecEnv::replay_frame, py::arg("env_index"))
+      .def("replay_rewards", &PyVecEnv::replay_rewards, py::arg("env_index"))
+      .def("replay_columns", &PyVecEnv::replay_columns)
       .def("agent_inventory", &PyVecEnv::agent_inventory, py::arg("env_index"))
       .def("agent_positions", &PyVecEnv::agent_positions, py::arg("env_index"))
       .def("agent_stats", &PyVecEnv::agent_stats, py::arg("env_index"))

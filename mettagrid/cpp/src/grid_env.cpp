@@ -80,6 +80,7 @@ void GridEnv::begin_episode() {
   s.a_glyph.assign(A, 0);
   s.a_last_action.assign(A, 0);
   s.a_last_arg.assign(A, 0);
+  s.a_last_success.assign(A, 0);
   s.inventory.assign(static_cast<size_t>(A) * NI, 0);
   s.step_reward.assign(A, 0.0f);
   s.episode_reward.assign(A, 0.0f);

@@ -15,16 +15,17 @@ ORIENTATION_ARROWS = "^v<>"  # up, down, left, right (orientation ids 0..3)
 MINISCOPE_ARROWS = "▲▼◀▶"
 
 # Symbol and ANSI colour per object name in miniscope style; unknown buildings fall back to
-# their ASCII character.
+# their ASCII character. Every symbol must be one terminal column wide (no emoji-presentation
+# characters such as U+26A1 "high voltage", which terminals draw two columns wide).
 MINISCOPE_SYMBOLS: dict[str, tuple[str, str]] = {
     "wall": ("█", "37"),
     "block": ("▒", "33"),
     "mine_red": ("⛏", "31"),
     "mine_blue": ("⛏", "34"),
     "mine_green": ("⛏", "32"),
-    "generator_red": ("⚡", "31"),
-    "generator_blue": ("⚡", "34"),
-    "generator_green": ("⚡", "32"),
+    "generator_red": ("↯", "31"),
+    "generator_blue": ("↯", "34"),
+    "generator_green": ("↯", "32"),
     "altar": ("♥", "35"),
     "armory": ("⛨", "36"),
     "lasery": ("⌁", "91"),

@@ -177,6 +177,8 @@ class Trainer:
                 if self.evaluator is not None and self.cfg.evaluate_interval and \
                         self.epoch % self.cfg.evaluate_interval == 0 and self.dist.is_main:
                     metrics.update(self.evaluator(self.policy, self.epoch))
+                if self.cfg.replay_interval and self.epoch % self.cfg.replay_interval == 0 and self.dist.is_main:
+                    self.write_replay()
                 self._log(metrics)
                 due = self.epoch % self.cfg.checkpoint_interval == 0 or \
                     time.monotonic() - last_checkpoint_time > self.cfg.checkpoint_interval_s
@@ -188,6 +190,20 @@ class Trainer:
         finally:
             self._close()
         return metrics
+
+    def write_replay(self) -> str:
+        """Record one episode of the current policy (own env, so training is untouched)."""
+        from metta.sim.policy_actor import PolicyActor
+        from metta.sim.replay import record_episode, replay_destination, write_replay
+
+        replay_dir = (self.cfg.replay_dir or str(self.run_dir / "replays")).removeprefix("file://")
+        metadata = {"run": self.job.run, "epoch": self.epoch, "agent_steps": self.agent_steps}
+        replay = record_episode(self.env_config, lambda env: PolicyActor(self.policy, env, self.device),
+                                seed=self.job.seed + self.epoch, metadata=metadata)
+        where = write_replay(replay, replay_destination(replay_dir, f"{self.job.run}_e{self.epoch:05d}"),
+                             "trainer.replay_dir")
+        print(f"[{self.job.run}] epoch {self.epoch}: replay written to {where}", flush=True)
+        return where
 
     def collect(self, observations: np.ndarray, state, done: torch.Tensor):
         """Fill the experience with `horizon` steps of every agent; returns the carried-over loop state."""

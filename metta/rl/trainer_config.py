@@ -59,6 +59,11 @@ class TrainerConfig(StrictModel):
     checkpoint_interval: PositiveInt = Field(50, description="Epochs between checkpoints")
     checkpoint_interval_s: float = Field(300.0, gt=0, description="Also checkpoint after this many seconds")
     evaluate_interval: int = Field(0, ge=0, description="Epochs between evaluations; 0 = never")
+    replay_interval: int = Field(0, ge=0, description="Epochs between recorded replay episodes; 0 = never")
+    replay_dir: str | None = Field(
+        None, pattern=r"^(s3://[^/]+(/.*)?|[^:]*|file://.*)$",
+        description="Directory or s3:// prefix for replays; None = <run dir>/replays",
+    )
     keep_checkpoints: int = Field(0, ge=0, description="Keep only the newest N policy checkpoints; 0 = all")
     upload_uri: str | None = Field(
         None, pattern=r"^s3://[^/]+(/.*)?$",

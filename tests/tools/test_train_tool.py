@@ -185,3 +185,17 @@ def test_checkpoints_are_mirrored_to_s3_and_load_back(tmp_path, s3_endpoint):
     policy = record.load("cpu")
     local = torch.load(tmp_path / "up/checkpoints/up:v2.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(policy.state_dict()[k], v) for k, v in local.items())
+
+
+def test_replays_every_replay_interval_epochs(tmp_path):
+    from mettagrid.replay import load_replay
+
+    result = run_train("run=rep", f"train_dir={tmp_path}", "trainer.total_timesteps=2048", *TINY,
+                       "trainer.replay_interval=2", "env.game.max_steps=60")
+    assert result.returncode == 0, result.stderr
+    replays = sorted((tmp_path / "rep" / "replays").glob("*.json.z"))
+    assert [p.name for p in replays] == ["rep_e00002.json.z", "rep_e00004.json.z"]
+    replay = load_replay(replays[-1])
+    assert replay["max_steps"] == 60 and replay["num_agents"] == 4
+    assert replay["metadata"] == {"run": "rep", "epoch": 4, "agent_steps": 2048}
+    assert f"epoch 4: replay written to {replays[-1]}" in result.stdout

@@ -1,0 +1,34 @@
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active.
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+"""Record one episode of a policy and open it in the browser viewer (MettaScope).
+
+  ./tools/replay.py                                              # scripted policy on the arena
+  ./tools/replay.py replay_job.policy_uri=file://./train_dir/my_run/checkpoints
+  ./tools/replay.py replay_job.sim.env=mettagrid/navigation replay_job.open_browser_on_start=false
+  ./tools/replay.py replay_job.replay_uri=train_dir/replays/x.json.z   # view an existing replay
+  ./tools/replay.py replay_job.serve=false                       # write the replay and exit
+
+The viewer URL is printed on stdout; Ctrl-C stops the server.
+"""
+
+import sys
+
+import hydra
+
+from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
+from metta.tools.replay import ReplayJobConfig, run_replay_job
+
+
+@hydra.main(config_path="../configs", config_name="replay_job", version_base="1.3")
+def main(cfg) -> None:
+    exit_on_config_error(lambda: run_replay_job(job_config_from(cfg, "replay_job", ReplayJobConfig)))
+
+
+if __name__ == "__main__":
+    precheck_overrides("replay_job", sys.argv)
+    main()

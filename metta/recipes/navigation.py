@@ -15,3 +15,11 @@ def evaluate() -> RecipeCall:
 
 def analyze() -> RecipeCall:
     return RecipeCall("analyze_job", ["analysis.policy_selector.metric=navigation_score"])
+
+
+def replay() -> RecipeCall:
+    return RecipeCall("replay_job", [f"replay_job.sim.env={ENV}"])
+
+
+def play() -> RecipeCall:
+    return RecipeCall("play_job", [f"replay_job.sim.env={ENV}"])

@@ -70,7 +70,7 @@ def run_replay_job(job: ReplayJobConfig, log=sys.stderr, wait=None) -> dict[str,
         written = job.replay_uri
     else:
         replay = record_policy_replay(job, log)
-        written = save_replay(replay, job.replay_dir, _replay_name(job), log)
+        written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"]), log)
         local = written if not written.startswith("s3://") else _local_copy(replay)
     result: dict[str, Any] = {"replay": written, "url": None}
     if job.serve:
@@ -154,7 +154,7 @@ def run_play_job(job: PlayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any
     env_config = compose_env_config(job.sim.env, job.sim.env_overrides)
     if "://" in job.replay_dir and not job.replay_dir.startswith(("s3://", "file://")):
         raise ConfigError(f"replay_job.replay_dir: {job.replay_dir}: use a local directory or an s3:// prefix")
-    destination = replay_destination(job.replay_dir.removeprefix("file://"), _replay_name(job, prefix="play"))
+    destination = replay_destination(job.replay_dir.removeprefix("file://"), _replay_name(job, spec.name, prefix="play"))
 
     def save(replay: dict[str, Any]) -> str:
         where = write_replay(replay, destination, "replay_job.replay_dir")
@@ -199,9 +199,9 @@ def _resolve_policy(job: ViewerJobConfig):
     return spec
 
 
-def _replay_name(job: ViewerJobConfig, prefix: str = "") -> str:
+def _replay_name(job: ViewerJobConfig, policy: str, prefix: str = "") -> str:
+    """`[<prefix>_]<policy>_<env>_<time>`: which policy, where, when; safe as a file name."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    policy = job.policy_uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".pt")
     env = job.sim.env.replace("/", "_")
     parts = [prefix, policy, env, stamp] if prefix else [policy, env, stamp]
     return "_".join("".join(ch if ch.isalnum() or ch in "-_.:" else "_" for ch in part) for part in parts)

@@ -3,6 +3,8 @@
   ./tools/run.py train arena run=x              # = ./tools/train.py env=... sim=arena run=x
   ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train too
   ./tools/run.py eval navigation policy_uri=file://./train_dir/x/checkpoints
+  ./tools/run.py replay arena policy_uri=file://./train_dir/x/checkpoints
+  ./tools/run.py play navigation
 
 A recipe function returns a `RecipeCall` (job config name + overrides). The job is composed
 with Hydra's compose API, recipe overrides first and the user's after, so a run here sees the
@@ -28,14 +30,11 @@ from mettagrid.errors import ConfigError
 # Tool names as typed -> the recipe function that serves them.
 ALIASES = {"eval": "evaluate", "sim": "evaluate"}
 # Tools of the reference that have no implementation here yet: one line, exit 2.
-UNAVAILABLE = {
-    "play": "the replay viewer is not built yet (issue 5); ./tools/renderer.py shows a policy in the terminal",
-    "replay": "the replay viewer is not built yet (issue 5); ./tools/renderer.py shows a policy in the terminal",
-}
-TOOL_ORDER = ("train", "evaluate", "analyze")
+UNAVAILABLE: dict[str, str] = {}
+TOOL_ORDER = ("train", "evaluate", "analyze", "replay", "play")
 # Each job config name -> the Hydra tool that composes it.
 HYDRA_TOOLS = {"train_job": "train.py", "sim_job": "sim.py", "analyze_job": "analyze.py",
-               "renderer_job": "renderer.py"}
+               "renderer_job": "renderer.py", "replay_job": "replay.py", "play_job": "play.py"}
 
 
 class UsageError(Exception):
@@ -110,6 +109,9 @@ def translate(config_name: str, args: list[str]) -> list[str]:
             overrides.append(f"sim_job.policy_uris={uris}")
         elif config_name == "analyze_job" and key in ("eval_db_uri", "policy_uri"):
             overrides.append(f"analysis.{key}={value}")
+        elif config_name in ("replay_job", "play_job") and key in ("policy_uri", "replay_uri", "open_browser_on_start",
+                                                                    "port", "replay_dir"):
+            overrides.append(f"replay_job.{key}={value}")
         else:
             overrides.append(arg)
     return overrides
@@ -157,9 +159,24 @@ def _run_analyze(cfg: DictConfig) -> None:
     print("\n".join(summary_lines(run_analysis(job_config_from(cfg, "analysis", AnalysisConfig)))))
 
 
+def _run_replay(cfg: DictConfig) -> None:
+    from metta.common.tool import job_config_from
+    from metta.tools.replay import ReplayJobConfig, run_replay_job
+
+    run_replay_job(job_config_from(cfg, "replay_job", ReplayJobConfig))
+
+
+def _run_play(cfg: DictConfig) -> None:
+    from metta.common.tool import job_config_from
+    from metta.tools.replay import PlayJobConfig, run_play_job
+
+    run_play_job(job_config_from(cfg, "replay_job", PlayJobConfig))
+
+
 # The same library call, and the same output, as the Hydra tool for each job config.
 RUNNERS: dict[str, Callable[[DictConfig], None]] = {
     "train_job": _run_train, "sim_job": _run_sim, "analyze_job": _run_analyze,
+    "replay_job": _run_replay, "play_job": _run_play,
 }
 
 
@@ -168,7 +185,8 @@ def list_recipes() -> str:
     for name in recipe_names():
         lines.append(f"{name}: {', '.join(recipe_tools(name))}")
     lines.append("aliases: " + ", ".join(f"{a} -> {t}" for a, t in ALIASES.items()))
-    lines.append("not available yet: " + ", ".join(f"{t} ({why.split(';')[0]})" for t, why in UNAVAILABLE.items()))
+    if UNAVAILABLE:
+        lines.append("not available yet: " + ", ".join(f"{t} ({why.split(';')[0]})" for t, why in UNAVAILABLE.items()))
     return "\n".join(lines)
 
 

@@ -5,6 +5,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from mettagrid.replay import load_replay
+
 from tests.tools.test_train_tool import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +28,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) ->
 def test_list_shows_every_recipe_and_its_tools():
     result = run_tool("--list")
     assert result.returncode == 0, result.stderr
-    assert "arena: train, evaluate, analyze" in result.stdout
-    assert "navigation: train, evaluate, analyze" in result.stdout
-    assert "play" in result.stdout and "issue 5" in result.stdout
+    assert "arena: train, evaluate, analyze, replay, play" in result.stdout
+    assert "navigation: train, evaluate, analyze, replay, play" in result.stdout
+    assert "not available" not in result.stdout
 
 
 def test_dry_run_shows_composed_config_and_hydra_command():
@@ -63,10 +65,28 @@ def test_train_then_eval_navigation(tmp_path):
     assert report["policies"][0]["policy_uri"] == f"file://{checkpoints}"
     assert [c["name"] for c in report["policies"][0]["checkpoints"]] == ["t:v1"]
 
+    replayed = run_tool("replay", "navigation", f"policy_uri=file://{checkpoints}", f"replay_dir={tmp_path}/replays",
+                        "replay_job.serve=false", 'replay_job.sim.env_overrides=["game.max_steps=40"]')
+    assert replayed.returncode == 0, replayed.stderr
+    [replay_file] = (tmp_path / "replays").glob("t:v1_mettagrid_navigation_*.json.z")
+    replay = load_replay(replay_file)
+    assert replay["max_steps"] == 40 and replay["metadata"]["policy"] == "t:v1"
+    assert f"40 steps written to {replay_file}" in replayed.stderr
+
+
+def test_play_and_replay_compose_the_viewer_jobs():
+    played = run_tool("play", "arena", "--dry-run", "policy_uri=metta://policy/random")
+    assert played.returncode == 0, played.stderr
+    assert "# equivalent: ./tools/play.py replay_job.sim.env=mettagrid/arena/basic_easy_shaped " \
+           "replay_job.policy_uri=metta://policy/random" in played.stdout
+    replayed = run_tool("navigation.replay", "--dry-run", "open_browser_on_start=false")
+    assert "open_browser_on_start: false" in replayed.stdout
+
 
 def test_unknown_recipe_tool_and_override_are_one_line_errors():
     assert_one_line_error(run_tool("train", "nowhere"), "unknown recipe 'nowhere'")
     assert_one_line_error(run_tool("arena.fly"), "has no tool 'fly'")
     assert_one_line_error(run_tool("train", "arena", "trainer.learning_rat=1", "--dry-run"),
                           "trainer.learning_rat")
-    assert_one_line_error(run_tool("play", "arena"), "not built yet (issue 5)")
+    assert_one_line_error(run_tool("replay", "arena", "policy_uri=metta://policy/nobody"),
+                          "metta://policy/nobody: unknown built-in policy")

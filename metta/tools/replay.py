@@ -64,24 +64,30 @@ class PlayJobConfig(ViewerJobConfig):
 
 
 def run_replay_job(job: ReplayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any]:
-    """Record (or fetch) the replay, then serve it. Returns {"replay": where, "url": viewer URL}."""
-    if job.replay_uri:
-        local = fetch_replay(job.replay_uri)
-        written = job.replay_uri
-    else:
-        replay = record_policy_replay(job, log)
-        written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"]), log)
-        local = written if not written.startswith("s3://") else _local_copy(replay)
-    result: dict[str, Any] = {"replay": written, "url": None}
+    """Record (or fetch) the replay, then serve it. Returns {"replay": where, "url": viewer URL}.
+    The server starts first, so a busy port is reported before any work is done."""
+    server = None
     if job.serve:
         from metta.viewer.server import ViewerServer
 
         server = _start_server(ViewerServer(job.host, job.port), job)
-        result["url"] = url = server.publish(local)
-        _announce(url, job, log, what="replay viewer")
-        (wait or _wait_for_interrupt)()
-        server.stop()
-    return result
+    try:
+        if job.replay_uri:
+            local = fetch_replay(job.replay_uri)
+            written = job.replay_uri
+        else:
+            replay = record_policy_replay(job, log)
+            written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"]), log)
+            local = written if not written.startswith("s3://") else _local_copy(replay)
+        result: dict[str, Any] = {"replay": written, "url": None}
+        if server is not None:
+            result["url"] = url = server.publish(local)
+            _announce(url, job, log, what="replay viewer")
+            (wait or _wait_for_interrupt)()
+        return result
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def record_policy_replay(job: ViewerJobConfig, log) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""Terminal renderers of a running env (ASCII "nethack" style and the Unicode "miniscope")."""
+"""Renderers of maps and running envs: terminal text (ASCII "nethack" and Unicode "miniscope") and images (Pillow, same sprite rules as the browser viewer)."""

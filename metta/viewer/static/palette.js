@@ -1,59 +1,45 @@
-// Colours shared by the map, the timeline and the panel. All colours are "#rrggbb" so that tests
-// can compare drawn pixels with them exactly.
+// Colours and sprite rules shared by the map, the timeline and the panel. They live in
+// sprites.json, which mettagrid/renderer/image.py also reads, so that map images drawn with
+// Pillow look like the viewer. All colours are "#rrggbb" so that tests can compare drawn pixels
+// with them exactly.
 
-export const COLORS = {
-  outside: "#0b0e13",   // canvas area around the map
-  floor: "#1a1f27",
-  grid: "#20262f",
-  wall: "#56606f",
-  wallEdge: "#3a414d",
-  wallLight: "#6b7687",
-  block: "#8b6b43",
-  blockEdge: "#5e4527",
-  selection: "#ffffff",
-  hover: "#ffe066",
-  frozen: "#a5e4ff",
-  frozenEdge: "#e7f8ff",
-  converting: "#ffd43b",
-  failed: "#ff3b3b",
-};
+async function loadSprites() {
+  const url = new URL("./sprites.json", import.meta.url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new Error(`could not fetch ${url}: ${error.message}`);
+  }
+  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  return await response.json();
+}
+
+/** The parsed sprites.json (read-only by convention). */
+export const SPRITES = await loadSprites();
+
+export const COLORS = SPRITES.colors;
 
 // Agent body colour by group id (group 0 is the solo "agent" group).
-export const GROUP_COLORS = [
-  "#3fa7ff", "#ff6b6b", "#ffd43b", "#51cf66", "#cc5de8",
-  "#ff922b", "#22d3c5", "#f783ac", "#94d82d", "#a5b4fc",
-];
+export const GROUP_COLORS = SPRITES.group_colors;
+
+const ITEM_COLORS = SPRITES.item_colors;
+const ACTION_COLORS = SPRITES.action_colors;
+const TINTS = SPRITES.tints;
+const BUILDINGS = SPRITES.buildings;
+const HASHED = SPRITES.hashed;
+
+/** table[key] for the table's own keys only (so "constructor" is not a building). */
+function own(table, key) {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
 
 export function groupColor(group) {
   const n = GROUP_COLORS.length;
   return GROUP_COLORS[((group % n) + n) % n];
 }
 
-const ITEM_COLORS = {
-  ore_red: "#e03131", ore_blue: "#1c7ed6", ore_green: "#2f9e44",
-  battery_red: "#ff8787", battery_blue: "#74c0fc", battery_green: "#8ce99a",
-  heart: "#f06595", armor: "#ced4da", laser: "#ff922b", blueprint: "#66d9e8",
-};
-
-const ACTION_COLORS = {
-  noop: "#5c6370", move: "#40c057", rotate: "#15aabf", put_items: "#fd7e14", get_items: "#fab005",
-  attack: "#be4bdb", swap: "#748ffc", change_color: "#f783ac", change_glyph: "#a9744f",
-};
-
-// Buildings: a body colour and an icon per family; unknown names get a hashed colour and their
-// first letter.
-const TINTS = { red: "#d9480f", blue: "#1971c2", green: "#2b8a3e" };
-const BUILDINGS = {
-  mine: { body: "#4a4139", icon: "mine" },
-  generator: { body: "#2c333d", icon: "generator" },
-  altar: { body: "#a61e4d", icon: "heart", accent: "#ffdeeb" },
-  armory: { body: "#495057", icon: "shield", accent: "#dee2e6" },
-  lasery: { body: "#7a3a05", icon: "laser", accent: "#ffa94d" },
-  lab: { body: "#5f3dc4", icon: "flask", accent: "#e5dbff" },
-  factory: { body: "#7c4a26", icon: "factory", accent: "#ffe8cc" },
-  temple: { body: "#8f6b00", icon: "temple", accent: "#fff3bf" },
-};
-
+/** FNV-1a over the UTF-16 code units of `text`, as an unsigned 32-bit integer. */
 export function hashString(text) {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) {
@@ -72,33 +58,36 @@ function hslToHex(h, s, l) {
   return `#${hex(f(0))}${hex(f(8))}${hex(f(4))}`;
 }
 
-export function hashedColor(name, saturation = 55, lightness = 55) {
+export function hashedColor(name, saturation = HASHED.default[0], lightness = HASHED.default[1]) {
   return hslToHex(hashString(String(name)) % 360, saturation, lightness);
 }
 
 export function itemColor(name) {
-  return ITEM_COLORS[name] ?? hashedColor(name, 65, 62);
+  return own(ITEM_COLORS, name) ?? hashedColor(name, ...HASHED.item);
 }
 
 export function actionColor(name) {
-  return ACTION_COLORS[name] ?? hashedColor(name, 60, 55);
+  return own(ACTION_COLORS, name) ?? hashedColor(name, ...HASHED.action);
 }
 
 /** The `color` field of an agent (0..255) as a hue for its ring. */
 export function agentColorRing(value) {
-  return hslToHex(((value & 255) / 256) * 360, 90, 62);
+  return hslToHex(((value & 255) / 256) * 360, ...HASHED.agent_ring);
 }
 
+/** Body and accent colours and icon of a building type: its family is the name up to the first
+ * "_", its tint (red, blue, green) the part after it. Unknown families get hashed colours and
+ * their first letter or digit. */
 export function buildingStyle(typeName) {
   const name = String(typeName ?? "?");
   const [family, tint] = name.split("_");
-  const base = BUILDINGS[family];
+  const base = own(BUILDINGS, family);
   if (base) {
-    const accent = TINTS[tint] ?? base.accent ?? hashedColor(name, 70, 60);
+    const accent = own(TINTS, tint) ?? base.accent ?? hashedColor(name, ...HASHED.building_accent);
     return { body: base.body, accent, icon: base.icon, letter: name[0].toUpperCase() };
   }
-  return { body: hashedColor(name, 45, 32), accent: hashedColor(name, 70, 72), icon: "letter",
-           letter: (name.match(/[A-Za-z0-9]/)?.[0] ?? "?").toUpperCase() };
+  return { body: hashedColor(name, ...HASHED.unknown_body), accent: hashedColor(name, ...HASHED.unknown_accent),
+           icon: "letter", letter: (name.match(/[A-Za-z0-9]/)?.[0] ?? "?").toUpperCase() };
 }
 
 export function hexToRgb(hex) {
@@ -110,6 +99,17 @@ export function shade(hex, factor) {
   const [r, g, b] = hexToRgb(hex);
   const c = (x) => Math.max(0, Math.min(255, Math.round(x * factor))).toString(16).padStart(2, "0");
   return `#${c(r)}${c(g)}${c(b)}`;
+}
+
+/** A sprite colour reference as "#rrggbb": a literal, a name (from `named`, then COLORS) or
+ * "name*factor" for a shade of it. */
+export function resolveColor(ref, named = {}) {
+  if (ref.startsWith("#")) return ref;
+  const star = ref.indexOf("*");
+  const name = star < 0 ? ref : ref.slice(0, star);
+  const color = own(named, name) ?? own(COLORS, name);
+  if (color === undefined) throw new Error(`sprites.json: unknown colour ${JSON.stringify(ref)}`);
+  return star < 0 ? color : shade(color, Number(ref.slice(star + 1)));
 }
 
 export const ORIENTATION_NAMES = ["up", "down", "left", "right"];

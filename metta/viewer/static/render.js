@@ -1,16 +1,115 @@
 // Map drawing for MettaScope: a camera (pan/zoom in CSS pixels), a pre-rendered background layer
 // (floor, grid and the walls that never move), sprites per building type, and agents drawn as
-// vector shapes. `draw` allocates nothing in the steady state.
+// vector shapes. Walls, blocks, buildings and agents are the primitives of sprites.json (see
+// `drawShape`), the same rules mettagrid/renderer/image.py draws map images with. `draw`
+// allocates nothing in the steady state.
 
-import { COLORS, agentColorRing, buildingStyle, groupColor, itemColor, shade } from "./palette.js";
+import {
+  COLORS, ORIENTATION_NAMES, SPRITES, agentColorRing, buildingStyle, groupColor, itemColor, resolveColor,
+} from "./palette.js";
 
 const TAU = Math.PI * 2;
-const DR = [-1, 1, 0, 0];  // orientation 0 up, 1 down, 2 left, 3 right
-const DC = [0, 0, -1, 1];
 const MAX_LAYER_PIXELS = 4_000_000;
 const MAX_SCALE = 160;
 
 const RING_COLORS = Array.from({ length: 256 }, (_, i) => agentColorRing(i));
+
+// ---------------------------------------------------------------------------------------------
+// sprite primitives (sprites.json)
+
+const SHAPE_KEYS = ["rect", "polygon", "circle", "line", "text"];
+const SIDE_BITS = { up: 1, down: 2, left: 4, right: 8 };
+const ALL_OPEN = 15;
+
+/** The primitives of sprites.json with their colours resolved against `named` (body, accent,
+ * group, ring, letter), ready for `drawShape`. */
+function compileShape(primitives, named = {}) {
+  return primitives.map((p) => {
+    const shape = SHAPE_KEYS.find((key) => key in p);
+    if (!shape) throw new Error(`sprites.json: a primitive without a shape: ${JSON.stringify(p)}`);
+    return {
+      shape,
+      coords: shape === "text" ? p.at : p[shape],
+      text: shape === "text" ? String(named[p.text] ?? p.text) : "",
+      size: p.size ?? 0,
+      radius: p.radius ?? 0,
+      fill: p.fill && shape !== "line" ? resolveColor(p.fill, named) : null,
+      stroke: p.stroke ? resolveColor(p.stroke, named) : null,
+      width: p.width ?? 0,
+      minWidth: p.min_width ?? 0,
+      alpha: p.alpha ?? 1,
+      minCell: p.min_cell ?? 0,
+      openBit: p.open ? SIDE_BITS[p.open] : 0,
+    };
+  });
+}
+
+/** Draw compiled primitives into the `s`-pixel square at (x, y). `open` has a bit per side
+ * (up 1, down 2, left 4, right 8) whose neighbour is not the same tile; `snap` puts rectangle
+ * edges on whole pixels (at least one pixel thick) for the background layer. */
+function drawShape(ctx, shape, x, y, s, open = ALL_OPEN, snap = false) {
+  for (let i = 0; i < shape.length; i++) {
+    const p = shape[i];
+    if (s < p.minCell || (p.openBit !== 0 && (open & p.openBit) === 0)) continue;
+    const c = p.coords;
+    ctx.globalAlpha = p.alpha;
+    if (p.shape === "text") {
+      ctx.font = `700 ${Math.round(p.size * s)}px system-ui, sans-serif`;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillStyle = p.fill;
+      ctx.fillText(p.text, x + c[0] * s, y + c[1] * s);
+      continue;
+    }
+    ctx.beginPath();
+    switch (p.shape) {
+      case "rect":
+        if (snap) snappedRect(ctx, x, y, s, c);
+        else if (p.radius > 0) roundRect(ctx, x + c[0] * s, y + c[1] * s, c[2] * s, c[3] * s, p.radius * s);
+        else ctx.rect(x + c[0] * s, y + c[1] * s, c[2] * s, c[3] * s);
+        break;
+      case "polygon":
+      case "line":
+        ctx.moveTo(x + c[0] * s, y + c[1] * s);
+        for (let k = 2; k < c.length; k += 2) ctx.lineTo(x + c[k] * s, y + c[k + 1] * s);
+        if (p.shape === "polygon") ctx.closePath();
+        break;
+      case "circle":
+        ctx.arc(x + c[0] * s, y + c[1] * s, c[2] * s, 0, TAU);
+        break;
+    }
+    if (p.fill) {
+      ctx.fillStyle = p.fill;
+      ctx.fill();
+    }
+    if (p.stroke) {
+      ctx.strokeStyle = p.stroke;
+      ctx.lineWidth = Math.max(p.minWidth, p.width * s);
+      ctx.lineJoin = "round";
+      ctx.lineCap = "round";
+      ctx.stroke();
+    }
+  }
+  ctx.globalAlpha = 1;
+  ctx.lineJoin = "miter";
+  ctx.lineCap = "butt";
+}
+
+function snappedRect(ctx, x, y, s, c) {
+  let x0 = Math.round(x + c[0] * s), x1 = Math.round(x + (c[0] + c[2]) * s);
+  let y0 = Math.round(y + c[1] * s), y1 = Math.round(y + (c[1] + c[3]) * s);
+  if (x1 - x0 < 1) { if (x0 >= Math.round(x + s)) x0 = x1 - 1; else x1 = x0 + 1; }
+  if (y1 - y0 < 1) { if (y0 >= Math.round(y + s)) y0 = y1 - 1; else y1 = y0 + 1; }
+  ctx.rect(x0, y0, x1 - x0, y1 - y0);
+}
+
+const WALL = compileShape(SPRITES.wall);
+const BLOCK = compileShape(SPRITES.block);
+const COOLING = compileShape(SPRITES.converter.cooling);
+const CONVERTING = compileShape(SPRITES.converter.converting);
+const FACING = ORIENTATION_NAMES.map((name) => compileShape(SPRITES.agent.facing[name]));
+const FROZEN = compileShape(SPRITES.agent.frozen);
+const THING_INSET = SPRITES.thing_inset;
 
 export class MapRenderer {
   constructor(canvas) {
@@ -34,7 +133,8 @@ export class MapRenderer {
   setModel(model) {
     this.model = model;
     this.itemColors = model.itemNames.map(itemColor);
-    this.groupStroke = [];
+    this.groupShapes = [];  // compiled agent body per group id
+    this.ringShapes = [];   // compiled colour ring per `color` value
     this.sprites = [];
     this.buildLayer();
     this.resize();
@@ -143,20 +243,12 @@ export class MapRenderer {
       if (inside(r, c)) solid[r * m.width + c] = 1;
     }
     const wallAt = (r, c) => inside(r, c) && solid[r * m.width + c] === 1;
-    const edge = Math.max(1, Math.floor(cell / 8));
     for (let r = 0; r < m.height; r++) {
       for (let c = 0; c < m.width; c++) {
         if (!solid[r * m.width + c]) continue;
-        const x = c * cell, y = r * cell;
-        ctx.fillStyle = COLORS.wall;
-        ctx.fillRect(x, y, cell, cell);
-        if (cell < 4) continue;
-        ctx.fillStyle = COLORS.wallLight;
-        if (!wallAt(r - 1, c)) ctx.fillRect(x, y, cell, edge);
-        ctx.fillStyle = COLORS.wallEdge;
-        if (!wallAt(r + 1, c)) ctx.fillRect(x, y + cell - edge, cell, edge);
-        if (!wallAt(r, c - 1)) ctx.fillRect(x, y, edge, cell);
-        if (!wallAt(r, c + 1)) ctx.fillRect(x + cell - edge, y, edge, cell);
+        const open = (wallAt(r - 1, c) ? 0 : 1) | (wallAt(r + 1, c) ? 0 : 2) |
+                     (wallAt(r, c - 1) ? 0 : 4) | (wallAt(r, c + 1) ? 0 : 8);
+        drawShape(ctx, WALL, c * cell, r * cell, cell, open, true);
       }
     }
     this.layer = layer;
@@ -257,20 +349,11 @@ export class MapRenderer {
 
   drawThing(obj, step, x, y, s, detail) {
     const ctx = this.ctx;
-    const inset = s * 0.04;
+    const inset = s * THING_INSET;
     ctx.drawImage(this.sprite(obj), x + inset, y + inset, s - 2 * inset, s - 2 * inset);
     if (obj.kind !== "converter") return;
-    if (obj.coolingDown.at(step) > 0) {
-      ctx.fillStyle = "rgba(5, 8, 12, 0.38)";
-      ctx.fillRect(x + inset, y + inset, s - 2 * inset, s - 2 * inset);
-    }
-    if (obj.converting.at(step) > 0) {
-      ctx.strokeStyle = COLORS.converting;
-      ctx.lineWidth = Math.max(1.5, s * 0.09);
-      ctx.beginPath();
-      ctx.arc(x + s / 2, y + s / 2, s * 0.5, 0, TAU);
-      ctx.stroke();
-    }
+    if (obj.coolingDown.at(step) > 0) drawShape(ctx, COOLING, x, y, s);
+    if (obj.converting.at(step) > 0) drawShape(ctx, CONVERTING, x, y, s);
     this.drawPips(obj.inventory.at(step), x, y + s * 0.02, s, detail, false);
     this.drawPips(obj.input.at(step), x, y + s * 0.8, s, detail, true);
   }
@@ -307,65 +390,21 @@ export class MapRenderer {
 
   drawAgent(agent, step, x, y, s, detail) {
     const ctx = this.ctx;
-    const cx = x + s / 2, cy = y + s / 2;
-    const R = s * 0.38;
     const group = agent.group.at(step);
-    const body = groupColor(group);
-    let stroke = this.groupStroke[group];
-    if (!stroke) stroke = this.groupStroke[group] = shade(body, 0.45);
+    let body = this.groupShapes[group];
+    if (!body) body = this.groupShapes[group] = compileShape(SPRITES.agent.body, { group: groupColor(group) });
+    drawShape(ctx, body, x, y, s);
 
-    ctx.fillStyle = body;
-    ctx.beginPath();
-    ctx.arc(cx, cy, R, 0, TAU);
-    ctx.fill();
-    ctx.lineWidth = Math.max(1, s * 0.05);
-    ctx.strokeStyle = stroke;
-    ctx.stroke();
-
-    const color = agent.color.at(step);
+    const color = agent.color.at(step) & 255;
     if (color !== 0) {
-      ctx.strokeStyle = RING_COLORS[color & 255];
-      ctx.lineWidth = Math.max(1.5, s * 0.08);
-      ctx.beginPath();
-      ctx.arc(cx, cy, R + Math.max(1.5, s * 0.07), 0, TAU);
-      ctx.stroke();
+      let ring = this.ringShapes[color];
+      if (!ring) ring = this.ringShapes[color] = compileShape(SPRITES.agent.ring, { ring: RING_COLORS[color] });
+      drawShape(ctx, ring, x, y, s);
     }
 
     // Facing marker: a triangle from the rim outwards (the centre keeps the group colour).
-    const o = agent.orientation.at(step) & 3;
-    const dx = DC[o], dy = DR[o];
-    ctx.fillStyle = "#f8f9fa";
-    ctx.strokeStyle = "#0b0e13";
-    ctx.lineWidth = Math.max(0.75, s * 0.025);
-    ctx.beginPath();
-    ctx.moveTo(cx + dx * R * 1.32, cy + dy * R * 1.32);
-    ctx.lineTo(cx + dx * R * 0.5 - dy * R * 0.5, cy + dy * R * 0.5 + dx * R * 0.5);
-    ctx.lineTo(cx + dx * R * 0.5 + dy * R * 0.5, cy + dy * R * 0.5 - dx * R * 0.5);
-    ctx.closePath();
-    ctx.fill();
-    if (s >= 12) ctx.stroke();
-
-    if (agent.frozen.at(step) > 0) {
-      ctx.fillStyle = "rgba(165, 228, 255, 0.7)";
-      ctx.beginPath();
-      ctx.arc(cx, cy, R * 1.12, 0, TAU);
-      ctx.fill();
-      ctx.strokeStyle = COLORS.frozenEdge;
-      ctx.lineWidth = Math.max(1.5, s * 0.07);
-      ctx.stroke();
-      if (s >= 10) {  // a snowflake
-        ctx.strokeStyle = "#3b8fc4";
-        ctx.lineWidth = Math.max(1, s * 0.04);
-        ctx.beginPath();
-        for (let k = 0; k < 3; k++) {
-          const a = (k * Math.PI) / 3;
-          const ex = Math.cos(a) * R * 0.6, ey = Math.sin(a) * R * 0.6;
-          ctx.moveTo(cx - ex, cy - ey);
-          ctx.lineTo(cx + ex, cy + ey);
-        }
-        ctx.stroke();
-      }
-    }
+    drawShape(ctx, FACING[agent.orientation.at(step) & 3], x, y, s);
+    if (agent.frozen.at(step) > 0) drawShape(ctx, FROZEN, x, y, s);
 
     this.drawPips(agent.inventory.at(step), x, y + s * 0.8, s, detail, false);
 
@@ -386,141 +425,23 @@ function makeSprite(obj, res) {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = res;
   const ctx = canvas.getContext("2d");
-  ctx.scale(res, res);
-  ctx.lineJoin = "round";
-  ctx.lineCap = "round";
-  if (obj.kind === "block") drawBlock(ctx);
-  else if (obj.kind === "wall") drawWallTile(ctx);
-  else drawBuilding(ctx, buildingStyle(obj.typeName));
+  drawShape(ctx, spriteShape(obj), 0, 0, res);
   return canvas;
 }
 
+function spriteShape(obj) {
+  if (obj.kind === "block") return BLOCK;
+  if (obj.kind === "wall") return WALL;
+  const style = buildingStyle(obj.typeName);
+  const icon = SPRITES.icons[style.icon] ?? SPRITES.icons.letter;
+  return compileShape([...SPRITES.building, ...icon], style);
+}
+
 function roundRect(ctx, x, y, w, h, r) {
-  ctx.beginPath();
   ctx.moveTo(x + r, y);
   ctx.arcTo(x + w, y, x + w, y + h, r);
   ctx.arcTo(x + w, y + h, x, y + h, r);
   ctx.arcTo(x, y + h, x, y, r);
   ctx.arcTo(x, y, x + w, y, r);
   ctx.closePath();
-}
-
-function polygon(ctx, points) {
-  ctx.beginPath();
-  ctx.moveTo(points[0], points[1]);
-  for (let i = 2; i < points.length; i += 2) ctx.lineTo(points[i], points[i + 1]);
-  ctx.closePath();
-}
-
-function drawWallTile(ctx) {
-  ctx.fillStyle = COLORS.wall;
-  ctx.fillRect(0, 0, 1, 1);
-  ctx.fillStyle = COLORS.wallLight;
-  ctx.fillRect(0, 0, 1, 0.12);
-  ctx.fillStyle = COLORS.wallEdge;
-  ctx.fillRect(0, 0.88, 1, 0.12);
-}
-
-function drawBlock(ctx) {
-  roundRect(ctx, 0.06, 0.06, 0.88, 0.88, 0.08);
-  ctx.fillStyle = COLORS.block;
-  ctx.fill();
-  ctx.lineWidth = 0.07;
-  ctx.strokeStyle = COLORS.blockEdge;
-  ctx.stroke();
-  ctx.beginPath();
-  ctx.moveTo(0.2, 0.2); ctx.lineTo(0.8, 0.8);
-  ctx.moveTo(0.8, 0.2); ctx.lineTo(0.2, 0.8);
-  ctx.lineWidth = 0.06;
-  ctx.stroke();
-}
-
-function drawBuilding(ctx, style) {
-  roundRect(ctx, 0.04, 0.04, 0.92, 0.92, 0.16);
-  ctx.fillStyle = style.body;
-  ctx.fill();
-  ctx.lineWidth = 0.06;
-  ctx.strokeStyle = shade(style.accent, 0.8);
-  ctx.stroke();
-  const accent = style.accent;
-  ctx.fillStyle = accent;
-  ctx.strokeStyle = accent;
-  switch (style.icon) {
-    case "mine":
-      polygon(ctx, [0.14, 0.8, 0.4, 0.28, 0.54, 0.48, 0.66, 0.34, 0.86, 0.8]);
-      ctx.fillStyle = shade(style.body, 1.9);
-      ctx.fill();
-      polygon(ctx, [0.5, 0.44, 0.64, 0.6, 0.5, 0.76, 0.36, 0.6]);
-      ctx.fillStyle = accent;
-      ctx.fill();
-      ctx.lineWidth = 0.03;
-      ctx.strokeStyle = "#f8f9fa";
-      ctx.stroke();
-      break;
-    case "generator":
-      ctx.beginPath();
-      ctx.arc(0.5, 0.5, 0.3, 0, TAU);
-      ctx.fill();
-      polygon(ctx, [0.54, 0.26, 0.36, 0.54, 0.5, 0.54, 0.45, 0.76, 0.65, 0.44, 0.51, 0.44]);
-      ctx.fillStyle = "#fff9db";
-      ctx.fill();
-      break;
-    case "heart":
-      ctx.beginPath();
-      ctx.moveTo(0.5, 0.78);
-      ctx.bezierCurveTo(0.16, 0.56, 0.18, 0.24, 0.38, 0.26);
-      ctx.bezierCurveTo(0.45, 0.27, 0.5, 0.33, 0.5, 0.38);
-      ctx.bezierCurveTo(0.5, 0.33, 0.55, 0.27, 0.62, 0.26);
-      ctx.bezierCurveTo(0.82, 0.24, 0.84, 0.56, 0.5, 0.78);
-      ctx.fill();
-      break;
-    case "shield":
-      ctx.beginPath();
-      ctx.moveTo(0.5, 0.2);
-      ctx.lineTo(0.78, 0.3);
-      ctx.quadraticCurveTo(0.78, 0.66, 0.5, 0.82);
-      ctx.quadraticCurveTo(0.22, 0.66, 0.22, 0.3);
-      ctx.closePath();
-      ctx.fill();
-      ctx.strokeStyle = style.body;
-      ctx.lineWidth = 0.06;
-      ctx.beginPath();
-      ctx.moveTo(0.5, 0.3); ctx.lineTo(0.5, 0.7);
-      ctx.stroke();
-      break;
-    case "laser":
-      ctx.lineWidth = 0.1;
-      ctx.beginPath();
-      ctx.moveTo(0.24, 0.76); ctx.lineTo(0.78, 0.22);
-      ctx.stroke();
-      ctx.beginPath();
-      ctx.arc(0.28, 0.72, 0.13, 0, TAU);
-      ctx.fillStyle = "#fff4e6";
-      ctx.fill();
-      break;
-    case "flask":
-      polygon(ctx, [0.42, 0.2, 0.58, 0.2, 0.58, 0.42, 0.78, 0.78, 0.22, 0.78, 0.42, 0.42]);
-      ctx.fill();
-      ctx.fillStyle = style.body;
-      polygon(ctx, [0.33, 0.62, 0.67, 0.62, 0.72, 0.72, 0.28, 0.72]);
-      ctx.fill();
-      break;
-    case "factory":
-      polygon(ctx, [0.16, 0.8, 0.16, 0.46, 0.36, 0.34, 0.36, 0.46, 0.56, 0.34, 0.56, 0.46, 0.7, 0.38,
-                    0.7, 0.18, 0.82, 0.18, 0.82, 0.8]);
-      ctx.fill();
-      break;
-    case "temple":
-      polygon(ctx, [0.5, 0.16, 0.84, 0.36, 0.16, 0.36]);
-      ctx.fill();
-      ctx.fillRect(0.18, 0.74, 0.64, 0.08);
-      for (const x of [0.24, 0.44, 0.64]) ctx.fillRect(x, 0.4, 0.1, 0.32);
-      break;
-    default:
-      ctx.setTransform(1, 0, 0, 1, 0, 0);  // real pixel font sizes
-      ctx.font = `700 ${Math.round(ctx.canvas.width * 0.58)}px system-ui, sans-serif`;
-      ctx.textAlign = "center";
-      ctx.textBaseline = "middle";
-      ctx.fillText(style.letter, ctx.canvas.width * 0.5, ctx.canvas.height * 0.54);
-  }
 }

@@ -6,32 +6,52 @@ game config; the env config compiles names to int codes later and rejects unknow
 
 To add a generator: write its config class (a pydantic model with a ``type`` literal) and
 builder class, add the config to ``MapBuilderConfig`` and a row to ``_BUILDERS``.
+docs/maps.md describes every builder, the scene format and the pattern library.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, get_args
 
 import numpy as np
 from pydantic import Field, TypeAdapter
 
 from mettagrid.map_builder.ascii import AsciiMapBuilder, AsciiMapConfig
 from mettagrid.map_builder.base import AGENT_PREFIX, MapBuilder
+from mettagrid.map_builder.bsp import BspBuilder, BspConfig
+from mettagrid.map_builder.connectivity import is_connected
+from mettagrid.map_builder.convchain import ConvChainBuilder, ConvChainConfig
 from mettagrid.map_builder.instances import InstancesBuilder, InstancesConfig
+from mettagrid.map_builder.make_connected import MakeConnectedBuilder, MakeConnectedConfig
 from mettagrid.map_builder.maze import MazeBuilder, MazeConfig
+from mettagrid.map_builder.mirror import MirrorBuilder, MirrorConfig, mirror_child
 from mettagrid.map_builder.random import RandomMapBuilder, RandomMapConfig
+from mettagrid.map_builder.room_grid import RoomGridBuilder, RoomGridConfig
+from mettagrid.map_builder.scene import SceneBuilder, SceneConfig, list_scene_names, load_scene
+from mettagrid.map_builder.wfc import WfcBuilder, WfcConfig
 
 GameMap = np.ndarray  # (height, width) array of cell-name strings
 
 MapBuilderConfig = Annotated[
-    Union[AsciiMapConfig, RandomMapConfig, MazeConfig, InstancesConfig],
+    AsciiMapConfig
+    | RandomMapConfig
+    | MazeConfig
+    | InstancesConfig
+    | BspConfig
+    | WfcConfig
+    | ConvChainConfig
+    | MirrorConfig
+    | MakeConnectedConfig
+    | RoomGridConfig
+    | SceneConfig,
     Field(discriminator="type"),
 ]
 
-# InstancesConfig.instance refers to the union above, which needs InstancesConfig itself.
-InstancesConfig.model_rebuild(_types_namespace={"MapBuilderConfig": MapBuilderConfig})
+# Configs with a child config refer to the union above, which needs them itself.
+for _wrapper in (InstancesConfig, MirrorConfig, MakeConnectedConfig, RoomGridConfig):
+    _wrapper.model_rebuild(_types_namespace={"MapBuilderConfig": MapBuilderConfig})
 
 # The one table from config class to builder.
 _BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
@@ -39,7 +59,26 @@ _BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
     RandomMapConfig: RandomMapBuilder,
     MazeConfig: MazeBuilder,
     InstancesConfig: lambda config: InstancesBuilder(config, make_map_builder(config.instance)),
+    BspConfig: BspBuilder,
+    WfcConfig: WfcBuilder,
+    ConvChainConfig: ConvChainBuilder,
+    MirrorConfig: lambda config: MirrorBuilder(config, make_map_builder(mirror_child(config))),
+    MakeConnectedConfig: lambda config: MakeConnectedBuilder(config, make_map_builder(config.child)),
+    RoomGridConfig: lambda config: RoomGridBuilder(config, make_map_builder),
+    SceneConfig: lambda config: SceneBuilder(config, make_map_builder),
 }
+
+# Config class by its ``type`` value, for code that fills in fields before validating.
+_CONFIG_CLASSES: dict[str, type] = {
+    cls.model_fields["type"].default: cls for cls in get_args(get_args(MapBuilderConfig)[0])
+}
+
+
+def config_class(type_name: Any, owner: str = "map builder") -> type:
+    if type_name not in _CONFIG_CLASSES:
+        known = ", ".join(_CONFIG_CLASSES)
+        raise ValueError(f"{owner}: unknown map builder type {type_name!r} (known: {known})")
+    return _CONFIG_CLASSES[type_name]
 
 
 @cache
@@ -80,15 +119,26 @@ def agent_groups(grid: np.ndarray) -> list[str]:
 
 __all__ = [
     "AsciiMapConfig",
+    "BspConfig",
+    "ConvChainConfig",
     "GameMap",
     "InstancesConfig",
+    "MakeConnectedConfig",
     "MapBuilder",
     "MapBuilderConfig",
     "MazeConfig",
+    "MirrorConfig",
     "RandomMapConfig",
+    "RoomGridConfig",
+    "SceneConfig",
+    "WfcConfig",
     "agent_groups",
     "build_map",
+    "config_class",
     "count_agents",
+    "is_connected",
+    "list_scene_names",
+    "load_scene",
     "make_map_builder",
     "parse_map_builder_config",
 ]

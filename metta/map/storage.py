@@ -1,0 +1,111 @@
+"""Stored maps by URI: save to a file, a directory or an s3:// prefix; load from any of them.
+
+A stored map is YAML front matter (config, seed, labels), `---`, then the ASCII rows
+(`mettagrid.map_builder.ascii`). A directory or an s3:// prefix holds many; loading one of
+those picks a map at random (seeded when asked).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metta.common.s3 import make_s3_client, parse_s3_uri, s3_error_message
+from mettagrid.errors import ConfigError
+from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map, save_stored_map
+
+MAP_SUFFIXES = (".yaml", ".map", ".txt")
+
+
+def stored_map_text(grid: np.ndarray, metadata: dict[str, Any]) -> str:
+    import yaml
+
+    return f"{yaml.safe_dump(metadata, sort_keys=False)}{STORED_MAP_SEPARATOR}\n{grid_to_ascii(grid)}\n"
+
+
+def is_directory_uri(uri: str) -> bool:
+    """Trailing slash, an s3:// prefix without a map suffix, or an existing directory."""
+    if uri.endswith("/"):
+        return True
+    if uri.startswith("s3://"):
+        return not uri.endswith(MAP_SUFFIXES)
+    return Path(uri).is_dir()
+
+
+def save_map(uri: str, grid: np.ndarray, metadata: dict[str, Any], name: str, key: str = "--output-uri") -> str:
+    """Write one map to `uri` (a file) or into it (a directory or s3:// prefix, as `name`).
+    Returns where it went. Local writes are atomic."""
+    target = _join(uri, name) if is_directory_uri(uri) else uri
+    if target.startswith("s3://"):
+        bucket, object_key = parse_s3_uri(target)
+        try:
+            make_s3_client().put_object(Bucket=bucket, Key=object_key, Body=stored_map_text(grid, metadata).encode(),
+                                        ContentType="text/yaml")
+        except Exception as error:
+            message = s3_error_message(error)
+            if message is None:
+                raise
+            raise ConfigError(f"{key}: {target}: {message}") from None
+        return target
+    path = Path(target).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_stored_map(path, grid, metadata)
+    except OSError as error:
+        raise ConfigError(f"{key}: {target}: cannot write ({error.strerror})") from None
+    return str(path)
+
+
+def load_map(uri: str, seed: int | None = None, key: str = "URI") -> tuple[np.ndarray, dict[str, Any], str]:
+    """(grid, metadata, where) for a map file, or a random map of a directory / s3:// prefix."""
+    chooser = random.Random(seed)
+    if uri.startswith("s3://"):
+        return _load_s3(uri, chooser, key)
+    path = Path(uri.removeprefix("file://")).expanduser()
+    if path.is_dir():
+        candidates = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(MAP_SUFFIXES))
+        if not candidates:
+            raise ConfigError(f"{key}: {uri}: no map files ({', '.join(MAP_SUFFIXES)}) in this directory")
+        path = chooser.choice(candidates)
+    elif not path.is_file():
+        raise ConfigError(f"{key}: {uri}: no such file or directory")
+    return _parse(path.read_text(encoding="utf-8"), str(path), key) + (str(path),)
+
+
+def _load_s3(uri: str, chooser: random.Random, key: str) -> tuple[np.ndarray, dict[str, Any], str]:
+    bucket, object_key = parse_s3_uri(uri)
+    client = make_s3_client()
+    try:
+        if is_directory_uri(uri):
+            prefix = object_key.rstrip("/") + "/" if object_key else ""
+            keys = [item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                    for item in page.get("Contents", []) if item["Key"].endswith(MAP_SUFFIXES)]
+            if not keys:
+                raise ConfigError(f"{key}: {uri}: no map files under this prefix")
+            object_key = chooser.choice(sorted(keys))
+        body = client.get_object(Bucket=bucket, Key=object_key)["Body"].read().decode("utf-8")
+    except ConfigError:
+        raise
+    except Exception as error:
+        message = s3_error_message(error)
+        if message is None:
+            raise
+        raise ConfigError(f"{key}: {uri}: {message}") from None
+    where = f"s3://{bucket}/{object_key}"
+    return _parse(body, where, key) + (where,)
+
+
+def _parse(text: str, source: str, key: str) -> tuple[np.ndarray, dict[str, Any]]:
+    try:
+        return parse_stored_map(text, source)
+    except ValueError as error:
+        raise ConfigError(f"{key}: {error}") from None
+
+
+def _join(prefix: str, name: str) -> str:
+    if prefix.startswith("s3://"):
+        return prefix.rstrip("/") + "/" + name
+    return str(Path(prefix.removeprefix("file://")) / name)

@@ -1,0 +1,102 @@
+"""tools/upload_map_imgs.py: PNG images of maps, uploaded to an S3 prefix with the right content type.
+
+Inputs are PNG files (uploaded as they are) and stored maps (`.yaml`, `.map`, `.txt`, drawn
+with the viewer's sprite rules first); directories are searched for both. `--dry-run` lists
+what would go where without rendering or uploading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from pathlib import Path
+
+from metta.map.storage import MAP_SUFFIXES
+from mettagrid.errors import ConfigError
+
+PREFIX_ENV = "METTA_MAP_IMAGES_URI"
+
+
+def find_inputs(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.is_file() and _wanted(p))
+        elif path.is_file():
+            if not _wanted(path):
+                raise ConfigError(f"{name}: not a PNG or a stored map ({', '.join(('.png',) + MAP_SUFFIXES)})")
+            found.append(path)
+        else:
+            raise ConfigError(f"{name}: no such file or directory")
+    return found
+
+
+def _wanted(path: Path) -> bool:
+    return path.suffix.lower() == ".png" or path.name.endswith(MAP_SUFFIXES)
+
+
+def png_bytes(path: Path, cell_size: int) -> bytes:
+    if path.suffix.lower() == ".png":
+        return path.read_bytes()
+    from mettagrid.map_builder.ascii import parse_stored_map
+    from mettagrid.renderer.image import render_map_image
+
+    try:
+        grid, _ = parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    buffer = io.BytesIO()
+    render_map_image(grid, cell_size=cell_size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tools/upload_map_imgs.py", description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", default=["."], help="PNG files, stored maps or directories (default: .)")
+    parser.add_argument("--s3-prefix", default=os.environ.get(PREFIX_ENV),
+                        help=f"s3://bucket/prefix to upload to (default: ${PREFIX_ENV})")
+    parser.add_argument("--cell-size", type=int, default=16, help="Pixels per cell for maps drawn here")
+    parser.add_argument("--dry-run", action="store_true", help="List what would be uploaded; upload nothing")
+    args = parser.parse_args(argv)
+    try:
+        return upload(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def upload(args) -> int:
+    from metta.common.s3 import make_s3_client, parse_s3_uri, s3_error_message
+
+    prefix = args.s3_prefix
+    if not prefix and not args.dry_run:
+        raise ConfigError(f"--s3-prefix: where to upload? pass --s3-prefix=s3://bucket/prefix or set ${PREFIX_ENV}")
+    if prefix and not prefix.startswith("s3://"):
+        raise ConfigError(f"--s3-prefix: {prefix}: must be an s3://bucket/prefix URI")
+    inputs = find_inputs(args.paths)
+    if not inputs:
+        print("upload_map_imgs: nothing to upload (no .png files or stored maps found)", file=sys.stderr)
+        return 0
+    shown_prefix = (prefix or "s3://<prefix>").rstrip("/")
+    client = None if args.dry_run else make_s3_client()
+    for path in inputs:
+        name = path.name if path.suffix.lower() == ".png" else f"{path.name.split('.')[0]}.png"
+        destination = f"{shown_prefix}/{name}"
+        if args.dry_run:
+            action = "upload" if path.suffix.lower() == ".png" else "render and upload"
+            print(f"would {action} {path} -> {destination} (image/png)")
+            continue
+        data = png_bytes(path, args.cell_size)
+        bucket, key = parse_s3_uri(destination)
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=data, ContentType="image/png")
+        except Exception as error:
+            message = s3_error_message(error)
+            if message is None:
+                raise
+            raise ConfigError(f"--s3-prefix: {destination}: {message}") from None
+        print(f"uploaded {path} -> {destination} ({len(data)} bytes, image/png)")
+    return 0

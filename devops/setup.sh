@@ -19,7 +19,7 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # Build deps are installed up front so the editable build can run without isolation (faster,
 # and it reuses the same numpy/pybind11).
 pip install "setuptools>=68" wheel "pybind11>=2.12"
-pip install --no-build-isolation -e ".[dev,train]"
+pip install --no-build-isolation -e ".[dev,train,sweep]"
 # pufferlib-core's metadata pins packages we do not need (and a torch we do not want); its
 # vector API needs only numpy, gymnasium and psutil.
 .venv/bin/python -c "import pufferlib.vector" 2>/dev/null || { pip install psutil && pip install --no-deps pufferlib-core; }

@@ -1,0 +1,243 @@
+"""The shared record of a sweep: a directory or an s3:// prefix that every worker reads and writes.
+
+Layout under `<root>/<sweep_name>/`:
+
+    sweep.yaml                      the sweep's config (written once, by whoever creates it)
+    runs/<run_id>/claim.json        who took this run id and when (created exclusively)
+    runs/<run_id>/suggestion.json   the parameters Protein suggested, and the phase
+    runs/<run_id>/heartbeat.json    refreshed by the worker while it trains and evaluates
+    runs/<run_id>/observation.json  score, cost, failed?, metrics: the run is done
+
+Run ids are `<sweep_name>.r.<n>`. A worker claims the lowest free number by creating its
+`claim.json` exclusively: `O_CREAT | O_EXCL` on a filesystem, a conditional PUT
+(`If-None-Match: *`) on S3. Exactly one creator wins, so no two workers ever get one id.
+A claimed run without an observation whose heartbeat is older than the timeout belongs to a
+worker that died; the next worker that notices records it as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mettagrid.errors import ConfigError
+
+HEARTBEAT_TIMEOUT_S = 600.0
+
+
+class Backend:
+    """Bytes by relative path; `create` is all-or-nothing and exclusive."""
+
+    def create(self, path: str, data: bytes) -> bool: ...
+
+    def write(self, path: str, data: bytes) -> None: ...
+
+    def read(self, path: str) -> bytes | None: ...
+
+    def list_dirs(self, path: str) -> list[str]: ...
+
+
+class LocalBackend(Backend):
+    def __init__(self, root: Path):
+        self.root = root
+
+    def create(self, path: str, data: bytes) -> bool:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write the content beside, then hard-link it into place: link() fails if the name
+        # exists (exclusive like O_EXCL), and readers never see a half-written claim.
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def write(self, path: str, data: bytes) -> None:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return (self.root / path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def list_dirs(self, path: str) -> list[str]:
+        folder = self.root / path
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+class S3Backend(Backend):
+    def __init__(self, bucket: str, prefix: str):
+        from metta.common.s3 import make_s3_client
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client = make_s3_client()
+
+    def _key(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def create(self, path: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data, IfNoneMatch="*")
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+
+    def write(self, path: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data)
+
+    def read(self, path: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def list_dirs(self, path: str) -> list[str]:
+        prefix = self._key(path).rstrip("/") + "/"
+        names: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix,
+                                                                          Delimiter="/"):
+            names += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        return sorted(names)
+
+
+def make_backend(root: str) -> Backend:
+    if root.startswith("s3://"):
+        from metta.common.s3 import parse_s3_uri
+
+        bucket, prefix = parse_s3_uri(root)
+        return S3Backend(bucket, prefix)
+    if "://" in root and not root.startswith("file://"):
+        raise ConfigError(f"sweep_dir: {root}: use a local directory or an s3:// prefix")
+    return LocalBackend(Path(root.removeprefix("file://")).expanduser())
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    number: int
+    claim: dict[str, Any]
+    suggestion: dict[str, Any] | None
+    observation: dict[str, Any] | None
+    heartbeat: float | None
+
+    @property
+    def done(self) -> bool:
+        return self.observation is not None
+
+    def stale(self, now: float, timeout: float) -> bool:
+        last = self.heartbeat or float(self.claim.get("claimed_at", 0))
+        return not self.done and now - last > timeout
+
+
+class SweepStore:
+    def __init__(self, root: str, sweep_name: str):
+        self.root, self.sweep_name = root, sweep_name
+        self.backend = make_backend(root.rstrip("/") + "/" + sweep_name if root.startswith("s3://")
+                                    else str(Path(root.removeprefix("file://")) / sweep_name))
+
+    @property
+    def location(self) -> str:
+        return f"{self.root.rstrip('/')}/{self.sweep_name}"
+
+    # -- the sweep ------------------------------------------------------------------------------
+
+    def create_sweep(self, config: dict[str, Any]) -> bool:
+        """Store the sweep's config; False (and nothing written) if the sweep exists already."""
+        import yaml
+
+        return self.backend.create("sweep.yaml", yaml.safe_dump(config, sort_keys=False).encode())
+
+    def sweep_config(self) -> dict[str, Any] | None:
+        import yaml
+
+        data = self.backend.read("sweep.yaml")
+        return None if data is None else yaml.safe_load(data)
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def run_id(self, number: int) -> str:
+        return f"{self.sweep_name}.r.{number}"
+
+    def claim_next(self, worker: str | None = None) -> str:
+        """Claim the lowest unclaimed run number; returns its id. Safe against concurrent workers."""
+        worker = worker or default_worker_name()
+        number = len(self.backend.list_dirs("runs"))
+        while True:
+            run_id = self.run_id(number)
+            claim = {"run_id": run_id, "worker": worker, "claimed_at": time.time()}
+            if self.backend.create(f"runs/{run_id}/claim.json", _json(claim)):
+                return run_id
+            number += 1
+
+    def write_suggestion(self, run_id: str, suggestion: dict[str, Any]) -> None:
+        self.backend.write(f"runs/{run_id}/suggestion.json", _json(suggestion))
+
+    def heartbeat(self, run_id: str) -> None:
+        self.backend.write(f"runs/{run_id}/heartbeat.json", _json({"at": time.time()}))
+
+    def record_observation(self, run_id: str, observation: dict[str, Any]) -> bool:
+        """Store a run's result once; False if one was recorded already (the first one stands)."""
+        return self.backend.create(f"runs/{run_id}/observation.json",
+                                   _json({**observation, "recorded_at": time.time()}))
+
+    def runs(self) -> list[RunRecord]:
+        records = []
+        prefix = f"{self.sweep_name}.r."
+        for name in self.backend.list_dirs("runs"):
+            if not name.startswith(prefix) or not name[len(prefix):].isdigit():
+                continue
+            claim = _load(self.backend.read(f"runs/{name}/claim.json"))
+            if claim is None:
+                continue
+            beat = _load(self.backend.read(f"runs/{name}/heartbeat.json"))
+            records.append(RunRecord(name, int(name[len(prefix):]), claim,
+                                     _load(self.backend.read(f"runs/{name}/suggestion.json")),
+                                     _load(self.backend.read(f"runs/{name}/observation.json")),
+                                     float(beat["at"]) if beat else None))
+        return sorted(records, key=lambda r: r.number)
+
+    def fail_abandoned(self, timeout: float = HEARTBEAT_TIMEOUT_S) -> list[str]:
+        """Record runs whose worker stopped (no heartbeat for `timeout` s) as failed."""
+        now, failed = time.time(), []
+        for record in self.runs():
+            if record.stale(now, timeout) and record.suggestion is not None:
+                observation = {"params": record.suggestion.get("params", {}), "score": None, "cost": None,
+                               "failed": True, "reason": f"no heartbeat for {timeout:.0f} s (worker stopped)"}
+                if self.record_observation(record.run_id, observation):
+                    failed.append(record.run_id)
+        return failed
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, indent=1, sort_keys=True).encode()
+
+
+def _load(data: bytes | None) -> dict[str, Any] | None:
+    return None if data is None else json.loads(data)

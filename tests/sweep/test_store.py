@@ -1,0 +1,63 @@
+"""The shared sweep record: exclusive run ids under concurrency (files and S3), abandoned runs
+observed as failed, first observation wins."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+
+from metta.sweep.store import SweepStore
+
+
+def _claim_many(args) -> list[str]:
+    root, count = args
+    store = SweepStore(root, "race")
+    return [store.claim_next() for _ in range(count)]
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_concurrent_workers_never_share_a_run_id(tmp_path, backend, request):
+    if backend == "s3":
+        import boto3
+
+        endpoint = request.getfixturevalue("s3_endpoint")
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="sweep-race")
+        root = "s3://sweep-race/sweeps"
+    else:
+        root = str(tmp_path / "sweeps")
+    workers, each = 4, 6
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        claimed = sum(pool.map(_claim_many, [(root, each)] * workers), [])
+    assert len(claimed) == len(set(claimed)) == workers * each
+    assert sorted(int(c.rsplit(".", 1)[1]) for c in claimed) == list(range(workers * each))
+    assert [r.run_id for r in SweepStore(root, "race").runs()] == [f"race.r.{n}" for n in range(workers * each)]
+
+
+def test_sweep_is_created_once_and_observations_are_final(tmp_path):
+    store = SweepStore(str(tmp_path), "s")
+    assert store.create_sweep({"metric": "reward"}) is True
+    assert store.create_sweep({"metric": "other"}) is False
+    assert store.sweep_config() == {"metric": "reward"}
+    run = store.claim_next("w1")
+    store.write_suggestion(run, {"params": {"trainer.learning_rate": 0.001}})
+    assert store.record_observation(run, {"score": 1.0, "cost": 2.0, "failed": False}) is True
+    assert store.record_observation(run, {"score": 9.0, "cost": 2.0, "failed": False}) is False
+    [record] = store.runs()
+    assert record.done and record.observation["score"] == 1.0 and record.claim["worker"] == "w1"
+
+
+def test_a_run_whose_worker_stopped_is_observed_as_failed(tmp_path):
+    store = SweepStore(str(tmp_path), "s")
+    alive, dead = store.claim_next("a"), store.claim_next("b")
+    for run in (alive, dead):
+        store.write_suggestion(run, {"params": {"x": 1}})
+    store.heartbeat(alive)
+    time.sleep(1.2)
+    store.heartbeat(alive)
+    assert store.fail_abandoned(timeout=1.0) == [dead]
+    records = {r.run_id: r for r in store.runs()}
+    assert records[dead].observation["failed"] is True and "worker stopped" in records[dead].observation["reason"]
+    assert not records[alive].done
+    assert store.fail_abandoned(timeout=1.0) == []  # recorded once

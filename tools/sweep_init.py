@@ -1,0 +1,31 @@
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active.
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+"""Create a sweep (once) and its first suggestion; writes train_config_overrides.yaml.
+
+  ./tools/sweep_init.py sweep_name=lr_search                                 # configs/sweep/quick.yaml
+  ./tools/sweep_init.py sweep_name=big sweep_params=configs/sweep/full.yaml
+  ./tools/sweep_init.py sweep_name=shared sweep_dir=s3://bucket/sweeps
+"""
+
+import json
+import sys
+
+import hydra
+
+from metta.common.tool import exit_on_config_error, precheck_overrides
+from metta.tools.sweep import job_from_cfg, sweep_init
+
+
+@hydra.main(config_path="../configs", config_name="sweep_job", version_base="1.3")
+def main(cfg) -> None:
+    exit_on_config_error(lambda: print(json.dumps(sweep_init(job_from_cfg(cfg)), indent=2)))
+
+
+if __name__ == "__main__":
+    precheck_overrides("sweep_job", sys.argv)
+    main()

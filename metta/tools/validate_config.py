@@ -24,7 +24,7 @@ from mettagrid.env_configs import CONFIGS_DIR
 from mettagrid.errors import ConfigError
 
 # Groups whose files hold one section of a job, and the schema each is checked with.
-SCHEMA_GROUPS = ("env", "trainer", "agent", "sim", "wandb")
+SCHEMA_GROUPS = ("env", "trainer", "agent", "sim", "wandb", "sweep")
 COMMAND_LINE = "command line"
 
 
@@ -277,6 +277,8 @@ def check_group(group: str, data: Any, prefix: str, problems: list[Problem],
             problems.append(Problem(prefix, source_of(prefix), f"must be a mapping (got {data!r})"))
             return None
         return _collect(lambda: parse_architecture(data, prefix=prefix), problems, source_of, prefix)
+    if group == "sweep":
+        return _collect(lambda: _check_sweep(data, prefix), problems, source_of, prefix)
     model = _group_model(group)
     typed = _collect(lambda: model.model_validate(data), problems, source_of, prefix)
     if group == "sim" and typed is not None:
@@ -287,6 +289,31 @@ def check_group(group: str, data: Any, prefix: str, problems: list[Problem],
                 key = f"{prefix}.simulations.{name}.env"
                 problems.append(Problem(key, source_of(key), f"no such env config (got {sim.env!r})"))
     return typed
+
+
+def _check_sweep(data: Any, prefix: str):
+    """A sweep file: its shape, every parameter's distribution, the Protein settings, and each
+    phase merged over the base (a phase can break a parameter the base has right)."""
+    from pydantic import ValidationError
+
+    from metta.sweep.distributions import SearchSpace
+    from metta.sweep.lifecycle import SweepConfig, current_phase
+    from metta.sweep.protein import parse_settings
+    from mettagrid.errors import describe_validation_error
+
+    try:
+        sweep = SweepConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, prefix=prefix)) from None
+    SearchSpace.from_dict(sweep.parameters, prefix=f"{prefix}.parameters")
+    parse_settings(sweep.protein, f"{prefix}.protein")
+    done = 0
+    for phase in sweep.schedule.phases if sweep.schedule else []:
+        _, merged = current_phase(sweep, done)
+        SearchSpace.from_dict(merged.parameters, prefix=f"{prefix}.schedule.{phase.name}.parameters")
+        parse_settings(merged.protein, f"{prefix}.schedule.{phase.name}.protein")
+        done += phase.num_runs
+    return sweep
 
 
 def _group_model(group: str):
@@ -326,11 +353,23 @@ def _job_sections() -> dict[str, dict[str, Callable[[], type]]]:
 
         return RendererJobConfig
 
+    def replay_job():
+        from metta.tools.replay import ReplayJobConfig
+
+        return ReplayJobConfig
+
+    def play_job():
+        from metta.tools.replay import PlayJobConfig
+
+        return PlayJobConfig
+
     return {
         "sim_job": {"sim_job": sim_job},
         "analyze_job": {"analysis": analysis},
         "dashboard_job": {"dashboard": dashboard},
         "renderer_job": {"renderer_job": renderer_job},
+        "replay_job": {"replay_job": replay_job},
+        "play_job": {"replay_job": play_job},
     }
 
 
@@ -339,6 +378,11 @@ def check_job(name: str, data: dict, problems: list[Problem], source_of: Callabl
     for group in SCHEMA_GROUPS:
         if group in data:
             typed[group] = check_group(group, data[group], group, problems, source_of)
+    if name == "sweep_job" and typed.get("sweep") is not None and data.get("sweep_name") != "???":
+        from metta.sweep.lifecycle import SweepJobConfig
+
+        job_keys = {k: v for k, v in data.items() if k not in ("run", "sweep_params")}
+        _collect(lambda: SweepJobConfig.model_validate(job_keys), problems, source_of, "")
     if name == "train_job":
         from pydantic import ValidationError
 

@@ -33,7 +33,8 @@ def test_clean_env_file_prints_yaml_and_exits_0(config):
 
 @pytest.mark.parametrize("config", ["trainer/trainer.yaml", "configs/agent/fast.yaml", "configs/sim/navigation.yaml",
                                     "wandb/default", "hardware/gpu", "configs/train_job.yaml", "configs/sim_job.yaml",
-                                    "configs/renderer_job.yaml", "configs/analyze_job.yaml"])
+                                    "configs/renderer_job.yaml", "configs/analyze_job.yaml", "configs/replay_job.yaml",
+                                    "configs/play_job.yaml", "configs/sweep/quick.yaml", "sweep/full"])
 def test_every_kind_of_shipped_config_is_clean(config):
     result = validate(config)
     assert result.returncode == 0, result.stderr
@@ -152,3 +153,17 @@ def test_unknown_config_is_one_line_and_exit_2(config):
     assert result.returncode == 2
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_files_are_checked_parameter_by_parameter_and_phase_by_phase(tmp_path):
+    bad_mean = validate("configs/sweep/quick.yaml", "parameters.trainer.gamma.mean=2")
+    assert bad_mean.returncode == 1
+    [line] = error_lines(bad_mean)
+    assert "sweep.parameters.trainer.gamma: mean 2 is outside [0.9, 0.999]" in line
+    bad_phase = validate("configs/sweep/full.yaml", "schedule.phases.0.sweep.parameters.trainer.total_timesteps.mean=1")
+    [line] = error_lines(bad_phase)
+    assert "schedule.explore_cheap.parameters.trainer.total_timesteps: mean 1 is outside" in line
+    job = validate("configs/sweep_job.yaml")
+    [line] = error_lines(job)
+    assert "sweep_name" in line and "missing" in line
+    assert validate("configs/sweep_job.yaml", "sweep_name=ok").returncode == 0

@@ -2,6 +2,8 @@
 
 Codes (docs/mettagrid.md, section 9): 0 empty, k > 0 an object of the k-th object type
 (in `game.objects` order), -(g + 1) an agent of the g-th group (in `game.groups` order).
+An object with teams (alignable or team_only) may be named `<object>.<group>`: owned by that
+group at reset, code k + TEAM_CODE_STRIDE * (g + 1).
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from mettagrid.errors import ConfigError
 from mettagrid.map_builder.base import AGENT_PREFIX, EMPTY
 
 
+TEAM_CODE_STRIDE = 1 << 16  # kTeamCodeStride of the core
+
+
 def cell_codes(game: GameConfig) -> dict[str, int]:
     codes = {EMPTY: 0}
     codes.update({name: index + 1 for index, name in enumerate(game.objects)})
     codes.update({f"{AGENT_PREFIX}{name}": -(index + 1) for index, name in enumerate(game.groups)})
+    for index, (name, obj) in enumerate(game.objects.items()):
+        if obj.has_team:
+            for g, group in enumerate(game.groups):
+                codes[f"{name}.{group}"] = index + 1 + TEAM_CODE_STRIDE * (g + 1)
     return codes
 
 

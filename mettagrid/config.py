@@ -37,6 +37,8 @@ ACTION_ORDER = (
     "swap",
     "change_color",
     "change_glyph",
+    "align",
+    "scramble",
 )
 
 # Highest priority acts first within a step (attack resolves before movement).
@@ -75,6 +77,12 @@ class ChangeGlyphActionConfig(ActionConfig):
     number_of_glyphs: PositiveInt = Field(16, le=256, description="Number of distinct glyphs")
 
 
+class TeamActionConfig(ActionConfig):
+    """Align (claim a neutral alignable building) or scramble (neutralise another team's)."""
+
+    enabled: bool = False
+
+
 class ActionsConfig(StrictModel):
     """The actions of the game, in the canonical order of ACTION_ORDER."""
 
@@ -87,6 +95,8 @@ class ActionsConfig(StrictModel):
     swap: ActionConfig = Field(default_factory=ActionConfig)
     change_color: ActionConfig = Field(default_factory=ActionConfig)
     change_glyph: ChangeGlyphActionConfig = Field(default_factory=ChangeGlyphActionConfig)
+    align: TeamActionConfig = Field(default_factory=TeamActionConfig)
+    scramble: TeamActionConfig = Field(default_factory=TeamActionConfig)
 
 
 class RewardsConfig(StrictModel):
@@ -129,12 +139,24 @@ class ObjectConfig(StrictModel):
     cooldown: NonNegativeInt = Field(0, description="Steps of rest after a conversion")
     initial_resource_count: NonNegativeInt = Field(0, description="Outputs held at reset")
     color: int = Field(0, ge=0, le=255)
+    alignable: bool = Field(False, description="align claims it when neutral; scramble neutralises it")
+    team_only: bool = Field(False, description="Only agents of its team may put into or take from it")
+    required_resources: ItemCounts = Field(
+        default_factory=dict, description="Items an agent must hold to put into or take from it (kept)"
+    )
 
     @model_validator(mode="after")
     def _walls_have_no_recipe(self) -> "ObjectConfig":
         if self.kind != "converter" and (self.input_resources or self.output_resources):
             raise ValueError(f"a {self.kind} cannot have input_resources or output_resources")
+        if self.kind != "converter" and (self.alignable or self.team_only or self.required_resources):
+            raise ValueError(f"a {self.kind} cannot be alignable, team_only or have required_resources")
         return self
+
+    @property
+    def has_team(self) -> bool:
+        """Whether its map cells may name an owner (`<object>.<group>`)."""
+        return self.alignable or self.team_only
 
 
 class GameConfig(StrictModel):
@@ -211,9 +233,11 @@ def _split_reward_keys(rewards: dict[str, float]) -> tuple[dict[str, float], dic
     return values, caps
 
 
-def agent_stat_names(items: list[str], action_names: list[str]) -> set[str]:
+def agent_stat_names(items: list[str], action_names: list[str], alignable: list[str] = ()) -> set[str]:
     """Names of the per-agent stats the core keeps (docs/mettagrid.md, section 7)."""
     names = {"action.invalid", "attack.hit", "attack.blocked", "attack.own_team", "attack.other_team"}
+    for kind in alignable:
+        names |= {f"{kind}.aligned", f"{kind}.scrambled", f"aligned.{kind}.held"}
     names |= {"attacked.frozen", "attacked.blocked", "status.frozen.ticks", "swap.block", "swap.agent", "reward"}
     for action in action_names:
         names |= {f"action.{action}.success", f"action.{action}.failed"}
@@ -272,6 +296,9 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
     for name, obj in game.objects.items():
         check_items(f"{prefix}.objects.{name}.input_resources", obj.input_resources)
         check_items(f"{prefix}.objects.{name}.output_resources", obj.output_resources)
+        check_items(f"{prefix}.objects.{name}.required_resources", obj.required_resources)
+        if "." in name:
+            problems.append(f"{prefix}.objects.{name}: object names may not contain '.' (it marks an owner)")
         if obj.type_id in type_ids:
             problems.append(
                 f"{prefix}.objects.{name}.type_id: {obj.type_id} is already used by {type_ids[obj.type_id]!r}"
@@ -281,7 +308,8 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
             problems.append(f"{prefix}.objects.{name}: {name!r} is a reserved cell name")
 
     group_ids: dict[int, str] = {}
-    stat_names = agent_stat_names(items, enabled_actions(game.actions))
+    alignable = [name for name, obj in game.objects.items() if obj.alignable]
+    stat_names = agent_stat_names(items, enabled_actions(game.actions), alignable)
     agents = [("agent", game.agent)]
     for name, group in game.groups.items():
         if group.id in group_ids:
@@ -371,6 +399,12 @@ def compile_params(config: EnvConfig) -> dict[str, Any]:
                 initial_resource_count=obj.initial_resource_count,
                 color=obj.color,
             )
+            if obj.alignable or obj.team_only or obj.required_resources:
+                entry.update(
+                    alignable=obj.alignable,
+                    team_only=obj.team_only,
+                    use_required=_item_pairs(items, obj.required_resources),
+                )
         object_types.append(entry)
     return {
         "num_agents": game.num_agents,

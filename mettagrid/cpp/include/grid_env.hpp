@@ -15,6 +15,10 @@
 //   resets at once (the observation buffer then shows the new episode); without
 //   `auto_reset` it becomes *finished* instead: later steps only zero its rewards and
 //   re-assert its dones, until reset() starts its next episode.
+// * Teams (only in games with alignable or team_only object types): `o_team` holds each
+//   object's owning group index (-1 neutral); `held` counts alignable objects per (group,
+//   align slot). After the agents act in (3), each group's counts are added to its
+//   `<group>/aligned.<type>.held` game stats and to every member's `aligned.<type>.held`.
 #pragma once
 
 #include <cstdint>
@@ -87,6 +91,8 @@ struct EnvState {
 
   // Objects (walls, blocks, converters), numbered in row-major map order.
   std::vector<int32_t> o_type, o_row, o_col, o_conv;  // o_conv = converter index or -1
+  std::vector<int32_t> o_team;  // owning group index, -1 neutral (empty in games without teams)
+  std::vector<int32_t> held;    // groups * alignable slots: objects of that type the group owns
 
   // Converters.
   std::vector<int32_t> c_obj, c_started, c_out_total;
@@ -145,7 +151,10 @@ class GridEnv {
   bool act_get(int agent);
   bool act_attack(int agent, int arg, const ActionParams& ap);
   bool act_swap(int agent);
+  bool act_align(int agent, bool claim);  // claim: align (neutral -> own team); else scramble
   int front_converter(int agent) const;  // converter index in front of the agent, or -1
+  bool may_use(int agent, int conv) const;  // team_only and use_required checks of put/get
+  void add_held_stats();
 
   // converters.cpp
   void try_start(int conv);

@@ -14,7 +14,9 @@
 namespace mettagrid {
 
 // Actions in their canonical order (docs section 3). The binding maps names to kinds.
-enum class ActionKind : uint8_t { Noop, Move, Rotate, PutItems, GetItems, Attack, Swap, ChangeColor, ChangeGlyph };
+enum class ActionKind : uint8_t {
+  Noop, Move, Rotate, PutItems, GetItems, Attack, Swap, ChangeColor, ChangeGlyph, Align, Scramble
+};
 enum class ObjectKind : uint8_t { Wall, Block, Converter };
 
 // Fixed observation feature ids (docs section 6); inventory features are kFeatInv + item.
@@ -33,6 +35,12 @@ enum Feature : uint8_t {
   kFeatLastReward = 11,
   kFeatInv = 12,
 };
+// In games with teamed buildings, the feature "aligned" (1 + the owning group's id) follows
+// the inventory features: its id is kFeatInv + num_items (GameParams::feat_aligned).
+
+// A map cell code k + kTeamCodeStride * (g + 1) is an object of object_types[k - 1] owned by
+// groups[g] at reset (only for object types with alignable or team_only set).
+constexpr int32_t kTeamCodeStride = 1 << 16;
 
 struct ItemAmount {
   int item = 0;    // index into item_names
@@ -62,6 +70,12 @@ struct ObjectTypeParams {
   int cooldown = 0;                // ticks of rest after a finish
   int initial_resource_count = 0;  // of each output item, at reset
   int color = 0;
+  // Teams (converters only). An object's team is a group index or -1 (neutral); it is set at
+  // reset by the map cell code and changed by the align / scramble actions.
+  bool alignable = false;  // align claims it when neutral, scramble makes it neutral
+  bool team_only = false;  // put/get only by agents of its team (a neutral one: by nobody)
+  std::vector<ItemAmount> use_required;  // put/get only by agents holding these (not consumed)
+  int align_slot = -1;  // derived: index among the alignable types, or -1
 };
 
 struct StatReward {
@@ -93,6 +107,7 @@ struct AgentStatLayout {
   int attack_hit = 0, attack_blocked = 0, attack_own_team = 0, attack_other_team = 0;
   int attacked_frozen = 0, attacked_blocked = 0, frozen_ticks = 0;
   int swap_block = 0, swap_agent = 0, reward = 0;
+  int align_base = 0;  // alignable slot k: aligned = align_base + 3k, scrambled +1, held +2
   int count = 0;
   static constexpr int kItemStride = 6;
   static constexpr int kGained = 0, kLost = 1, kGet = 2, kPut = 3, kStolen = 4, kStolenFrom = 5;
@@ -123,6 +138,11 @@ struct GameParams {
   std::vector<std::string> building_stat_names;  // object_types.size() * building_stat_stride
   std::vector<std::string> game_stat_names;      // objects.<type>..., tokens.written, tokens.dropped
   int game_stat_tokens_written = 0, game_stat_tokens_dropped = 0;
+  // Teams: set when some object type is alignable or team_only.
+  bool has_teams = false;
+  int feat_aligned = -1;               // feature id of "aligned", or -1
+  std::vector<int> alignable_types;    // object type index per align slot
+  int game_stat_held_base = 0;         // "<group>/aligned.<type>.held": base + g * slots + slot
   std::vector<std::string> feature_names;
   std::vector<std::string> action_names;
   std::vector<int> priority_levels;  // distinct action priorities (and 0), highest first

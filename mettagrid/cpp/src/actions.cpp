@@ -71,6 +71,12 @@ void GridEnv::act(int agent, int32_t action, int32_t arg) {
       case ActionKind::ChangeGlyph:
         s.a_glyph[agent] = static_cast<uint8_t>(arg);
         break;
+      case ActionKind::Align:
+        ok = act_align(agent, true);
+        break;
+      case ActionKind::Scramble:
+        ok = act_align(agent, false);
+        break;
     }
   }
   if (ok) {
@@ -112,9 +118,19 @@ int GridEnv::front_converter(int agent) const {
   return obj ? s_.o_conv[obj - 1] : -1;
 }
 
+bool GridEnv::may_use(int agent, int conv) const {
+  const int obj = s_.c_obj[conv];
+  const ObjectTypeParams& ot = p_.object_types[s_.o_type[obj]];
+  if (ot.team_only && s_.o_team[obj] != s_.a_group[agent]) return false;
+  const int32_t* inv = s_.inventory.data() + static_cast<size_t>(agent) * p_.num_items;
+  for (const ItemAmount& r : ot.use_required)
+    if (inv[r.item] < r.amount) return false;
+  return true;
+}
+
 bool GridEnv::act_put(int agent) {
   const int conv = front_converter(agent);
-  if (conv < 0) return false;
+  if (conv < 0 || (p_.has_teams && !may_use(agent, conv))) return false;
   EnvState& s = s_;
   const int NI = p_.num_items;
   const int type = s.o_type[s.c_obj[conv]];
@@ -138,7 +154,7 @@ bool GridEnv::act_put(int agent) {
 
 bool GridEnv::act_get(int agent) {
   const int conv = front_converter(agent);
-  if (conv < 0) return false;
+  if (conv < 0 || (p_.has_teams && !may_use(agent, conv))) return false;
   EnvState& s = s_;
   const int NI = p_.num_items;
   const int type = s.o_type[s.c_obj[conv]];
@@ -159,6 +175,32 @@ bool GridEnv::act_get(int agent) {
     try_start(conv);
   }
   return moved;
+}
+
+// Align (claim): a neutral alignable object in front joins the agent's group. Scramble: an
+// alignable object in front owned by another group becomes neutral.
+bool GridEnv::act_align(int agent, bool claim) {
+  const int conv = front_converter(agent);
+  if (conv < 0) return false;
+  EnvState& s = s_;
+  const int obj = s.c_obj[conv];
+  const ObjectTypeParams& ot = p_.object_types[s.o_type[obj]];
+  const int slot = ot.align_slot;
+  if (slot < 0) return false;
+  const int team = s.o_team[obj], mine = s.a_group[agent];
+  const size_t slots = p_.alignable_types.size();
+  if (claim) {
+    if (team >= 0) return false;
+    s.o_team[obj] = mine;
+    ++s.held[mine * slots + slot];
+  } else {
+    if (team < 0 || team == mine) return false;
+    s.o_team[obj] = -1;
+    --s.held[team * slots + slot];
+  }
+  agent_stat(agent, p_.stat.align_base + 3 * slot + (claim ? 0 : 1)) += 1.0;
+  s.c_dirty[conv] = 1;
+  return true;
 }
 
 bool GridEnv::act_attack(int agent, int arg, const ActionParams& ap) {

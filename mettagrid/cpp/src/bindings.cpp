@@ -180,6 +180,11 @@ class PyVecEnv {
         d["conversions_started"] = s.c_started[c];
         d["input"] = item_dict(p, s.c_in.data() + static_cast<size_t>(c) * p.num_items);
         d["output"] = item_dict(p, s.c_out.data() + static_cast<size_t>(c) * p.num_items);
+        if (ot.alignable || ot.team_only) {
+          const int team = s.o_team[o];
+          d["team"] = team >= 0 ? p.groups[team].id : -1;
+          d["team_name"] = team >= 0 ? p.groups[team].name : std::string();
+        }
       }
       out.append(std::move(d));
     }
@@ -250,6 +255,21 @@ class PyVecEnv {
     for (const char* name : kReplayFixedNames) out.append(name);
     for (const std::string& item : env_.params().item_names) out.append("inventory:" + item);
     for (const std::string& item : env_.params().item_names) out.append("input:" + item);
+    return out;
+  }
+
+  // (O,) int32: the owning group id of each object (object order), -1 when neutral or in
+  // games without teams.
+  py::array_t<int32_t> object_teams(int env_index) {
+    const EnvState& s = state(env_index);
+    const GameParams& p = env_.params();
+    const py::ssize_t O = static_cast<py::ssize_t>(s.o_type.size());
+    py::array_t<int32_t> out(O);
+    int32_t* d = out.mutable_data();
+    for (py::ssize_t o = 0; o < O; ++o) {
+      const int team = s.o_team.empty() ? -1 : s.o_team[o];
+      d[o] = team >= 0 ? p.groups[team].id : -1;
+    }
     return out;
   }
 
@@ -346,6 +366,7 @@ PYBIND11_MODULE(_core, m) {
       .def("replay_frame", &PyVecEnv::replay_frame, py::arg("env_index"))
       .def("replay_rewards", &PyVecEnv::replay_rewards, py::arg("env_index"))
       .def("replay_columns", &PyVecEnv::replay_columns)
+      .def("object_teams", &PyVecEnv::object_teams, py::arg("env_index"))
       .def("agent_inventory", &PyVecEnv::agent_inventory, py::arg("env_index"))
       .def("agent_positions", &PyVecEnv::agent_positions, py::arg("env_index"))
       .def("agent_stats", &PyVecEnv::agent_stats, py::arg("env_index"))

@@ -22,6 +22,15 @@ std::shared_ptr<const MapData> make_map(const GameParams& p, int height, int wid
   for (int r = 0; r < height; ++r) {
     for (int c = 0; c < width; ++c) {
       const int32_t code = m->cells[static_cast<size_t>(r) * width + c];
+      if (code > num_types && p.has_teams) {
+        // An owned object: type k + kTeamCodeStride * (g + 1).
+        const int k = code % kTeamCodeStride, g = code / kTeamCodeStride - 1;
+        const bool teamed = k >= 1 && k <= num_types &&
+                            (p.object_types[k - 1].alignable || p.object_types[k - 1].team_only);
+        if (teamed && g < num_groups) continue;
+        throw std::invalid_argument("map: cell (" + std::to_string(r) + ", " + std::to_string(c) + ") has code " +
+                                    std::to_string(code) + ": not an object type with teams owned by a group");
+      }
       if (code > num_types || code < -num_groups)
         throw std::invalid_argument("map: cell (" + std::to_string(r) + ", " + std::to_string(c) +
                                     ") has code " + std::to_string(code) + "; valid codes are " +
@@ -38,7 +47,7 @@ std::shared_ptr<const MapData> make_map(const GameParams& p, int height, int wid
 GridEnv::GridEnv(const GameParams* params, int env_index, uint64_t seed)
     : p_(*params), env_index_(env_index), seed_(seed) {
   agent_tok_stride_ = 6 + p_.num_items;
-  obj_tok_stride_ = 3 + p_.num_items;
+  obj_tok_stride_ = 3 + p_.num_items + (p_.has_teams ? 1 : 0);
 }
 
 void GridEnv::begin_episode() {
@@ -93,6 +102,8 @@ void GridEnv::begin_episode() {
   s.o_row.clear();
   s.o_col.clear();
   s.o_conv.clear();
+  s.o_team.clear();
+  s.held.assign(p.groups.size() * p.alignable_types.size(), 0);
   s.c_obj.clear();
   s.c_started.clear();
   s.c_out_total.clear();
@@ -123,7 +134,8 @@ void GridEnv::begin_episode() {
         s.occupied[cell(r, c)] = 1;
         ++agent;
       } else if (code > 0) {
-        const int t = code - 1;
+        const int t = code % kTeamCodeStride - 1;
+        const int team = code / kTeamCodeStride - 1;
         const ObjectTypeParams& ot = p.object_types[t];
         const int obj = static_cast<int>(s.o_type.size());
         s.o_type.push_back(t);
@@ -147,6 +159,10 @@ void GridEnv::begin_episode() {
           s.c_out_total.push_back(total);
         }
         s.o_conv.push_back(conv);
+        if (p.has_teams) {
+          s.o_team.push_back(team);
+          if (team >= 0 && ot.align_slot >= 0) ++s.held[team * p.alignable_types.size() + ot.align_slot];
+        }
         s.object_layer[cell(r, c)] = obj + 1;
         s.occupied[cell(r, c)] = 1;
         s.game_stats[t] += 1.0;
@@ -264,6 +280,8 @@ void GridEnv::step(const StepBuffers& b) {
     }
   }
 
+  if (!p.alignable_types.empty()) add_held_stats();
+
   // (4) stat rewards, group sharing.
   if (p.max_stat_rewards > 0 || p.groups.size() > 0) apply_stat_and_group_rewards();
   for (int a = 0; a < A; ++a) {
@@ -294,6 +312,18 @@ void GridEnv::step(const StepBuffers& b) {
       s.finished = true;
       s.final_terminal = term;
       s.final_truncation = trunc;
+    }
+  }
+}
+
+void GridEnv::add_held_stats() {
+  const int slots = static_cast<int>(p_.alignable_types.size());
+  for (size_t g = 0; g < p_.groups.size(); ++g) {
+    for (int k = 0; k < slots; ++k) {
+      const int32_t n = s_.held[g * slots + k];
+      if (n == 0) continue;
+      s_.game_stats[p_.game_stat_held_base + g * slots + k] += n;
+      for (int a : s_.group_members[g]) agent_stat(a, p_.stat.align_base + 3 * k + 2) += n;
     }
   }
 }
@@ -381,6 +411,7 @@ void GridEnv::refresh_object_tokens(int obj) {
     const int32_t* out = s.c_out.data() + static_cast<size_t>(conv) * p_.num_items;
     for (int i = 0; i < p_.num_items; ++i)
       if (out[i] > 0) put(kFeatInv + i, std::min(out[i], 255));
+    if (p_.has_teams && s.o_team[obj] >= 0) put(p_.feat_aligned, std::min(p_.groups[s.o_team[obj]].id + 1, 255));
     s.c_dirty[conv] = 0;
   }
   s.obj_tok_n[obj] = static_cast<uint8_t>(n);

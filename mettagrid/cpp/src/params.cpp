@@ -65,7 +65,26 @@ void finalize_params(GameParams& p) {
     check_amounts(ot.output, ni, where + key("output"));
     if (ot.cooldown < 0) fail(where + key("cooldown"), "must be >= 0");
     if (ot.initial_resource_count < 0) fail(where + key("initial_resource_count"), "must be >= 0");
+    check_amounts(ot.use_required, ni, where + key("use_required"));
+    if ((ot.alignable || ot.team_only || !ot.use_required.empty()) && ot.kind != ObjectKind::Converter)
+      fail(where, "alignable, team_only and use_required need kind converter");
   }
+
+  // Teams: which types are alignable (slots), whether the "aligned" feature exists.
+  p.alignable_types.clear();
+  p.has_teams = false;
+  for (size_t t = 0; t < p.object_types.size(); ++t) {
+    ObjectTypeParams& ot = p.object_types[t];
+    ot.align_slot = -1;
+    if (ot.alignable) {
+      ot.align_slot = static_cast<int>(p.alignable_types.size());
+      p.alignable_types.push_back(static_cast<int>(t));
+    }
+    p.has_teams |= ot.alignable || ot.team_only;
+  }
+  if (p.has_teams && p.num_items > 254 - kFeatInv)
+    fail(key("item_names"), "too many items for a game with teams (at most 242)");
+  p.feat_aligned = p.has_teams ? kFeatInv + p.num_items : -1;
 
   // Agent stat layout (docs section 7).
   AgentStatLayout& s = p.stat;
@@ -97,6 +116,13 @@ void finalize_params(GameParams& p) {
   s.swap_block = add("swap.block");
   s.swap_agent = add("swap.agent");
   s.reward = add("reward");
+  s.align_base = static_cast<int>(names.size());
+  for (int t : p.alignable_types) {
+    const std::string& type = p.object_types[t].name;
+    names.push_back(type + ".aligned");
+    names.push_back(type + ".scrambled");
+    names.push_back("aligned." + type + ".held");
+  }
   s.count = static_cast<int>(names.size());
 
   // Groups.
@@ -146,6 +172,9 @@ void finalize_params(GameParams& p) {
   p.game_stat_names.push_back("tokens.written");
   p.game_stat_tokens_dropped = static_cast<int>(p.game_stat_names.size());
   p.game_stat_names.push_back("tokens.dropped");
+  p.game_stat_held_base = static_cast<int>(p.game_stat_names.size());
+  for (const auto& gp : p.groups)
+    for (int t : p.alignable_types) p.game_stat_names.push_back(gp.name + "/aligned." + p.object_types[t].name + ".held");
 
   // Feature table (docs section 6).
   p.feature_names = {"type_id",        "agent:group",     "agent:frozen",
@@ -153,6 +182,7 @@ void finalize_params(GameParams& p) {
                      "converting",     "swappable",       "episode_completion_pct",
                      "last_action",    "last_action_arg", "last_reward"};
   for (const auto& item : p.item_names) p.feature_names.push_back("inv:" + item);
+  if (p.has_teams) p.feature_names.push_back("aligned");
 
   // Observation window, sorted by (Manhattan distance, row, col).
   const int hr = p.obs_height / 2, hc = p.obs_width / 2;

@@ -135,6 +135,8 @@ ActionKind action_kind(const std::string& name, const std::string& path) {
   if (name == "swap") return ActionKind::Swap;
   if (name == "change_color") return ActionKind::ChangeColor;
   if (name == "change_glyph") return ActionKind::ChangeGlyph;
+  if (name == "align") return ActionKind::Align;
+  if (name == "scramble") return ActionKind::Scramble;
   bad(path, "unknown action \"" + name + "\"");
 }
 
@@ -199,6 +201,9 @@ GameParams parse_params(const py::dict& d) {
         ot.conversion_ticks = req_int(o, "conversion_ticks", path);
         ot.cooldown = req_int(o, "cooldown", path);
         ot.initial_resource_count = req_int(o, "initial_resource_count", path);
+        if (has(o, "alignable")) ot.alignable = as_bool(o["alignable"], sub(path, "alignable"));
+        if (has(o, "team_only")) ot.team_only = as_bool(o["team_only"], sub(path, "team_only"));
+        ot.use_required = amounts(o, "use_required", path, false);
       }
       p.object_types.push_back(std::move(ot));
     }

@@ -109,8 +109,9 @@ def test_manual_init_train_eval_and_an_s3_record(tmp_path, s3_endpoint):
     trained = tool("train.py", f"run={run_id}", f"train_dir={tmp_path}/train", *TINY, "trainer.total_timesteps=1024",
                    *params)
     assert trained.returncode == 0, trained.stderr
-    evaluated = tool("sweep_eval.py", "sweep_name=manual", f"run={run_id}", *shared, *EVAL)
+    evaluated = tool("sweep_eval.py", "sweep_name=manual", f"run={run_id}", *shared, *EVAL[:2], "wandb_mode=offline")
     assert evaluated.returncode == 0, evaluated.stderr
+    assert list((tmp_path / "train" / run_id / "wandb").glob("offline-run-*"))  # the observation, in wandb too
     observation = json.loads(evaluated.stdout)
     assert observation["failed"] is False and observation["score"] is not None and observation["cost"] > 0
     [record] = SweepStore("s3://sweeps-tool/sweeps", "manual").runs()

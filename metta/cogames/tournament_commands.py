@@ -1,0 +1,161 @@
+"""`cogames login|upload|submit|submissions|seasons|leaderboard`: the tournament server's commands.
+
+They talk to the server of `metta/tournament/` through `TournamentClient`; the login file
+(`$COGAMES_TOKEN_FILE` or `~/.metta/cogames_token.json`) remembers the server and token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from metta.tournament.client import (DEFAULT_SERVER, BundleError, TournamentClient, TournamentError, bundle_policy,
+                                     load_login, parse_policy_ref, save_login, validate_bundle)
+
+DEFAULT_SEASON = "beta-cogsguard"
+
+
+class CommandError(Exception):
+    """One line for the user; exit code 2."""
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    login = commands.add_parser("login", help="Sign up (or store an existing token) for a tournament server")
+    login.add_argument("--server", default=None, help=f"Server URL (default: the stored one, else {DEFAULT_SERVER})")
+    login.add_argument("--user", help="User name to sign up as")
+    login.add_argument("--token", help="An existing token to store instead of signing up")
+    login.set_defaults(run=cmd_login)
+
+    upload = commands.add_parser("upload", help="Validate a policy and upload it as a new version")
+    upload.add_argument("-p", "--policy", required=True, help="Checkpoint, run directory, file://, s3:// or metta://policy/...")
+    upload.add_argument("-n", "--name", required=True, help="Policy name on the server")
+    upload.add_argument("-f", "--file", action="append", default=[], help="Extra file or directory to include")
+    upload.add_argument("-m", "--mission", default=None, help="Env the check step runs in (default: the server's)")
+    upload.add_argument("--description", default="")
+    upload.add_argument("--dry-run", action="store_true", help="Bundle and validate only; upload nothing")
+    upload.set_defaults(run=cmd_upload)
+
+    submit = commands.add_parser("submit", help="Enter a policy version in a season")
+    submit.add_argument("policy", help="NAME or NAME:vN (default: the newest version)")
+    submit.add_argument("--season", default=DEFAULT_SEASON)
+    submit.set_defaults(run=cmd_submit)
+
+    submissions = commands.add_parser("submissions", help="Your submissions, their status and rank")
+    submissions.add_argument("--season", default=None)
+    submissions.add_argument("--json", action="store_true")
+    submissions.set_defaults(run=cmd_submissions)
+
+    seasons = commands.add_parser("seasons", help="The server's seasons")
+    seasons.add_argument("--json", action="store_true")
+    seasons.set_defaults(run=cmd_seasons)
+
+    board = commands.add_parser("leaderboard", help="A season's ranking")
+    board.add_argument("--season", default=DEFAULT_SEASON)
+    board.add_argument("--json", action="store_true")
+    board.set_defaults(run=cmd_leaderboard)
+
+
+def _client(server: str | None = None, need_login: bool = True) -> TournamentClient:
+    login = load_login()
+    if login is None:
+        if need_login:
+            raise CommandError("not logged in: run `cogames login --user NAME` (or --token TOKEN) first")
+        return TournamentClient(server or DEFAULT_SERVER)
+    return TournamentClient(server or login.server, login.token)
+
+
+def cmd_login(args) -> None:
+    login = load_login()
+    server = args.server or (login.server if login else DEFAULT_SERVER)
+    client = TournamentClient(server)
+    if args.token:
+        client = TournamentClient(server, args.token)
+        user = client.whoami()["name"]
+        token = args.token
+    elif args.user:
+        created = client.signup(args.user)
+        user, token = created["name"], created["token"]
+    else:
+        raise CommandError("login: give --user NAME to sign up, or --token TOKEN to store an existing token")
+    path = save_login(server, user, token)
+    print(f"logged in to {server} as {user} (token saved to {path})")
+
+
+def cmd_upload(args) -> None:
+    try:
+        bundle = bundle_policy(args.policy, extra_files=args.file)
+        env = _mission_env(args.mission)
+        manifest = validate_bundle(bundle, **({"env": env} if env else {}))
+    except BundleError as error:
+        raise CommandError(f"upload: {error}") from None
+    print(f"validated {args.policy}: loads and steps ({bundle.stat().st_size} bytes bundled)")
+    if args.dry_run:
+        print(f"dry run: nothing uploaded (bundle at {bundle})")
+        return
+    result = _client().upload(args.name, bundle, args.description)
+    print(f"uploaded {args.name}:v{result['version']}" + (f" ({manifest.kind})" if hasattr(manifest, "kind") else ""))
+
+
+def _mission_env(mission: str | None) -> str | None:
+    if not mission:
+        return None
+    if "/" in mission:
+        return mission
+    raise CommandError(f"upload: -m {mission}: give an env config name (e.g. mettagrid/arena/basic) for the check")
+
+
+def cmd_submit(args) -> None:
+    name, version = parse_policy_ref(args.policy)
+    result = _client().submit(args.season, name, version)
+    shown = result.get("version", version)
+    print(f"submitted {name}:v{shown} to {args.season} (submission {result.get('id')})")
+
+
+def cmd_submissions(args) -> None:
+    rows = _client().submissions(args.season)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print("no submissions")
+    for row in rows:
+        rank = row.get("rank")
+        print(f"{row.get('id')}: {row.get('policy')}:v{row.get('version')} in {row.get('season')} - "
+              f"{row.get('status')}" + (f", rank {rank}" if rank else ""))
+
+
+def cmd_seasons(args) -> None:
+    rows = _client(need_login=False).seasons()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(f"{row.get('name')}: {row.get('status')}" + _settings_summary(row.get("settings") or {}))
+
+
+def _settings_summary(settings: dict[str, Any]) -> str:
+    env = settings.get("env")
+    return f" (env {env})" if env else ""
+
+
+def cmd_leaderboard(args) -> None:
+    rows = _client(need_login=False).leaderboard(args.season)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print(f"{args.season}: no ranked policies yet")
+    for row in rows:
+        print(f"{row.get('rank'):>3}. {row.get('policy')}:v{row.get('version')} ({row.get('owner')}) "
+              f"rating {row.get('rating', 0):.0f}, {row.get('matches', 0)} matches, {row.get('wins', 0)} wins")
+
+
+def run_tournament_command(args) -> int:
+    try:
+        args.run(args)
+    except (CommandError, TournamentError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -68,6 +68,7 @@ class AttackActionConfig(ActionConfig):
 
     consumed_resources: ItemCounts = Field(default_factory=lambda: {"laser": 1})
     defense_resources: ItemCounts = Field(default_factory=lambda: {"armor": 1})
+    steal: bool = Field(True, description="A frozen target's items move to the attacker")
 
 
 class ChangeGlyphActionConfig(ActionConfig):
@@ -308,6 +309,7 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
             problems.append(f"{prefix}.objects.{name}: {name!r} is a reserved cell name")
 
     group_ids: dict[int, str] = {}
+    teams = any(obj.has_team for obj in game.objects.values())
     alignable = [name for name, obj in game.objects.items() if obj.alignable]
     stat_names = agent_stat_names(items, enabled_actions(game.actions), alignable)
     agents = [("agent", game.agent)]
@@ -315,6 +317,8 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
         if group.id in group_ids:
             problems.append(f"{prefix}.groups.{name}.id: {group.id} is already used by group {group_ids[group.id]!r}")
         group_ids[group.id] = name
+        if teams and group.id < 1:
+            problems.append(f"{prefix}.groups.{name}.id: must be >= 1 in a game with teams (the observed 'aligned' value)")
         try:
             agents.append((f"groups.{name}.props", resolved_agent(game, group)))
         except ValidationError as error:
@@ -378,6 +382,8 @@ def _compile_action(game: GameConfig, name: str) -> dict[str, Any]:
     }
     if isinstance(action, AttackActionConfig):
         compiled["defense"] = _item_pairs(items, action.defense_resources)
+        if not action.steal:
+            compiled["steal"] = False
     return compiled
 
 

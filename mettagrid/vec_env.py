@@ -218,6 +218,14 @@ class MettaGridVecEnv:
     def grid_objects(self, env_index: int = 0) -> list[dict[str, Any]]:
         return self._core.grid_objects(env_index)
 
+    def replay_frame(self, env_index: int = 0) -> np.ndarray:
+        """(agents + objects, columns) int32: one row per thing, columns named by replay_columns()."""
+        return self._core.replay_frame(env_index)
+
+    def object_teams(self, env_index: int = 0) -> np.ndarray:
+        """(objects,) int32: each object's owning group id, -1 when neutral (games with teams)."""
+        return self._core.object_teams(env_index)
+
     def agent_positions(self, env_index: int = 0) -> np.ndarray:
         return self._core.agent_positions(env_index)
 
@@ -226,6 +234,12 @@ class MettaGridVecEnv:
 
     def agent_stats(self, env_index: int = 0) -> list[dict[str, float]]:
         return self._core.agent_stats(env_index)
+
+    def building_stats(self, env_index: int = 0) -> dict[str, float]:
+        return self._core.building_stats(env_index)
+
+    def game_stats(self, env_index: int = 0) -> dict[str, float]:
+        return self._core.game_stats(env_index)
 
     def episode_rewards(self, env_index: int = 0) -> np.ndarray:
         return self._core.episode_rewards(env_index)

@@ -152,10 +152,13 @@ def cmd_leaderboard(args) -> None:
               f"rating {row.get('rating', 0):.0f}, {row.get('matches', 0)} matches, {row.get('wins', 0)} wins")
 
 
-def run_tournament_command(args) -> int:
+def run_command(args) -> int:
+    """Run a parsed command; a user error is one `error:` line and exit code 2."""
+    from mettagrid.errors import ConfigError
+
     try:
         args.run(args)
-    except (CommandError, TournamentError) as error:
+    except (CommandError, TournamentError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -4,6 +4,10 @@ URIs
     metta://policy/random      uniformly random valid actions
     metta://policy/simple      a wandering heuristic (mostly forward, sometimes turn or use)
     metta://policy/scripted    walks the shortest path to the nearest useful building
+    metta://policy/<name>?k=v  a scripted CoGsGuard team (metta.cogsguard.policies: role,
+                               role_py, miner, scout, aligner, scrambler, cogsguard, teacher,
+                               baseline); integer parameters go to its constructor, e.g.
+                               metta://policy/role?miner=4&scout=2, metta://policy/cogsguard?gear=10
     anything else              a trained checkpoint: file://, a path, s3:// or wandb://
                                (metta.agent.policy_store), chosen by selector and metric
 
@@ -21,17 +25,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import numpy as np
 import torch
 
 from metta.agent.policy_store import PolicyRecord, PolicyStore, PolicyStoreError
+from metta.cogsguard.policies import COGSGUARD_POLICIES
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
 
 BUILTIN_PREFIX = "metta://policy/"
 BUILTIN_VERSION = "builtin"
-BUILTIN_NAMES = tuple(SCRIPTED_POLICIES)
+BUILTIN_NAMES = tuple(SCRIPTED_POLICIES)  # play any MettaGrid game
+COGSGUARD_NAMES = tuple(COGSGUARD_POLICIES)  # play CoGsGuard games only
 
 
 class ScriptedActor:
@@ -53,7 +60,8 @@ class PolicySpec:
     name: str  # for people: "my_run:v12", "random"
     policy_key: str
     policy_version: str
-    builtin: str | None = None  # a SCRIPTED_POLICIES name, for built-ins
+    builtin: str | None = None  # a SCRIPTED_POLICIES or COGSGUARD_POLICIES name, for built-ins
+    params: dict[str, int] = field(default_factory=dict)  # a built-in's URI parameters
     checkpoint: Path | None = None  # local file, once fetched
     record: PolicyRecord | None = field(default=None, repr=False, compare=False)
     _policy: torch.nn.Module | None = field(default=None, repr=False, compare=False)
@@ -78,7 +86,10 @@ class PolicySpec:
         """An actor for every agent of `env`. Raises PolicyEnvMismatch when a trained policy
         cannot read the env's observations or take its actions."""
         if self.builtin is not None:
-            return ScriptedActor(SCRIPTED_POLICIES[self.builtin](env, seed=seed))
+            if self.builtin in SCRIPTED_POLICIES:
+                return ScriptedActor(SCRIPTED_POLICIES[self.builtin](env, seed=seed))
+            factory, _ = COGSGUARD_POLICIES[self.builtin]
+            return ScriptedActor(factory(env, seed=seed, **self.params))
         from metta.sim.policy_actor import PolicyActor
 
         return PolicyActor(self.load(device), env, device)
@@ -91,11 +102,36 @@ class PolicySpec:
 
 
 def builtin_spec(name: str) -> PolicySpec:
-    if name not in SCRIPTED_POLICIES:
+    """`name` is what follows metta://policy/: a built-in's name, maybe with `?key=value&...`."""
+    uri = f"{BUILTIN_PREFIX}{name}"
+    name, _, query = name.partition("?")
+    name = name.strip("/")
+    if name in SCRIPTED_POLICIES:
+        accepted: tuple[str, ...] = ()
+    elif name in COGSGUARD_POLICIES:
+        accepted = COGSGUARD_POLICIES[name][1]
+    else:
         raise PolicyStoreError(
-            f"{BUILTIN_PREFIX}{name}: unknown built-in policy (known: {', '.join(BUILTIN_NAMES)})"
+            f"{uri}: unknown built-in policy (known: {', '.join(BUILTIN_NAMES)}) "
+            f"or, for CoGsGuard games, one of {', '.join(COGSGUARD_NAMES)}"
         )
-    return PolicySpec(f"{BUILTIN_PREFIX}{name}", name, name, BUILTIN_VERSION, builtin=name)
+    params = parse_params(uri, name, query, accepted)
+    label = name + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    return PolicySpec(uri, label, label, BUILTIN_VERSION, builtin=name, params=params)
+
+
+def parse_params(uri: str, name: str, query: str, accepted: tuple[str, ...]) -> dict[str, int]:
+    """`miner=4&scout=2` -> {"miner": 4, "scout": 2}; one-line errors for unknown keys or non-ints."""
+    params: dict[str, int] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key not in accepted:
+            known = f"known: {', '.join(accepted)}" if accepted else "it takes none"
+            raise PolicyStoreError(f"{uri}: unknown parameter {key!r} for policy {name} ({known})")
+        try:
+            params[key] = int(value)
+        except ValueError:
+            raise PolicyStoreError(f"{uri}: parameter {key} must be an integer (got {value!r})") from None
+    return params
 
 
 def spec_from_record(record: PolicyRecord) -> PolicySpec:
@@ -118,6 +154,6 @@ def resolve_policies(
     if uri.lower().startswith("metta://"):
         if not uri.startswith(BUILTIN_PREFIX):
             raise PolicyStoreError(f"{uri}: metta:// URIs name built-in policies ({BUILTIN_PREFIX}<name>)")
-        return [builtin_spec(uri[len(BUILTIN_PREFIX) :].strip("/"))]
+        return [builtin_spec(uri[len(BUILTIN_PREFIX) :])]
     records = (store or PolicyStore()).records(uri, selector=selector, metric=metric, n=n)
     return [spec_from_record(record) for record in records]

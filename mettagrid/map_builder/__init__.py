@@ -21,6 +21,7 @@ from pydantic import Field, TypeAdapter
 from mettagrid.map_builder.ascii import AsciiMapBuilder, AsciiMapConfig
 from mettagrid.map_builder.base import AGENT_PREFIX, MapBuilder
 from mettagrid.map_builder.bsp import BspBuilder, BspConfig
+from mettagrid.map_builder.cogsguard import CogsGuardMapBuilder, CogsGuardMapConfig
 from mettagrid.map_builder.connectivity import is_connected
 from mettagrid.map_builder.convchain import ConvChainBuilder, ConvChainConfig
 from mettagrid.map_builder.instances import InstancesBuilder, InstancesConfig
@@ -45,7 +46,8 @@ MapBuilderConfig = Annotated[
     | MirrorConfig
     | MakeConnectedConfig
     | RoomGridConfig
-    | SceneConfig,
+    | SceneConfig
+    | CogsGuardMapConfig,
     Field(discriminator="type"),
 ]
 
@@ -66,6 +68,7 @@ _BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
     MakeConnectedConfig: lambda config: MakeConnectedBuilder(config, make_map_builder(config.child)),
     RoomGridConfig: lambda config: RoomGridBuilder(config, make_map_builder),
     SceneConfig: lambda config: SceneBuilder(config, make_map_builder),
+    CogsGuardMapConfig: CogsGuardMapBuilder,
 }
 
 # Config class by its ``type`` value, for code that fills in fields before validating.
@@ -120,6 +123,7 @@ def agent_groups(grid: np.ndarray) -> list[str]:
 __all__ = [
     "AsciiMapConfig",
     "BspConfig",
+    "CogsGuardMapConfig",
     "ConvChainConfig",
     "GameMap",
     "InstancesConfig",

@@ -76,3 +76,48 @@ def test_login_upload_submit_and_leaderboard(server, tmp_path):
     assert [row["policy"] for row in board] == ["cli-scripted", "cli-random"]  # scripted outplays random
     text = ok(cogames("leaderboard", token_file=bob))
     assert text.splitlines()[0].lstrip().startswith("1. cli-scripted:v1 (cli-alice)")
+
+
+def test_policies_play_scrimmage_run_and_train(tmp_path):
+    token = tmp_path / "none.json"
+    listed = ok(cogames("policies", token_file=token))
+    for name in ("role", "role_py", "miner", "scout", "aligner", "scrambler", "cogsguard", "teacher", "baseline",
+                 "random"):
+        assert f"  {name}" in listed
+
+    log = ok(cogames("play", "-m", "cogsguard_arena.small", "-p", "role", "-r", "log", "-s", "120", token_file=token))
+    assert "step 100:" in log and log.strip().splitlines()[-1].startswith("episode: heart.gained")
+    terminal = ok(cogames("play", "-m", "cogsguard_arena.small", "-p", "miner", "-r", "unicode", "-s", "3",
+                          token_file=token))
+    assert terminal.count("\x1b[H\x1b[2J") == 3 and "step 3 |" in terminal
+    gui = cogames("play", "-m", "cogsguard_arena.small", "-p", "role?miner=2&scout=0&aligner=1&scrambler=0", "-s",
+                  "30", "--no-serve", token_file=token)
+    from mettagrid.replay import load_replay
+
+    replay = load_replay(ROOT / ok(gui).strip())
+    assert replay["max_steps"] == 30 and replay["metadata"]["mission"] == "cogsguard_arena.small"
+
+    scores = {}
+    for policy in ("role", "random"):
+        report = json.loads(ok(cogames("scrimmage", "-m", "cogsguard_arena.small", "-p", policy, "-e", "2", "-s", "200",
+                                       "--format", "json", token_file=token)))
+        assert len(report["episodes"]) == 2
+        scores[policy] = report["mean"]
+    assert scores["role"]["heart.gained"] > scores["random"]["heart.gained"] + 1
+    assert scores["role"]["aligned.junction.held"] > scores["random"]["aligned.junction.held"]
+
+    shared = json.loads(ok(cogames("run", "-m", "cogsguard_arena.small", "-p", "role,proportion=2", "-p",
+                                   "class=random,proportion=1", "-e", "1", "-s", "100", "--format", "json",
+                                   token_file=token)))
+    rows = shared["missions"]["cogsguard_arena.small"]["policies"]
+    assert [row["policy"] for row in rows] == ["role", "random"] and rows[0]["agents"] == 2 * rows[1]["agents"]
+    refused(cogames("run", "-p", "role,proportion=x", token_file=token), "proportion must be a number")
+    refused(cogames("scrimmage", "-m", "nowhere", "-p", "role", token_file=token), "unknown mission 'nowhere'")
+
+    trained = cogames("train", "-m", "cogsguard_arena.small", "--steps", "1024", "--batch-size", "1024", "--run", "cg",
+                      "--train-dir", str(tmp_path), "trainer.bptt_horizon=8", "trainer.num_envs=8",
+                      "agent.hidden_size=32", "agent.cnn_channels=8", "wandb=off", token_file=token)
+    assert ok(trained).strip().endswith(str(tmp_path / "cg" / "checkpoints"))
+    checkpoint_play = ok(cogames("scrimmage", "-m", "cogsguard_arena.small", "-p", str(tmp_path / "cg" / "checkpoints"),
+                                 "-e", "1", "-s", "30", "--format", "json", token_file=token))
+    assert json.loads(checkpoint_play)["policy"].startswith("file://")

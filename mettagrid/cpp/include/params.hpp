@@ -35,8 +35,9 @@ enum Feature : uint8_t {
   kFeatLastReward = 11,
   kFeatInv = 12,
 };
-// In games with teamed buildings, the feature "aligned" (1 + the owning group's id) follows
-// the inventory features: its id is kFeatInv + num_items (GameParams::feat_aligned).
+// In games with teamed buildings, the feature "aligned" (the owning group's id, 1..255; group
+// ids must then be >= 1) follows the inventory features: its id is kFeatInv + num_items
+// (GameParams::feat_aligned).
 
 // A map cell code k + kTeamCodeStride * (g + 1) is an object of object_types[k - 1] owned by
 // groups[g] at reset (only for object types with alignable or team_only set).
@@ -55,6 +56,7 @@ struct ActionParams {
   std::vector<ItemAmount> required;  // must be held
   std::vector<ItemAmount> consumed;  // must be held, taken on success
   std::vector<ItemAmount> defense;   // attack only: the target loses these instead of freezing
+  bool steal = true;                 // attack only: a frozen target's items move to the attacker
 };
 
 struct ObjectTypeParams {

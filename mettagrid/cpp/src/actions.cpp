@@ -246,7 +246,7 @@ bool GridEnv::act_attack(int agent, int arg, const ActionParams& ap) {
   agent_stat(agent, st.attack_hit) += 1.0;
   agent_stat(target, st.attacked_frozen) += 1.0;
   s.a_frozen[target] = p_.groups[s.a_group[target]].freeze_duration;
-  for (int i = 0; i < NI; ++i) {
+  for (int i = 0; ap.steal && i < NI; ++i) {
     const int have = s.inventory[static_cast<size_t>(target) * NI + i];
     if (have <= 0) continue;
     const int got = change_inventory(agent, i, have);

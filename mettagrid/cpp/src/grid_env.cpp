@@ -411,7 +411,7 @@ void GridEnv::refresh_object_tokens(int obj) {
     const int32_t* out = s.c_out.data() + static_cast<size_t>(conv) * p_.num_items;
     for (int i = 0; i < p_.num_items; ++i)
       if (out[i] > 0) put(kFeatInv + i, std::min(out[i], 255));
-    if (p_.has_teams && s.o_team[obj] >= 0) put(p_.feat_aligned, std::min(p_.groups[s.o_team[obj]].id + 1, 255));
+    if (p_.has_teams && s.o_team[obj] >= 0) put(p_.feat_aligned, p_.groups[s.o_team[obj]].id);
     s.c_dirty[conv] = 0;
   }
   s.obj_tok_n[obj] = static_cast<uint8_t>(n);

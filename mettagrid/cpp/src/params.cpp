@@ -145,6 +145,8 @@ void finalize_params(GameParams& p) {
       if (gp.initial_inventory[i] < 0) fail(where + key("initial_inventory") + idx(i), "must be >= 0");
     }
     if (gp.freeze_duration < 0) fail(where + key("freeze_duration"), "must be >= 0");
+    if (p.has_teams && (gp.id < 1 || gp.id > 255))
+      fail(where + key("id"), "must be in [1, 255] in a game with teams (it is the observed \"aligned\" value)");
     for (size_t r = 0; r < gp.stat_rewards.size(); ++r) {
       StatReward& sr = gp.stat_rewards[r];
       auto it = std::find(names.begin(), names.end(), sr.stat);

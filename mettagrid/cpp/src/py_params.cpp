@@ -178,6 +178,7 @@ GameParams parse_params(const py::dict& d) {
       ap.required = amounts(a, "required", path, false);
       ap.consumed = amounts(a, "consumed", path, false);
       ap.defense = amounts(a, "defense", path, false);
+      if (has(a, "steal")) ap.steal = as_bool(a["steal"], sub(path, "steal"));
       p.actions.push_back(std::move(ap));
     }
   }

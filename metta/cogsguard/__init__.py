@@ -1,0 +1,2 @@
+"""CoGsGuard: the cogs-against-clips team game on MettaGrid, its missions, scripted policies and
+scrimmage (docs/cogsguard.md)."""

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Instrumented audit of a CoGsGuard policy: role and resource traces over a longer rollout.
+
+Prints the cogs' role distribution and collective resources (with deltas) every
+--trace-every steps, role transition counts, and per agent the chargers and extractors it
+took from. Exit code 0 = pass, 1 = failure detected (no heart made, an agent without a role).
+
+  scripts/run_cogsguard_instrumented_audit.py --steps 1000 --agents 2 \
+      --policy-uri "metta://policy/role_py?miner=1&scout=1" --trace-every 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from metta.cogsguard.diagnostics import audit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--agents", type=int, default=None, help="agents per team (default: the mission's)")
+    parser.add_argument("--policy-uri", default="metta://policy/role_py")
+    parser.add_argument("--mission", default="cogsguard_arena.basic")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trace-every", type=int, default=200)
+    args = parser.parse_args(argv)
+    report = audit(args.mission, args.policy_uri, args.steps, args.agents, args.seed, args.trace_every)
+    print("\n".join(report["lines"]))
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Rollout sanity check of a scripted CoGsGuard policy (docs/cogsguard.md, "Diagnostics").
+
+Runs a short rollout (the policy plays both teams) and checks hub discovery and structure
+registration, charger alignment tags, that all four roles play, that miners mine extractors
+and deposit at their own hub, that aligners / scramblers target the right structures, and
+that gear is acquired. Exit code 0 = pass, 1 = failure detected.
+
+  scripts/run_cogsguard_rollout.py --steps 200 --agents 10 \
+      --policy-uri "metta://policy/role?miner=4&scout=2&aligner=2&scrambler=2"
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from metta.cogsguard.diagnostics import rollout_check
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--agents", type=int, default=None, help="agents per team (default: the mission's)")
+    parser.add_argument("--policy-uri", default="metta://policy/role")
+    parser.add_argument("--mission", default="cogsguard_arena.basic")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trace-roles", action="store_true", help="print the cogs' roles every --trace-every steps")
+    parser.add_argument("--trace-prereqs", action="store_true", help="print every gear acquisition")
+    parser.add_argument("--trace-resources", action="store_true", help="print the cogs' held resources")
+    parser.add_argument("--trace-every", type=int, default=50)
+    args = parser.parse_args(argv)
+    report = rollout_check(args.mission, args.policy_uri, args.steps, args.agents, args.seed,
+                           args.trace_roles, args.trace_prereqs, args.trace_resources, args.trace_every)
+    print("\n".join(report["lines"]))
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -359,8 +358,7 @@ def test_learns_a_cued_action_quickly(name):
     first_rotate = policy.action_pairs.index("rotate", 0)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3, eps=1e-5)
     generator = torch.Generator().manual_seed(0)
-    started = time.perf_counter()
-    for _ in range(250):
+    for _ in range(250):  # "quickly": in 250 small steps (speed itself is for benchmarks, not tests)
         obs, target = supervised_cue_batch(64, generator, info, cue)
         logits, value, _ = policy(obs, policy.initial_state(64))
         # As in actor-critic training, a value loss shapes the shared trunk alongside the policy
@@ -375,7 +373,6 @@ def test_learns_a_cued_action_quickly(name):
         logits, _, _ = policy.eval()(obs, policy.initial_state(512))
     accuracy = (logits.argmax(-1) == target + first_rotate).float().mean().item()
     assert accuracy > 0.95, f"accuracy {accuracy:.2f}"
-    assert time.perf_counter() - started < 30  # about 5 s on two idle cores
 
 
 # ---- env compatibility -------------------------------------------------------------------------

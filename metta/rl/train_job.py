@@ -6,7 +6,7 @@ import os
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator
 
 # Run names become directory and checkpoint file names (`<run>:v<epoch>.pt`).
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
@@ -38,6 +38,53 @@ class InitialPolicyConfig(BaseModel):
     metric: str = Field("score", description="Metadata metric for selector=top")
 
 
+class TeacherConfig(BaseModel):
+    """A teacher policy guiding training by behavioural cloning (metta/rl/teacher.py, docs/training.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["none", "sliced_cloner"] = Field("none", description="none: plain PPO; sliced_cloner: BC + PPO")
+    policy_uri: str | None = Field(
+        None, validate_default=True,
+        description="The teacher: metta://policy/<name>[?k=v], file://, a path, s3:// or wandb://",
+    )
+    teacher_led_proportion: float = Field(
+        0.5, ge=0, le=1, description="Share of agent rows that act with the teacher's action (BC, no PPO)"
+    )
+    student_led_proportion: float = Field(
+        0.0, ge=0, le=1, validate_default=True,
+        description="Share of agent rows that act with their own action (PPO + BC); the rest: PPO only",
+    )
+    action_loss_coef: float = Field(1.0, ge=0, description="Weight of the BC loss added to PPO's")
+    teacher_led_anneal_steps: PositiveInt | None = Field(
+        None, description="Agent steps over which the teacher-led share falls linearly to 0 (its rows "
+                          "turn student-led); None = fixed"
+    )
+
+    @field_validator("policy_uri")
+    @classmethod
+    def _uri_when_enabled(cls, uri: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("mode", "none") != "none" and not uri:
+            raise ValueError(f"required with mode {info.data['mode']}")
+        return uri
+
+    @field_validator("student_led_proportion")
+    @classmethod
+    def _shares_fit(cls, student: float, info: ValidationInfo) -> float:
+        teacher = info.data.get("teacher_led_proportion")
+        if info.data.get("mode", "none") == "none" or teacher is None:
+            return student
+        if teacher + student > 1 + 1e-9:
+            raise ValueError(f"teacher_led_proportion + student_led_proportion = {teacher + student:g} exceeds 1")
+        if teacher + student == 0:
+            raise ValueError("teacher_led_proportion and student_led_proportion are both 0: nothing to clone")
+        return student
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+
 class TrainJobConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +93,7 @@ class TrainJobConfig(BaseModel):
     seed: int = Field(0, description="Seeds torch, numpy and the envs (offset per rank)")
     system: SystemConfig = Field(default_factory=SystemConfig)
     initial_policy: InitialPolicyConfig = Field(default_factory=InitialPolicyConfig)
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
 
     @field_validator("run")
     @classmethod

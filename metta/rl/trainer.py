@@ -2,9 +2,10 @@
 
 `Trainer.train()` reads top to bottom: `collect()` fills the preallocated (T, N) experience
 from the C++ vector env, `update()` runs PPO over minibatches of BPTT segments, and the
-loop around them logs, checkpoints, evaluates and resumes. Under torchrun every rank collects
-its own rollouts (different seeds), DistributedDataParallel averages gradients across ranks,
-and only rank 0 writes checkpoints and logs.
+loop around them logs, checkpoints, evaluates and resumes. With a teacher (`teacher.mode`,
+metta/rl/teacher.py) some rows act with the teacher's actions and a BC loss joins PPO's.
+Under torchrun every rank collects its own rollouts (different seeds), DistributedDataParallel
+averages gradients across ranks, and only rank 0 writes checkpoints and logs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from metta.rl.checkpoint import CheckpointManager
 from metta.rl.distributed import DistributedInfo, barrier, mean_over_ranks
 from metta.rl.experience import Experience
 from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
-from metta.rl.ppo import explained_variance, ppo_loss
+from metta.rl.ppo import PPOTerms, explained_variance, ppo_loss
+from metta.rl.teacher import GuideBatch, make_teacher
 from metta.rl.train_job import TrainJobConfig
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from metta.rl.training_env import TrainingEnv
@@ -71,6 +73,9 @@ class Trainer:
         self.experience = Experience(self.shape.horizon, self.shape.num_agents,
                                      tuple(self.env.vec.observation_space.shape), trainer_cfg.bptt_horizon,
                                      (state_shape[0], state_shape[2]), device)
+        # Behavioural cloning from a teacher alongside PPO (metta/rl/teacher.py); None without one.
+        self.teacher = make_teacher(job.teacher, self.env, pairs, self.shape.horizon, trainer_cfg.bptt_horizon,
+                                    device, seed=job.seed + 1009 * dist_info.rank)
         self.sinks = self._make_sinks(wandb_cfg, full_config) if dist_info.is_main else []
         self.console = next((s for s in self.sinks if isinstance(s, ConsoleSink)), None)
         self._stop_requested = False
@@ -206,10 +211,15 @@ class Trainer:
         return where
 
     def collect(self, observations: np.ndarray, state, done: torch.Tensor):
-        """Fill the experience with `horizon` steps of every agent; returns the carried-over loop state."""
-        exp, policy = self.experience, self.policy
+        """Fill the experience with `horizon` steps of every agent; returns the carried-over loop state.
+
+        With a teacher, teacher-led rows step the env with the teacher's action; the experience
+        still holds the student's own sample and its log-prob there (those steps skip PPO)."""
+        exp, policy, teacher = self.experience, self.policy, self.teacher
         infos: list[dict[str, Any]] = []
         policy.eval()
+        if teacher is not None:
+            teacher.begin_rollout(self.agent_steps)
         with torch.no_grad():
             for t in range(exp.horizon):
                 exp.store_state_if_segment_start(t, state)
@@ -217,7 +227,12 @@ class Trainer:
                 obs_t.copy_(torch.from_numpy(observations), non_blocking=True)
                 exp.resets[t] = done
                 pair, logprob, _, value, state = policy.act(obs_t, state, done)
-                observations, rewards, dones, step_infos = self.env.step(self._pair_to_env_action(pair.cpu().numpy()))
+                actions = self._pair_to_env_action(pair.cpu().numpy())
+                if teacher is not None:
+                    actions = teacher.act(t, observations, actions)
+                observations, rewards, dones, step_infos = self.env.step(actions)
+                if teacher is not None:
+                    teacher.observe_dones(dones)
                 exp.actions[t] = pair
                 exp.logprobs[t] = logprob
                 exp.values[t] = value
@@ -232,23 +247,31 @@ class Trainer:
         return observations, state, done, infos
 
     def update(self) -> dict[str, float]:
-        """PPO over shuffled minibatches of BPTT segments, `update_epochs` times."""
+        """PPO (plus BC with a teacher) over shuffled minibatches of BPTT segments, `update_epochs` times."""
         exp, cfg, policy = self.experience, self.cfg, self.policy
         ppo_cfg = cfg.losses.ppo
         policy.train()
         totals: dict[str, float] = {}
         count = 0
-        for _ in range(cfg.update_epochs):
+        for epoch in range(cfg.update_epochs):
             order = torch.randperm(exp.num_segments, device=self.device)
             stop_early = False
             for segment_ids in order.split(self.shape.segments_per_minibatch):
                 mb = exp.minibatch(segment_ids)
                 logits, values = self.train_model(mb["obs"], mb["h"], mb["c"], mb["resets"])
+                logits = logits.reshape(-1, logits.shape[-1])
                 flat = {key: mb[key].reshape(-1) for key in ("actions", "logprobs", "values", "advantages", "returns")}
-                logprob, entropy = policy.evaluate_actions(logits.reshape(-1, logits.shape[-1]), flat["actions"])
-                terms = ppo_loss(logprob, entropy, values.reshape(-1), flat, ppo_cfg)
+                guide = self.teacher.minibatch(segment_ids) if self.teacher is not None else None
+                terms = self._ppo_terms(logits, values.reshape(-1), flat, guide)
+                loss = terms.loss
+                if guide is not None:
+                    bc = self.teacher.bc_loss(logits, guide)
+                    loss = loss + self.teacher.cfg.action_loss_coef * bc
+                    totals["bc_loss"] = totals.get("bc_loss", 0.0) + float(bc.detach())
+                    if epoch == 0:
+                        self.teacher.observe_agreement(logits.detach(), guide)
                 self.optimizer.zero_grad(set_to_none=True)
-                terms.loss.backward()  # DDP all-reduces gradients here under torchrun
+                loss.backward()  # DDP all-reduces gradients here under torchrun
                 grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 for key, value in (("policy_loss", terms.policy_loss), ("value_loss", terms.value_loss),
@@ -264,6 +287,20 @@ class Trainer:
         losses = {key: value / max(count, 1) for key, value in totals.items()}
         losses["explained_variance"] = explained_variance(exp.values.flatten(), exp.returns.flatten())
         return losses
+
+    def _ppo_terms(self, logits: torch.Tensor, values: torch.Tensor, flat: dict[str, torch.Tensor],
+                   guide: GuideBatch | None) -> PPOTerms:
+        """PPO on the minibatch's flat steps, minus the teacher-led ones (the student did not
+        choose their actions); all zeros when every step is teacher-led."""
+        if guide is not None:
+            keep = guide.ppo
+            if int(keep.sum()) < 2:  # nothing (or one step: no advantage spread) to optimise
+                zero = (logits.sum() + values.sum()) * 0.0  # touches every head, as DDP requires
+                return PPOTerms(zero, zero.detach(), zero.detach(), zero.detach(), zero.detach(), zero.detach())
+            logits, values = logits[keep], values[keep]
+            flat = {key: value[keep] for key, value in flat.items()}
+        logprob, entropy = self.policy.evaluate_actions(logits, flat["actions"])
+        return ppo_loss(logprob, entropy, values, flat, self.cfg.losses.ppo)
 
     def _agree(self, *flags: bool) -> tuple[bool, ...]:
         """Every rank must take the same branch (checkpoint now? stop now?) or collectives
@@ -302,6 +339,8 @@ class Trainer:
             metrics["overview/episodes"] = float(len(episode_infos))
         elif "overview/reward" in previous:
             metrics["overview/reward"] = previous["overview/reward"]
+        if self.teacher is not None:
+            metrics.update(self.teacher.metrics())
         metrics = mean_over_ranks(metrics, self.dist, self.device)
         metrics.update({
             "overview/sps": steps / epoch_s,

@@ -69,12 +69,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
         job = TrainJobConfig.model_validate(job_keys)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error, data=job_keys)) from None
+    from metta.rl.teacher import check_vectorization
     from metta.rl.trainer_config import rollout_shape
 
     try:
         rollout_shape(trainer_cfg, env_config.game.num_agents)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    check_vectorization(job.teacher, trainer_cfg.vectorization)
 
     dist_info, device = setup_distributed(job.system.device)
     if dist_info.enabled:

@@ -69,6 +69,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        choices=("lstm", "attention"), help="lstm = the `fast` CNN+LSTM; attention = latent_attn_small")
     train.add_argument("--run", dest="run_name", default=None, help="Run name (default: cogames_<mission>_<time>)")
     train.add_argument("--train-dir", default="train_dir")
+    train.add_argument("--teacher", default=None,
+                       help="Behavioural cloning from this policy (e.g. 'cogsguard?gear=10'): the sliced cloner")
+    train.add_argument("--teacher-led", type=float, default=0.5, help="Share of agents acting as the teacher does")
+    train.add_argument("--student-led", type=float, default=0.5, help="Share acting themselves, cloned toward it")
     train.add_argument("overrides", nargs="*", help="More tools/train.py overrides (key=value)")
     train.set_defaults(run=cmd_train)
 
@@ -330,6 +334,11 @@ def cmd_train(args) -> None:
         # whole segments of every agent.
         minibatch = min(2048, max(64, args.batch_size // 2 // 64 * 64))
         command += [f"trainer.batch_size={args.batch_size}", f"trainer.minibatch_size={minibatch}"]
+    if args.teacher:
+        teacher = resolve_policy(args.teacher).uri
+        command += ["teacher.mode=sliced_cloner", f"teacher.policy_uri='{teacher}'",
+                    f"teacher.teacher_led_proportion={args.teacher_led}",
+                    f"teacher.student_led_proportion={args.student_led}"]
     command += args.overrides
     print("train: " + " ".join(command[1:]), file=sys.stderr, flush=True)
     code = subprocess.run(command, cwd=ROOT, check=False).returncode

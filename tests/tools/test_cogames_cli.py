@@ -115,9 +115,11 @@ def test_policies_play_scrimmage_run_and_train(tmp_path):
     refused(cogames("scrimmage", "-m", "nowhere", "-p", "role", token_file=token), "unknown mission 'nowhere'")
 
     trained = cogames("train", "-m", "cogsguard_arena.small", "--steps", "1024", "--batch-size", "1024", "--run", "cg",
-                      "--train-dir", str(tmp_path), "trainer.bptt_horizon=8", "trainer.num_envs=8",
+                      "--train-dir", str(tmp_path), "--teacher", "role", "trainer.bptt_horizon=8", "trainer.num_envs=8",
                       "agent.hidden_size=32", "agent.cnn_channels=8", "wandb=off", token_file=token)
     assert ok(trained).strip().endswith(str(tmp_path / "cg" / "checkpoints"))
+    logged = json.loads((tmp_path / "cg" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert "losses/bc_loss" in logged and "teacher/agreement" in logged  # trained with the role teacher
     checkpoint_play = ok(cogames("scrimmage", "-m", "cogsguard_arena.small", "-p", str(tmp_path / "cg" / "checkpoints"),
                                  "-e", "1", "-s", "30", "--format", "json", token_file=token))
     assert json.loads(checkpoint_play)["policy"].startswith("file://")

@@ -253,7 +253,9 @@ def _normalize_main(argv, prog: str, description: str, normalize) -> int:
             if not args.in_place:
                 sys.stdout.write(result if result.endswith("\n") else result + "\n")
             elif result != text:
-                _write_atomic(path, result)
+                from metta.eval.storage import write_output
+
+                write_output(str(path), result.encode(), name, "text/plain")
             for note in notes:
                 print(f"{name}: {note}", file=sys.stderr)
             if args.in_place:
@@ -276,18 +278,3 @@ def normalize_scene_main(argv: list[str] | None = None) -> int:
     return _normalize_main(argv, "tools/map/normalize_scene_patterns.py",
                            "Rewrite the WFC/ConvChain example patterns of scene files with canonical characters.",
                            normalize_scene_text)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

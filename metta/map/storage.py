@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from metta.common.s3 import make_s3_client, parse_s3_uri, s3_error_message
+from metta.eval.storage import join_destination, write_output
 from mettagrid.errors import ConfigError
-from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map, save_stored_map
+from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map
 
 MAP_SUFFIXES = (".yaml", ".map", ".txt")
 
@@ -38,25 +39,8 @@ def is_directory_uri(uri: str) -> bool:
 def save_map(uri: str, grid: np.ndarray, metadata: dict[str, Any], name: str, key: str = "--output-uri") -> str:
     """Write one map to `uri` (a file) or into it (a directory or s3:// prefix, as `name`).
     Returns where it went. Local writes are atomic."""
-    target = _join(uri, name) if is_directory_uri(uri) else uri
-    if target.startswith("s3://"):
-        bucket, object_key = parse_s3_uri(target)
-        try:
-            make_s3_client().put_object(Bucket=bucket, Key=object_key, Body=stored_map_text(grid, metadata).encode(),
-                                        ContentType="text/yaml")
-        except Exception as error:
-            message = s3_error_message(error)
-            if message is None:
-                raise
-            raise ConfigError(f"{key}: {target}: {message}") from None
-        return target
-    path = Path(target).expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_stored_map(path, grid, metadata)
-    except OSError as error:
-        raise ConfigError(f"{key}: {target}: cannot write ({error.strerror})") from None
-    return str(path)
+    target = join_destination(uri, name) if is_directory_uri(uri) else uri
+    return write_output(target, stored_map_text(grid, metadata).encode(), key, "text/yaml")
 
 
 def load_map(uri: str, seed: int | None = None, key: str = "URI") -> tuple[np.ndarray, dict[str, Any], str]:
@@ -103,9 +87,3 @@ def _parse(text: str, source: str, key: str) -> tuple[np.ndarray, dict[str, Any]
         return parse_stored_map(text, source)
     except ValueError as error:
         raise ConfigError(f"{key}: {error}") from None
-
-
-def _join(prefix: str, name: str) -> str:
-    if prefix.startswith("s3://"):
-        return prefix.rstrip("/") + "/" + name
-    return str(Path(prefix.removeprefix("file://")) / name)

@@ -12,7 +12,10 @@ field is either a number or string, constant for the whole episode, or a JSON ar
 Frames are step 0 (after the reset) to `max_steps` (after the last recorded step).
 
 Recording diffs whole frames with numpy: the core hands over one int32 row per object
-(`replay_frame`), so a step costs a compare of two small arrays, not a walk over dicts.
+(`replay_frame`), so a step costs a compare of two small arrays, not a walk over dicts. In
+games with team-owned buildings (`alignable` or `team_only` types) the recorder appends one
+more column, `team`, from the core's `object_teams` (the owner's group id, 0 = neutral); it
+becomes the `team` field of those buildings.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ SCALAR_FIELDS = {
     "converter": ("row", "col", "color", "converting", "cooling_down", "conversions_started"),
     "plain": ("row", "col"),
 }
+SCALAR_FIELDS["teamed"] = (*SCALAR_FIELDS["converter"], "team")  # buildings a team may own
+TEAM_COLUMN = "team"  # appended to the core's frame columns in games with teams
 REWARD_DECIMALS = 5
 
 
@@ -73,12 +78,17 @@ class FrameLayout:
         self.type_col = self.column["type"]
         self.num_agents = env.num_agents
         self.converter_types = {obj.type_id for obj in env.game.objects.values() if obj.kind == "converter"}
+        # Types whose buildings carry a `team` field (only when the frames have the column).
+        self.team_types = (
+            {obj.type_id for obj in env.game.objects.values() if obj.has_team} if TEAM_COLUMN in self.column else set()
+        )
         inventory = [self.column[f"inventory:{item}"] for item in env.item_names]
         inputs = [self.column[f"input:{item}"] for item in env.item_names]
         action = [self.column["action"], self.column["action_arg"]]
         self._grouped = {
             "agent": {"action": action, "inventory": inventory},
             "converter": {"inventory": inventory, "input": inputs},
+            "teamed": {"inventory": inventory, "input": inputs},
             "plain": {},
         }
         self.builders = {
@@ -88,8 +98,8 @@ class FrameLayout:
         }
         # column -> (field, grouped?) per kind, for turning one step's diffs into field changes
         self.field_of_column: dict[str, dict[int, tuple[str, bool]]] = {}
-        for kind in ("agent", "converter", "plain"):
-            table = {self.column[name]: (name, False) for name in SCALAR_FIELDS[kind]}
+        for kind in ("agent", "converter", "teamed", "plain"):
+            table = {self.column[name]: (name, False) for name in SCALAR_FIELDS[kind] if name in self.column}
             for name, cols in self._grouped[kind].items():
                 table.update({c: (name, True) for c in cols})
             self.field_of_column[kind] = table
@@ -97,6 +107,8 @@ class FrameLayout:
     def kind_of(self, obj: int, type_id: int) -> str:
         if obj < self.num_agents:
             return "agent"
+        if type_id in self.team_types:
+            return "teamed"
         return "converter" if type_id in self.converter_types else "plain"
 
     def grouped_fields(self, kind: str) -> dict[str, list[int]]:
@@ -116,6 +128,10 @@ class ReplayRecorder:
     def __init__(self, env: Any, env_indices: list[int] | None = None, metadata: dict[str, Any] | None = None):
         self.env = env
         self.columns: list[str] = list(env._core.replay_columns())
+        # Games with team-owned buildings get one more column: each object's owner (0 = none).
+        self._teams = any(obj.has_team for obj in env.game.objects.values())
+        if self._teams:
+            self.columns.append(TEAM_COLUMN)
         self.metadata = dict(metadata or {})
         self._indices = list(range(env.num_envs)) if env_indices is None else list(env_indices)
         self._tracks: dict[int, _EpisodeTrack] = {}
@@ -131,13 +147,25 @@ class ReplayRecorder:
             if track is not None and step <= track.last_step:
                 track.closed = True  # auto-reset started the next episode
                 continue
-            frame, rewards = core.replay_frame(index), core.replay_rewards(index)
+            frame, rewards = self._frame(index), core.replay_rewards(index)
             if track is None:
                 self._tracks[index] = _EpisodeTrack(step, frame, rewards, frame, rewards, step)
             else:
                 track.add(step, frame, rewards)
             if core.episode_over(index):
                 self._close(index)
+
+    def _frame(self, index: int) -> np.ndarray:
+        """The core's replay frame of env `index`, plus the `team` column in games with teams."""
+        core = self.env._core
+        frame = core.replay_frame(index)
+        if not self._teams:
+            return frame
+        out = np.zeros((frame.shape[0], frame.shape[1] + 1), dtype=frame.dtype)
+        out[:, :-1] = frame
+        teams = core.object_teams(index)  # objects only (agents come first in a frame); -1 = neutral
+        out[frame.shape[0] - teams.shape[0]:, -1] = np.maximum(teams, 0)
+        return out
 
     def _close(self, index: int) -> None:
         track = self._tracks[index]

@@ -13,7 +13,8 @@ shrunk with a box filter (area averaging, like the canvas's anti-aliasing), so a
 inside a shape has that shape's exact colour. Walls are drawn at the cell size with their edges
 on whole pixels, as the viewer's background layer does.
 
-Agent colours come from their group id. A map grid names groups, not ids: by default the
+Agent colours come from their group id, and so do the borders and tints of buildings a team
+owns (a replay's ``team`` field). A map grid names groups, not ids: by default the
 group names found in the grid are numbered in sorted order; pass ``groups`` (name -> id, e.g.
 ``{name: g.id for name, g in game.groups.items()}``) for the env's ids.
 
@@ -340,20 +341,28 @@ class _Tiles:
             self._cache[key] = big if ss == 1 else big.resize((size, size), Image.Resampling.BOX)
         return self._cache[key]
 
-    def thing(self, type_name: str, kind: str, cooling: bool = False, converting: bool = False) -> Image.Image:
+    def thing(self, type_name: str, kind: str, cooling: bool = False, converting: bool = False,
+              team: int = 0) -> Image.Image:
+        """A block or building tile; `team` > 0 (a building's owner group id) adds the team overlay
+        in that group's colour between the body and the icon (render.js `spriteShape`)."""
         inset = self.rules["thing_inset"]
+        team = team if kind != "block" and team > 0 else 0
         if kind == "block":
             sprite = self._block
         else:
             style = building_style(type_name, self.rules)
             icon = self.rules["icons"].get(style["icon"], self.rules["icons"]["letter"])
-            sprite = compile_shape(self.rules["building"] + icon, style, self.rules)
+            if team:
+                named = {**style, "team": group_color(team, self.rules)}
+                sprite = compile_shape(self.rules["building"] + self.rules["team"] + icon, named, self.rules)
+            else:
+                sprite = compile_shape(self.rules["building"] + icon, style, self.rules)
         layers = [(sprite, inset)]
         if cooling:
             layers.append((self._cooling, 0.0))
         if converting:
             layers.append((self._converting, 0.0))
-        return self._layered(("thing", kind, type_name, cooling, converting), layers)
+        return self._layered(("thing", kind, type_name, cooling, converting, team), layers)
 
     def agent(self, group: int, orientation: int, color: int = 0, frozen: bool = False) -> Image.Image:
         def make() -> list[tuple[list[Primitive], float]]:
@@ -379,7 +388,7 @@ def _draw_objects(objects: list[dict[str, Any]], width: int, height: int, cell_s
                   supersample: int, rules: dict[str, Any]) -> Image.Image:
     """objects: dicts with kind ("agent", "wall", "block", anything else is a building), row,
     col, and type_name (buildings), group/orientation/color/frozen (agents),
-    cooling_down/converting (buildings)."""
+    cooling_down/converting/team (buildings; team = owner group id, 0 = neutral)."""
     if cell_size < 1:
         raise ValueError(f"cell_size must be at least 1 (got {cell_size})")
     colors = rules["colors"]
@@ -404,8 +413,8 @@ def _draw_objects(objects: list[dict[str, Any]], width: int, height: int, cell_s
 
     for o in objects:
         if o["kind"] not in ("agent", "wall"):
-            place(tiles.thing(o["type_name"], o["kind"], bool(o.get("cooling_down")), bool(o.get("converting"))),
-                  o["row"], o["col"])
+            place(tiles.thing(o["type_name"], o["kind"], bool(o.get("cooling_down")), bool(o.get("converting")),
+                              int(o.get("team") or 0)), o["row"], o["col"])
     for o in objects:
         if o["kind"] == "agent":
             place(tiles.agent(int(o.get("group", 0)), int(o.get("orientation", 0)), int(o.get("color", 0)),

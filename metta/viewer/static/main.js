@@ -468,11 +468,16 @@ function updateObjectPanel() {
     ["kind", obj.kind],
     ["position", `row ${obj.row.at(step)}, col ${obj.col.at(step)}`],
   ];
+  if (obj.fields.team) {  // a building a team may own (replays of games with teams)
+    const owner = model.ownerAt(obj, step);
+    const text = owner ? el("span", {}, swatch(groupColor(owner.id)), `${owner.name} (${owner.id})`) : "neutral";
+    rows.push(["owner", text, { id: "object-owner", "data-team": String(owner ? owner.id : 0) }]);
+  }
   if (obj.kind === "converter") {
     rows.push(["state", describeThing(obj, step).join(", ")]);
     rows.push(["conversions", fmt(obj.conversionsStarted.at(step))]);
   }
-  const list = el("dl", { class: "kv" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  const list = el("dl", { class: "kv" }, ...rows.flatMap(([k, v, props]) => [el("dt", {}, k), el("dd", props ?? {}, v)]));
   const children = [list];
   if (obj.kind === "converter") {
     children.push(el("h3", {}, "Output"), el("ul", { class: "items" }, ...itemList(obj.inventory.at(step), model)));
@@ -508,6 +513,10 @@ function updateHover() {
     const obj = thingAtCell(row, col);
     if (obj) {
       html = `<b>${esc(obj.typeName)}</b>`;
+      if (obj.fields.team) {
+        const owner = model.ownerAt(obj, step);
+        html += owner ? ` · <span style="color:${groupColor(owner.id)}">${esc(owner.name)}</span>` : " · neutral";
+      }
       if (obj.kind === "converter") {
         const out = itemsText(obj.inventory.at(step), model), input = itemsText(obj.input.at(step), model);
         html += ` · ${describeThing(obj, step).join(", ")}` + (out ? ` · out: ${esc(out)}` : "") +
@@ -967,6 +976,14 @@ window.mettascope = {
   flush,
   agentAt(step, id) { return state.model ? state.model.agentAt(step, id) : null; },
   objectAt(step, id) { return state.model ? state.model.objectAt(step, id) : null; },
+  selectObject(id) {
+    const obj = state.model ? state.model.byId[id] : null;
+    state.selectedObject = obj && !obj.isAgent && obj.kind !== "wall" ? obj.id : -1;
+    state.panelDirty = true;
+    state.mapDirty = true;
+    flush();
+    return state.selectedObject;
+  },
   cellToCanvas(row, col) { return renderer.cellToCanvas(row, col); },
   canvasToCell(x, y) { return renderer.cellAt(x, y); },
   groupColor(group) { return hexToRgb(groupColor(group)); },

@@ -1,6 +1,7 @@
 // Map drawing for MettaScope: a camera (pan/zoom in CSS pixels), a pre-rendered background layer
 // (floor, grid and the walls that never move), sprites per building type, and agents drawn as
-// vector shapes. Walls, blocks, buildings and agents are the primitives of sprites.json (see
+// vector shapes; a building a team owns gets the team's overlay (sprites.json "team") in the
+// owner's group colour. Walls, blocks, buildings and agents are the primitives of sprites.json (see
 // `drawShape`), the same rules mettagrid/renderer/image.py draws map images with. `draw`
 // allocates nothing in the steady state.
 
@@ -123,7 +124,8 @@ export class MapRenderer {
     this.ox = 0;      // CSS position of the map's top-left corner
     this.oy = 0;
     this.layer = null;
-    this.sprites = [];
+    this.sprites = [];      // by object type: neutral buildings, blocks, moving walls
+    this.teamSprites = [];  // by owner group id, then object type
     this.spriteRes = 0;
     this.hoverRow = -1;
     this.hoverCol = -1;
@@ -136,6 +138,7 @@ export class MapRenderer {
     this.groupShapes = [];  // compiled agent body per group id
     this.ringShapes = [];   // compiled colour ring per `color` value
     this.sprites = [];
+    this.teamSprites = [];
     this.buildLayer();
     this.resize();
     this.fit();
@@ -258,7 +261,11 @@ export class MapRenderer {
   // -------------------------------------------------------------------------------------------
   // sprites (buildings, blocks, anything that is not an agent), one per object type
 
-  sprite(obj) {
+  sprite(obj, team = 0) {
+    if (team > 0) {
+      const byType = this.teamSprites[team] ?? (this.teamSprites[team] = []);
+      return byType[obj.type] ?? (byType[obj.type] = makeSprite(obj, this.spriteRes, team));
+    }
     let sprite = this.sprites[obj.type];
     if (!sprite) sprite = this.sprites[obj.type] = makeSprite(obj, this.spriteRes);
     return sprite;
@@ -270,6 +277,7 @@ export class MapRenderer {
     if (res !== this.spriteRes) {
       this.spriteRes = res;
       this.sprites = [];
+      this.teamSprites = [];
     }
   }
 
@@ -350,7 +358,8 @@ export class MapRenderer {
   drawThing(obj, step, x, y, s, detail) {
     const ctx = this.ctx;
     const inset = s * THING_INSET;
-    ctx.drawImage(this.sprite(obj), x + inset, y + inset, s - 2 * inset, s - 2 * inset);
+    const team = obj.kind === "converter" ? obj.team.at(step) : 0;
+    ctx.drawImage(this.sprite(obj, team), x + inset, y + inset, s - 2 * inset, s - 2 * inset);
     if (obj.kind !== "converter") return;
     if (obj.coolingDown.at(step) > 0) drawShape(ctx, COOLING, x, y, s);
     if (obj.converting.at(step) > 0) drawShape(ctx, CONVERTING, x, y, s);
@@ -421,19 +430,21 @@ export class MapRenderer {
 // ---------------------------------------------------------------------------------------------
 // sprites
 
-function makeSprite(obj, res) {
+function makeSprite(obj, res, team = 0) {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = res;
   const ctx = canvas.getContext("2d");
-  drawShape(ctx, spriteShape(obj), 0, 0, res);
+  drawShape(ctx, spriteShape(obj, team), 0, 0, res);
   return canvas;
 }
 
-function spriteShape(obj) {
+/** A building's primitives: body, the owner's team overlay when `team` > 0, icon. */
+function spriteShape(obj, team = 0) {
   if (obj.kind === "block") return BLOCK;
   if (obj.kind === "wall") return WALL;
   const style = buildingStyle(obj.typeName);
   const icon = SPRITES.icons[style.icon] ?? SPRITES.icons.letter;
+  if (team > 0) return compileShape([...SPRITES.building, ...SPRITES.team, ...icon], { ...style, team: groupColor(team) });
   return compileShape([...SPRITES.building, ...icon], style);
 }
 

@@ -215,6 +215,7 @@ export class GameObject {
       this.converting = f.converting ?? ZERO;
       this.coolingDown = f.cooling_down ?? ZERO;
       this.conversionsStarted = f.conversions_started ?? ZERO;
+      this.team = f.team ?? ZERO;  // owner group id, 0 = neutral (absent: no teams)
     }
   }
 
@@ -288,6 +289,13 @@ export class ReplayModel {
     return this.groupNames[group] ?? `group ${group}`;
   }
 
+  /** The owner of building `obj` at `step`: {id, name}, or null when neutral or teamless. */
+  ownerAt(obj, step) {
+    if (!obj || obj.isAgent || !obj.fields.team) return null;
+    const team = obj.team.at(step);
+    return team > 0 ? { id: team, name: this.groupName(team) } : null;
+  }
+
   itemName(index) {
     return this.itemNames[index] ?? `item_${index}`;
   }
@@ -336,6 +344,7 @@ export class ReplayModel {
         out[name] = value;
       }
     }
+    if (obj.fields.team) out.teamName = this.ownerAt(obj, step)?.name ?? null;
     return out;
   }
 

@@ -11,10 +11,22 @@ import json
 import sys
 from typing import Any
 
-from metta.tournament.client import (DEFAULT_SERVER, BundleError, TournamentClient, TournamentError, bundle_policy,
-                                     load_login, parse_policy_ref, save_login, validate_bundle)
+from metta.tournament.client import (
+    DEFAULT_SERVER,
+    BundleError,
+    TournamentClient,
+    TournamentError,
+    bundle_policy,
+    load_login,
+    parse_policy_ref,
+    save_login,
+    validate_bundle,
+)
+from mettagrid.errors import ConfigError
 
 DEFAULT_SEASON = "beta-cogsguard"
+# What `upload` checks a policy on: the mission of the server's default season.
+CHECK_MISSION = "cogsguard_arena.basic"
 
 
 class CommandError(Exception):
@@ -32,7 +44,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     upload.add_argument("-p", "--policy", required=True, help="Checkpoint, run directory, file://, s3:// or metta://policy/...")
     upload.add_argument("-n", "--name", required=True, help="Policy name on the server")
     upload.add_argument("-f", "--file", action="append", default=[], help="Extra file or directory to include")
-    upload.add_argument("-m", "--mission", default=None, help="Env the check step runs in (default: the server's)")
+    upload.add_argument("-m", "--mission", default=CHECK_MISSION,
+                        help=f"Mission or env config the check step runs in (default: {CHECK_MISSION}, "
+                             "the default season's)")
     upload.add_argument("--description", default="")
     upload.add_argument("--dry-run", action="store_true", help="Bundle and validate only; upload nothing")
     upload.set_defaults(run=cmd_upload)
@@ -86,24 +100,17 @@ def cmd_login(args) -> None:
 def cmd_upload(args) -> None:
     try:
         bundle = bundle_policy(args.policy, extra_files=args.file)
-        env = _mission_env(args.mission)
-        manifest = validate_bundle(bundle, **({"env": env} if env else {}))
+        manifest = validate_bundle(bundle, env=args.mission)
     except BundleError as error:
         raise CommandError(f"upload: {error}") from None
+    except ConfigError as error:
+        raise CommandError(f"upload: -m {args.mission}: {error}") from None
     print(f"validated {args.policy}: loads and steps ({bundle.stat().st_size} bytes bundled)")
     if args.dry_run:
         print(f"dry run: nothing uploaded (bundle at {bundle})")
         return
     result = _client().upload(args.name, bundle, args.description)
     print(f"uploaded {args.name}:v{result['version']}" + (f" ({manifest.kind})" if hasattr(manifest, "kind") else ""))
-
-
-def _mission_env(mission: str | None) -> str | None:
-    if not mission:
-        return None
-    if "/" in mission:
-        return mission
-    raise CommandError(f"upload: -m {mission}: give an env config name (e.g. mettagrid/arena/basic) for the check")
 
 
 def cmd_submit(args) -> None:

@@ -51,3 +51,14 @@ def load_mission(
     if desync_episodes is not None:
         config.desync_episodes = desync_episodes
     return config
+
+
+def env_config_by_name(name: str, overrides: list[str] | tuple[str, ...] = ()) -> EnvConfig:
+    """A mission (`cogsguard_arena.basic`, no '/') or an env config under configs/env/
+    (`mettagrid/arena/basic`), with Hydra overrides of it: what tools that take either accept."""
+    if "/" in name:
+        return compose_env_config(name, list(overrides))
+    if name not in MISSIONS:
+        raise ConfigError(f"unknown mission {name!r} (known: {', '.join(MISSIONS)}; "
+                          "env config names have a '/', e.g. mettagrid/arena/basic)")
+    return compose_env_config(MISSIONS[name], list(overrides))

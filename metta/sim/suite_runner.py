@@ -48,13 +48,16 @@ def make_sim_env(env_config: EnvConfig, num_episodes: int, seed: int) -> MettaGr
 
 
 def play_episodes(env: MettaGridVecEnv, actor: Any, num_episodes: int, max_time_s: float,
-                  recorder: Any = None) -> tuple[list[dict], bool]:
+                  recorder: Any = None, observations: np.ndarray | None = None) -> tuple[list[dict], bool]:
     """Step until every env has finished one episode or the budget is spent.
 
+    `observations`: pass the env's observations when the caller has reset it already (to look
+    at the map first); otherwise the env is reset here.
     Returns the first episode result of each env (ordered by env, each with a UTC
     `completed_at`) and whether time ran out.
     """
-    observations = env.reset()
+    if observations is None:
+        observations = env.reset()
     if recorder is not None:
         recorder.after_step()
     finished: dict[int, dict] = {}

@@ -214,14 +214,16 @@ def _manifest(archive: _Archive) -> BundleManifest:
 
 
 def _check_builtin(where: Path, uri: str) -> None:
-    from mettagrid.scripted_policies import SCRIPTED_POLICIES
+    """A built-in URI the policy store can make (`metta://policy/role?miner=4`), or BundleError."""
+    from metta.agent.policy_store import PolicyStoreError
+    from metta.sim.builtin_policies import builtin_spec
 
-    name = uri[len(BUILTIN_PREFIX):].strip("/") if uri.startswith(BUILTIN_PREFIX) else None
-    if name not in SCRIPTED_POLICIES:
-        raise BundleError(
-            f"{where}: {uri!r} is not a built-in policy (known: "
-            f"{', '.join(BUILTIN_PREFIX + known for known in SCRIPTED_POLICIES)})"
-        )
+    if not uri.startswith(BUILTIN_PREFIX):
+        raise BundleError(f"{where}: {uri!r} is not a built-in policy (they start with {BUILTIN_PREFIX})")
+    try:
+        builtin_spec(uri[len(BUILTIN_PREFIX):])
+    except PolicyStoreError as error:
+        raise BundleError(f"{where}: {uri!r} is not a built-in policy ({first_line(error)})") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,12 +328,12 @@ def validate_bundle(path: str | Path, env: str = DEFAULT_ENV, env_overrides: Ite
     """Check that a bundle loads and that its policy acts for one step of `env`; returns its
     manifest. This is what `cogames upload --dry-run` runs."""
     from metta.agent.compat import PolicyEnvMismatch
+    from metta.cogsguard.missions import env_config_by_name
     from metta.rl.checkpoint import CheckpointError
-    from mettagrid.env_configs import compose_env_config
     from mettagrid.vec_env import MettaGridVecEnv
 
     path = Path(path)
-    config = compose_env_config(env, list(env_overrides))
+    config = env_config_by_name(env, list(env_overrides))
     with tempfile.TemporaryDirectory(prefix="bundle-check-") as tmp:
         manifest = extract_bundle(path, Path(tmp) / "bundle")
         vec_env = MettaGridVecEnv(config, num_envs=1, seed=0)

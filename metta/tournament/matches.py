@@ -11,7 +11,9 @@ the server is told which with `--match-runner module:function`. The default one 
 1. builds the season's env with `episodes_per_match` envs side by side (one episode each,
    as metta/sim/suite_runner.py does for evaluations);
 2. deals each env's agents into equal teams, one per policy, by a permutation drawn from
-   `seed` (`team_rows`), so positions on the map are not a policy's advantage;
+   `seed` (`team_rows`), so positions on the map are not a policy's advantage; or, with
+   `teams: groups` (team games such as CoGsGuard), gives each policy one of the game's
+   groups, rotating sides across the envs (`group_team_rows`);
 3. plays every policy on its team (`TeamActor`) until each env finished its episode;
 4. scores each policy by the mean episode reward of its agents over all envs.
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
@@ -46,6 +48,11 @@ class SeasonSettings(BaseModel):
     agents_per_team: PositiveInt | None = Field(
         None, description="Agents each policy plays; None = an equal share. Must multiply with "
                           "policies_per_match to the env's agent count")
+    teams: Literal["auto", "shuffled", "groups"] = Field(
+        "auto", description="How agents are dealt to policies: 'shuffled' = a seeded permutation cut into "
+                            "equal teams; 'groups' = each policy plays one of the game's groups (CoGsGuard's "
+                            "cogs or clips), the sides rotating from one episode to the next; 'auto' = groups "
+                            "for a mission (an env without '/'), shuffled otherwise")
     max_match_time_s: float = Field(300.0, gt=0, description="Wall-clock budget of one match")
     target_matches: PositiveInt = Field(
         30, description="The scheduler stops seeking matches for a submission that played this many")
@@ -68,17 +75,11 @@ class ParticipantError(RuntimeError):
 
 def season_env_config(settings: SeasonSettings) -> Any:
     """The EnvConfig a season's matches run on."""
-    if "/" in settings.env:
-        from mettagrid.env_configs import compose_env_config
-
-        config = compose_env_config(settings.env, settings.env_overrides)
-    else:
-        try:
-            from metta.cogsguard.missions import load_mission
-        except ImportError:
-            raise MatchError(f"season env {settings.env!r} is not an env config name (they have a '/') and "
-                             "no mission loader (metta.cogsguard.missions) is installed") from None
-        config = load_mission(settings.env)
+    try:
+        from metta.cogsguard.missions import env_config_by_name
+    except ImportError:
+        raise MatchError("the env loader (metta.cogsguard.missions) is not installed") from None
+    config = env_config_by_name(settings.env, settings.env_overrides)
     if settings.max_steps is not None:
         config = config.model_copy(deep=True)
         config.game.max_steps = settings.max_steps
@@ -96,6 +97,30 @@ def team_rows(num_envs: int, num_agents: int, num_teams: int, seed: int) -> np.n
     for env_teams in teams:
         env_teams[rng.permutation(num_agents)] = np.arange(num_agents) // share
     return teams.reshape(-1)
+
+
+def dealt_by_groups(settings: SeasonSettings) -> bool:
+    """Whether policies play the game's own groups (see SeasonSettings.teams)."""
+    return settings.teams == "groups" or (settings.teams == "auto" and "/" not in settings.env)
+
+
+def group_team_rows(env: Any, num_teams: int) -> np.ndarray:
+    """The team of every agent row when policies play the game's own groups: in env i, the
+    policy at position p plays the (p + i)-th group (by group id), so over several episodes
+    each policy plays every side. Call after the env was reset (its agents are on the map)."""
+    rows = []
+    for env_index in range(env.num_envs):
+        agents = sorted((obj["agent_id"], obj["group"]) for obj in env.grid_objects(env_index) if "agent_id" in obj)
+        group_ids = sorted({group for _, group in agents})
+        if len(group_ids) != num_teams:
+            raise MatchError(f"teams=groups needs one group per policy: the env has {len(group_ids)} groups with "
+                             f"agents for {num_teams} policies")
+        sizes = {group: sum(1 for _, g in agents if g == group) for group in group_ids}
+        if len(set(sizes.values())) != 1:
+            raise MatchError(f"teams=groups needs groups of equal size, not {sizes}")
+        side = {group: (rank - env_index) % num_teams for rank, group in enumerate(group_ids)}
+        rows.append([side[group] for _, group in agents])
+    return np.asarray(rows, dtype=np.int64).reshape(-1)
 
 
 class TeamActor:
@@ -143,7 +168,11 @@ def run_match(settings: SeasonSettings, bundles: list[Path], seed: int) -> list[
         if expected and expected != env.num_agents:
             raise MatchError(f"agents_per_team {settings.agents_per_team} x {len(bundles)} policies is not the "
                              f"env's {env.num_agents} agents")
-        teams = team_rows(env.num_envs, env.num_agents, len(bundles), seed)
+        observations = env.reset()
+        if dealt_by_groups(settings):
+            teams = group_team_rows(env, len(bundles))
+        else:
+            teams = team_rows(env.num_envs, env.num_agents, len(bundles), seed)
         torch.manual_seed(seed)
         actors = []
         for position, bundle in enumerate(bundles):
@@ -152,7 +181,8 @@ def run_match(settings: SeasonSettings, bundles: list[Path], seed: int) -> list[
                 actors.append(spec.make_actor(env, "cpu", seed + 1000 * position))
             except (BundleError, CheckpointError, PolicyEnvMismatch, PolicyStoreError) as error:
                 raise ParticipantError(position, _first_line(error)) from None
-        results, _ = play_episodes(env, TeamActor(actors, teams), env.num_envs, settings.max_match_time_s)
+        results, _ = play_episodes(env, TeamActor(actors, teams), env.num_envs, settings.max_match_time_s,
+                                   observations=observations)
     finally:
         env.close()
     if not results:

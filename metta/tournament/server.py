@@ -43,6 +43,7 @@ from metta.tournament.scheduler import DEFAULT_RUNNER, MatchScheduler
 from metta.tournament.storage import BundleStore
 
 DEFAULT_SEASON = "beta-cogsguard"
+DEFAULT_SEASON_ENV = "cogsguard_arena.basic"
 DEFAULT_PORT = 8765
 
 DB_KEY = web.AppKey("db", Database)
@@ -447,8 +448,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Anyone may create a user (default); with --no-open-signup only admins can")
     parser.add_argument("--max-upload-mb", type=int, default=1024, help="Largest accepted bundle")
     parser.add_argument("--season", default=DEFAULT_SEASON, help="Season created on first start")
-    parser.add_argument("--season-env", default=SeasonSettings.model_fields["env"].default,
-                        help="Env config (or mission) of that season")
+    parser.add_argument("--season-env", default=DEFAULT_SEASON_ENV,
+                        help="Mission (cogsguard_arena.basic: each policy plays a team) or env config "
+                             "(mettagrid/arena/basic) of that season")
     parser.add_argument("--season-settings", default="{}",
                         help="JSON of further settings of that season, e.g. '{\"max_steps\": 200}'")
     parser.add_argument("--match-workers", type=int, default=1, help="Matches played at once; 0 plays none")

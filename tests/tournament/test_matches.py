@@ -4,8 +4,16 @@ match, and a policy that cannot play blamed by its position."""
 import numpy as np
 import pytest
 
+from metta.sim.suite_runner import make_sim_env
 from metta.tournament.bundle import bundle_policy, extract_bundle
-from metta.tournament.matches import MatchError, ParticipantError, SeasonSettings, run_match, team_rows
+from metta.tournament.matches import (
+    MatchError,
+    ParticipantError,
+    SeasonSettings,
+    group_team_rows,
+    run_match,
+    team_rows,
+)
 
 FAST = SeasonSettings(max_steps=200, episodes_per_match=1)
 
@@ -57,3 +65,38 @@ def test_settings_that_cannot_be_met_are_match_errors(bundles):
     # A name without '/' is a mission: refused by the mission loader, or for want of one.
     with pytest.raises((MatchError, ValueError), match="mission"):
         run_match(SeasonSettings(env="no_such_mission"), [bundles["random"], bundles["random"]], seed=0)
+
+
+def test_a_mission_season_gives_each_policy_a_side_of_the_game(tmp_path):
+    """CoGsGuard: policy 0 plays cogs in the first episode and clips in the second."""
+    settings = SeasonSettings(env="cogsguard_arena.small", max_steps=10, episodes_per_match=2)
+    env = make_sim_env(season_env_config_for(settings), num_episodes=2, seed=0)
+    try:
+        env.reset()
+        rows = group_team_rows(env, 2).reshape(2, env.num_agents)
+        for env_index, first_side in enumerate((1, 2)):  # group ids: cogs 1, clips 2
+            groups = {o["agent_id"]: o["group"] for o in env.grid_objects(env_index) if "agent_id" in o}
+            assert all((rows[env_index][agent] == 0) == (group == first_side) for agent, group in groups.items())
+        with pytest.raises(MatchError, match="one group per policy"):
+            group_team_rows(env, 3)
+    finally:
+        env.close()
+
+
+def test_the_scripted_team_beats_random_from_either_side(tmp_path):
+    root = tmp_path / "b"
+    bundles = []
+    for name in ("role", "random"):
+        extract_bundle(bundle_policy(f"metta://policy/{name}", out_path=tmp_path / f"{name}.zip"), root / name)
+        bundles.append(root / name)
+    settings = SeasonSettings(env="cogsguard_arena.small", max_steps=150, episodes_per_match=2)
+    role, random = run_match(settings, bundles, seed=4)
+    assert role > random + 1, (role, random)
+    with pytest.raises(MatchError, match="one group per policy"):  # no_clips: one side is empty
+        run_match(settings.model_copy(update={"env": "cogsguard_arena.no_clips"}), bundles, seed=4)
+
+
+def season_env_config_for(settings: SeasonSettings):
+    from metta.tournament.matches import season_env_config
+
+    return season_env_config(settings)

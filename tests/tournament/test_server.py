@@ -20,9 +20,10 @@ from metta.tournament.client import TournamentClient, TournamentError
 
 ROOT = Path(__file__).resolve().parents[2]
 SEASON = "beta-cogsguard"
-# Short matches (one 200-step episode: enough for the scripted policy to score), and the
-# scheduler rests once every submission has played two.
-QUICK_SEASON = json.dumps({"max_steps": 200, "episodes_per_match": 1, "target_matches": 2})
+# Short matches on the arena (one 200-step episode: enough for the scripted policy to score),
+# and the scheduler rests once every submission has played two.
+QUICK_SEASON = json.dumps({"env": "mettagrid/arena/basic", "max_steps": 200, "episodes_per_match": 1,
+                           "target_matches": 2})
 
 
 class Server:

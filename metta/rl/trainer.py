@@ -331,11 +331,9 @@ class Trainer:
         if episode_infos:
             metrics["overview/reward"] = float(np.mean([info["episode_return"] for info in episode_infos]))
             metrics["overview/episode_length"] = float(np.mean([info["episode_length"] for info in episode_infos]))
-            keys = {key for info in episode_infos for key in info if key.startswith("agent/")}
-            for key in keys:
+            for key, name in episode_stat_names(episode_infos).items():
                 # Stats are stored only when non-zero: a missing one counts as 0.
-                metrics[f"env_agent/{key[len('agent/'):]}"] = float(
-                    np.mean([info.get(key, 0.0) for info in episode_infos]))
+                metrics[name] = float(np.mean([info.get(key, 0.0) for info in episode_infos]))
             metrics["overview/episodes"] = float(len(episode_infos))
         elif "overview/reward" in previous:
             metrics["overview/reward"] = previous["overview/reward"]
@@ -449,3 +447,16 @@ class _SequenceModel(torch.nn.Module):
     def forward(self, obs, h, c, resets):
         logits, values, _ = self.policy.forward_sequence(obs, (h, c), resets)
         return logits, values
+
+
+def episode_stat_names(episode_infos: list[dict[str, float]]) -> dict[str, str]:
+    """Episode-info keys worth logging -> their metric names: per-agent means as `env_agent/<stat>`,
+    and the game stats a team earns (named `<team>/<stat>` by the core, e.g.
+    `cogs/aligned.junction.held`) as `env_collective/<team>/<stat>`."""
+    names: dict[str, str] = {}
+    for key in sorted({key for info in episode_infos for key in info}):
+        if key.startswith("agent/"):
+            names[key] = "env_agent/" + key.removeprefix("agent/")
+        elif key.startswith("game/") and "/" in key.removeprefix("game/"):
+            names[key] = "env_collective/" + key.removeprefix("game/")
+    return names

@@ -13,7 +13,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/run.py eval navigation policy_uri=file://./train_dir/nav/checkpoints
   ./tools/run.py train arena run=x --dry-run              # the composed config + the ./tools/train.py command
 
-Recipes live in metta/recipes/ (arena, navigation); see docs/tools.md.
+Recipes live in metta/recipes/ (arena, navigation, experiment/cogsguard); see docs/tools.md.
 """
 
 from metta.tools.run_tool import run

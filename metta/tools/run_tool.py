@@ -5,6 +5,7 @@
   ./tools/run.py eval navigation policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py replay arena policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py play navigation
+  ./tools/run.py recipes.experiment.cogsguard.train run=cg   # a nested recipe (short name: cogsguard)
 
 A recipe function returns a `RecipeCall` (job config name + overrides). The job is composed
 with Hydra's compose API, recipe overrides first and the user's after, so a run here sees the
@@ -25,6 +26,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from metta.recipes import CommandCall
 from mettagrid.errors import ConfigError
 
 # Tool names as typed -> the recipe function that serves them.
@@ -42,9 +44,24 @@ class UsageError(Exception):
 
 
 def recipe_names() -> list[str]:
+    """Every recipe module, dotted below metta/recipes (`arena`, `experiment.cogsguard`)."""
     from metta import recipes
 
-    return sorted(m.name for m in pkgutil.iter_modules(recipes.__path__) if not m.name.startswith("_"))
+    prefix = recipes.__name__ + "."
+    names = [m.name.removeprefix(prefix) for m in pkgutil.walk_packages(recipes.__path__, prefix) if not m.ispkg]
+    return sorted(name for name in names if not any(part.startswith("_") for part in name.split(".")))
+
+
+def canonical_recipe(name: str) -> str:
+    """The recipe's full dotted name; a nested one may also go by its last part (`cogsguard`)."""
+    name = name.removeprefix("recipes.")
+    names = recipe_names()
+    if name in names:
+        return name
+    matches = [full for full in names if full.rpartition(".")[2] == name]
+    if len(matches) == 1:
+        return matches[0]
+    raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(names)}; see --list)")
 
 
 def recipe_tools(name: str) -> list[str]:
@@ -53,10 +70,7 @@ def recipe_tools(name: str) -> list[str]:
 
 
 def load_recipe(name: str):
-    name = name.removeprefix("recipes.")
-    if name not in recipe_names():
-        raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(recipe_names())}; see --list)")
-    return importlib.import_module(f"metta.recipes.{name}")
+    return importlib.import_module(f"metta.recipes.{canonical_recipe(name)}")
 
 
 def canonical_tool(tool: str) -> str:
@@ -115,6 +129,20 @@ def translate(config_name: str, args: list[str]) -> list[str]:
         else:
             overrides.append(arg)
     return overrides
+
+
+def command_argv(call: CommandCall, args: list[str]) -> list[str]:
+    """The cogames argv for a CommandCall and the user's key=value arguments."""
+    argv = list(call.argv)
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise UsageError(f"{arg!r}: expected key=value")
+        if key not in call.flags:
+            raise UsageError(f"{key!r}: not a setting of `cogames {call.argv[0]}` here "
+                             f"(settings: {', '.join(sorted(call.flags))})")
+        argv += [call.flags[key], value]
+    return argv
 
 
 def compose(config_name: str, overrides: list[str]) -> DictConfig:
@@ -208,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"unknown option {unknown[0]!r} (options: --list, --dry-run)")
         tool, recipe, args = parse(argv)
         call = resolve(tool, recipe)
+        if isinstance(call, CommandCall):
+            return run_command_call(call, args, dry_run)
         overrides = list(call.overrides) + translate(call.config_name, args)
         cfg = compose(call.config_name, overrides)
         if call.config_name not in RUNNERS:
@@ -225,6 +255,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def run_command_call(call: CommandCall, args: list[str], dry_run: bool) -> int:
+    from metta.cogames.cli import main as cogames_main
+
+    argv = command_argv(call, args)
+    if dry_run:
+        print("# equivalent: cogames " + " ".join(shlex.quote(a) for a in argv))
+        return 0
+    return cogames_main(argv)
 
 
 def run(argv: list[str] | None = None) -> Any:

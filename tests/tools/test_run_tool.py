@@ -30,6 +30,7 @@ def test_list_shows_every_recipe_and_its_tools():
     assert result.returncode == 0, result.stderr
     assert "arena: train, evaluate, analyze, replay, play" in result.stdout
     assert "navigation: train, evaluate, analyze, replay, play" in result.stdout
+    assert "experiment.cogsguard: train, evaluate, replay, play" in result.stdout
     assert "not available" not in result.stdout
 
 
@@ -90,3 +91,38 @@ def test_unknown_recipe_tool_and_override_are_one_line_errors():
                           "trainer.learning_rat")
     assert_one_line_error(run_tool("replay", "arena", "policy_uri=metta://policy/nobody"),
                           "metta://policy/nobody: unknown built-in policy")
+
+
+GUIDE_TEACHER = ('teacher={mode: sliced_cloner, policy_uri: "metta://policy/cogsguard?gear=10", '
+                 'teacher_led_proportion: 0.5, student_led_proportion: 0.5}')
+
+
+def test_the_cogsguard_recipe_as_the_guide_types_it():
+    trained = run_tool("recipes.experiment.cogsguard.train", "run=my-cogsguard-bc-001", GUIDE_TEACHER,
+                       "trainer.total_timesteps=5_000_000_000", "trainer.batch_size=2097152", "--dry-run")
+    assert trained.returncode == 0, trained.stderr
+    assert "mode: sliced_cloner" in trained.stdout and "policy_uri: metta://policy/cogsguard?gear=10" in trained.stdout
+    assert "# equivalent: ./tools/train.py env=cogsguard/arena/basic sim=cogsguard run=my-cogsguard-bc-001" \
+        in trained.stdout
+    # The short name serves as well as the dotted one.
+    assert run_tool("train", "cogsguard", "run=my-cogsguard-bc-001", GUIDE_TEACHER, "trainer.total_timesteps="
+                    "5_000_000_000", "trainer.batch_size=2097152", "--dry-run").stdout == trained.stdout
+
+    played = run_tool("recipes.experiment.cogsguard.play", "policy_uri=metta://policy/role", "render=log",
+                      "max_steps=120", "mission=cogsguard_arena.small")
+    assert played.returncode == 0, played.stderr
+    assert "step 100: total reward" in played.stdout and "episode: heart.gained" in played.stdout
+    assert "cogames play -m cogsguard_arena.basic -r gui" in run_tool("play", "cogsguard", "render=gui",
+                                                                      "--dry-run").stdout
+    assert_one_line_error(run_tool("play", "cogsguard", "speed=3"), "'speed': not a setting of `cogames play`")
+
+
+def test_the_cogsguard_recipe_evaluates_the_scripted_roles_by_default(tmp_path):
+    evaluated = run_tool("recipes.experiment.cogsguard.evaluate", "sim_job.num_episodes=1", f"train_dir={tmp_path}")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    [policy] = report["policies"]
+    assert policy["policy_uri"] == "metta://policy/role"
+    metrics = policy["checkpoints"][0]["metrics"]
+    assert {"small/reward", "basic/reward", "no_clips/reward"} <= set(metrics)
+    assert metrics["reward_avg"] > 1  # the roles make hearts and hold junctions

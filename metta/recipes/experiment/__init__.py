@@ -1,0 +1,1 @@
+"""Experiment recipes: `./tools/run.py recipes.experiment.<name>.<tool>` (or `<tool> <name>`)."""

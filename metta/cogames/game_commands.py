@@ -107,18 +107,25 @@ def mission_config(mission: str, steps: int | None):
         raise CommandError(f"-m {mission}: {error}") from None
 
 
+# The generic built-ins (mettagrid/scripted_policies.py), one line each.
+GENERIC_DESCRIPTIONS = {
+    "random": "uniformly random valid actions",
+    "simple": "forward 60%, turn 20%, use what is in front 20%",
+    "scripted": "walks to the nearest useful building and uses it (arena games)",
+}
+
+
 def cmd_policies(args) -> None:
-    from metta.cogsguard.policies import COGSGUARD_POLICIES
+    from metta.cogsguard.policies import COGSGUARD_POLICIES, DESCRIPTIONS
     from mettagrid.scripted_policies import SCRIPTED_POLICIES
 
     print("CoGsGuard policies (metta://policy/<name>[?key=value...]):")
-    for name, (factory, params) in COGSGUARD_POLICIES.items():
-        doc = (factory.__doc__ or "").strip().splitlines()
+    for name, (_, params) in COGSGUARD_POLICIES.items():
         shown = f" [{', '.join(params)}]" if params else ""
-        print(f"  {name:<10}{shown:<36} {doc[0] if doc else ''}")
+        print(f"  {name:<10}{shown:<42} {DESCRIPTIONS.get(name, '')}".rstrip())
     print("Any MettaGrid game:")
     for name in SCRIPTED_POLICIES:
-        print(f"  {name}")
+        print(f"  {name:<10}{'':<42} {GENERIC_DESCRIPTIONS.get(name, '')}".rstrip())
     print("Trained policies: a checkpoint file, a run directory, file://, s3:// or wandb:// URI")
 
 

@@ -84,6 +84,9 @@ def test_policies_play_scrimmage_run_and_train(tmp_path):
     for name in ("role", "role_py", "miner", "scout", "aligner", "scrambler", "cogsguard", "teacher", "baseline",
                  "random"):
         assert f"  {name}" in listed
+    # Every built-in comes with a one-line description.
+    described = [line for line in listed.splitlines() if line.startswith("  ")]
+    assert len(described) == 12 and all(len(line.split("]")[-1].split()) > 3 for line in described), listed
 
     log = ok(cogames("play", "-m", "cogsguard_arena.small", "-p", "role", "-r", "log", "-s", "120", token_file=token))
     assert "step 100:" in log and log.strip().splitlines()[-1].startswith("episode: heart.gained")

@@ -62,3 +62,16 @@ COGSGUARD_POLICIES = {
     "teacher": (_teacher, ("gear", *ROLE_PARAMS)),
     "baseline": (_baseline, ()),
 }
+
+# One line each, for `cogames policies` (docs/cogsguard.md has the rules in full).
+DESCRIPTIONS = {
+    "role": "fixed roles per team in proportion to the parameters (default 4:2:2:2)",
+    "role_py": "the same behaviour as role, written a second time (for parity checks)",
+    "miner": "every agent mines: miner gear, ore and influence to the hub, hearts out",
+    "scout": "every agent scouts: scout gear, then freezes the other team's agents",
+    "aligner": "every agent aligns: aligner gear, hearts, neutral junctions and chargers to its team",
+    "scrambler": "every agent scrambles: scrambler gear, the other team's junctions back to neutral",
+    "cogsguard": "the role split; with ?gear=N each team re-plans its roles every N steps (smart gear)",
+    "teacher": "cogsguard that first shows each agent's role as its glyph (a teacher for cloning)",
+    "baseline": "a simple team: three miners to each aligner (the scrimmage opponent)",
+}

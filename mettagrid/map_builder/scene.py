@@ -23,6 +23,7 @@ Scene files live under ``configs/scenes/`` and are named by their path without `
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -220,13 +221,26 @@ def list_index(node: list, part: str, dotted: str, source: str) -> int:
     return int(part)
 
 
+# Scene files being read, outermost first: a file that includes itself (through generators
+# of type `scene`) would otherwise recurse until Python gives up.
+_READING: ContextVar[tuple[Path, ...]] = ContextVar("scenes_being_read", default=())
+
+
 def read_scene(name_or_path: str, overrides: Mapping[str, Any] | None = None) -> SceneNode:
-    path = scene_path(name_or_path)
+    path = scene_path(name_or_path).resolve()
+    reading = _READING.get()
+    if path in reading:
+        chain = " -> ".join(p.stem for p in (*reading[reading.index(path):], path))
+        raise ValueError(f"scene {name_or_path!r} includes itself ({chain})")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     data = apply_overrides(data, overrides or {}, name_or_path)
     if isinstance(data, dict):
         data.setdefault("name", name_or_path)
-    return SceneNode.model_validate(data)
+    token = _READING.set((*reading, path))
+    try:
+        return SceneNode.model_validate(data)
+    finally:
+        _READING.reset(token)
 
 
 def resolve_scene(config: SceneConfig) -> SceneNode:

@@ -531,3 +531,17 @@ def test_new_type_as_env_map_builder(arena_data, name):
         env.step(env.valid_random_actions(rng))
     assert env.map_size() == EXPECTED_SHAPES.get(name, (18, 26))
     env.close()
+
+
+def test_a_scene_that_includes_itself_is_one_clear_error(tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(f"children:\n  - scene: {{generator: {{type: scene, scene: {second}}}}}\n")
+    second.write_text(f"children:\n  - scene: {{generator: {{type: scene, scene: {first}}}}}\n")
+    with pytest.raises(ValueError, match=r"includes itself \(first -> second -> first\)"):
+        load_scene(str(first), 20, 20)
+    # The same file twice side by side is not a loop.
+    leaf = tmp_path / "leaf.yaml"
+    leaf.write_text("generator: {type: maze, algorithm: kruskal}\n")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("children:\n" + f"  - scene: {{generator: {{type: scene, scene: {leaf}}}}}\n" * 2)
+    assert load_scene(str(twice), 20, 20).scene.children[1].scene.generator["scene"] == str(leaf)

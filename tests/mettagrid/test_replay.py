@@ -20,8 +20,14 @@ def make_env(name: str, overrides: list[str], num_envs: int = 1, auto_reset: boo
 
 
 def record(env: MettaGridVecEnv, policy: str, on_step=None) -> ReplayRecorder:
-    actor = SCRIPTED_POLICIES[policy](env, seed=1)
     recorder = ReplayRecorder(env, env_indices=[0])
+    play_recorded(env, SCRIPTED_POLICIES[policy](env, seed=1), recorder, on_step)
+    return recorder
+
+
+def play_recorded(env: MettaGridVecEnv, actor, recorder: ReplayRecorder, on_step=None) -> None:
+    """Reset and play env 0's episode to its end with `actor`, recording every frame;
+    `on_step()` runs after each frame is recorded (the reset's too)."""
     observations = env.reset()
     recorder.after_step()
     if on_step:
@@ -31,7 +37,6 @@ def record(env: MettaGridVecEnv, policy: str, on_step=None) -> ReplayRecorder:
         recorder.after_step()
         if on_step:
             on_step()
-    return recorder
 
 
 def inventory_by_name(pairs, item_names):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mettagrid.replay import ReplayRecorder, compress_replay, frame_at, load_replay
+from tests.mettagrid.test_replay import play_recorded
 
 STEPS = 150  # by then both teams have aligned (and scrambled) junctions with seed 0
 
@@ -29,16 +30,7 @@ def play(env, recorder: ReplayRecorder, on_step=None) -> None:
     from metta.cogsguard.policies import COGSGUARD_POLICIES
 
     factory, _ = COGSGUARD_POLICIES["role"]
-    policy = factory(env, seed=0)
-    observations = env.reset()
-    recorder.after_step()
-    if on_step:
-        on_step()
-    while recorder.recording(0):
-        observations, *_ = env.step(policy.act(observations))
-        recorder.after_step()
-        if on_step:
-            on_step()
+    play_recorded(env, factory(env, seed=0), recorder, on_step)
 
 
 @pytest.fixture(scope="module")

@@ -45,10 +45,8 @@ class Experience:
 
     def minibatch(self, segment_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """Segments by flat id (segment_index * N + agent) as (bptt, S, ...) tensors."""
-        bptt, N = self.bptt_horizon, self.num_agents
-        seg, agent = segment_ids // N, segment_ids % N
-        steps = seg[None, :] * bptt + torch.arange(bptt, device=segment_ids.device)[:, None]  # (bptt, S)
-        agents = agent[None, :].expand_as(steps)
+        seg, agent = segment_ids // self.num_agents, segment_ids % self.num_agents
+        steps, agents = segment_cells(segment_ids, self.num_agents, self.bptt_horizon)
 
         def take(x: torch.Tensor) -> torch.Tensor:
             return x[steps, agents]
@@ -67,3 +65,11 @@ class Experience:
             "h": self.segment_h[seg, :, agent].transpose(0, 1).contiguous(),  # (layers, S, hidden)
             "c": self.segment_c[seg, :, agent].transpose(0, 1).contiguous(),
         }
+
+
+def segment_cells(segment_ids: torch.Tensor, num_rows: int, bptt_horizon: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(step, row) indices, each (bptt, S), of the segments with flat ids `segment_ids`
+    (segment_index * num_rows + row), for indexing any (steps, rows, ...) rollout tensor."""
+    segment, row = segment_ids // num_rows, segment_ids % num_rows
+    steps = segment[None, :] * bptt_horizon + torch.arange(bptt_horizon, device=segment_ids.device)[:, None]
+    return steps, row[None, :].expand_as(steps)

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from metta.agent.action_pairs import ActionPairs
+from metta.rl.experience import segment_cells
 from metta.rl.train_job import TeacherConfig
 from mettagrid.errors import ConfigError
 
@@ -134,11 +135,7 @@ class SlicedCloner:
     def minibatch(self, segment_ids: torch.Tensor) -> GuideBatch:
         """The teacher data of the segments `Experience.minibatch` returns for the same ids
         (segment id = segment_index x rows + row; `bptt_horizon` steps each), flattened."""
-        num_rows = self.targets.shape[1]
-        segment, row = segment_ids // num_rows, segment_ids % num_rows
-        offsets = torch.arange(self.bptt_horizon, device=segment_ids.device)[:, None]
-        steps = segment[None, :] * self.bptt_horizon + offsets  # (bptt, S)
-        rows = row[None, :].expand_as(steps)
+        steps, rows = segment_cells(segment_ids, self.targets.shape[1], self.bptt_horizon)
         target = self.targets[steps, rows].reshape(-1)
         role = self.roles[rows].reshape(-1)
         return GuideBatch(target=target, ppo=role != TEACHER_LED, bc=(role != PPO_ONLY) & (target >= 0))

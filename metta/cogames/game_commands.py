@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -81,20 +82,44 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def resolve_policy(text: str):
-    """A PolicySpec for a bare built-in name (`role`, `miner?gear=2`), a URI or a checkpoint path."""
+    """A PolicySpec for a bare built-in name (`role`, `miner?gear=2`), a URI, a checkpoint path,
+    or a run directory with a version (`./train_dir/my_run:v5`)."""
     from metta.sim.builtin_policies import BUILTIN_PREFIX, resolve_policies
 
-    uri = text
-    if "://" not in text and not Path(text.split("?")[0]).exists() and not text.startswith((".", "/")):
-        uri = BUILTIN_PREFIX + text
-    elif "://" not in text:
-        uri = str(Path(text).resolve())
+    uri = expand_versioned_run(text)  # a checkpoint path when it was `run_dir:vN`
+    if "://" not in uri and not Path(uri.split("?")[0]).exists() and not uri.startswith((".", "/")):
+        uri = BUILTIN_PREFIX + uri
+    elif "://" not in uri:
+        uri = str(Path(uri).resolve())
     try:
         spec = resolve_policies(uri, selector="latest")[0]
         spec.load("cpu")
     except ValueError as error:
         raise CommandError(f"-p {text}: {error}") from None
     return spec
+
+
+# `./train_dir/my_run:v5`: a run (or checkpoint) directory and the checkpoint version in it.
+VERSIONED_RUN = re.compile(r"(?P<path>.+):v(?P<version>\d+)")
+
+
+def expand_versioned_run(text: str) -> str:
+    """`./train_dir/my_run:v5` -> that run's v5 checkpoint file; anything else as it is."""
+    versioned = VERSIONED_RUN.fullmatch(text)
+    if versioned and Path(versioned["path"]).is_dir():
+        return str(versioned_checkpoint(Path(versioned["path"]), int(versioned["version"]), text))
+    return text
+
+
+def versioned_checkpoint(directory: Path, version: int, text: str) -> Path:
+    """The `<name>:v<version>.pt` checkpoint in a run directory (or its checkpoints/)."""
+    folder = directory / "checkpoints" if (directory / "checkpoints").is_dir() else directory
+    found = sorted(folder.glob(f"*:v{version}.pt"))
+    if len(found) != 1:
+        versions = sorted(int(m["version"]) for p in folder.glob("*.pt") if (m := VERSIONED_RUN.fullmatch(p.stem)))
+        raise CommandError(f"-p {text}: no checkpoint v{version} in {folder} "
+                           f"(versions there: {', '.join(f'v{v}' for v in versions) or 'none'})")
+    return found[0].resolve()
 
 
 def mission_config(mission: str, steps: int | None):

@@ -99,7 +99,9 @@ def cmd_login(args) -> None:
 
 def cmd_upload(args) -> None:
     try:
-        bundle = bundle_policy(args.policy, extra_files=args.file)
+        from metta.cogames.game_commands import expand_versioned_run
+
+        bundle = bundle_policy(expand_versioned_run(args.policy), extra_files=args.file)
         manifest = validate_bundle(bundle, env=args.mission)
     except BundleError as error:
         raise CommandError(f"upload: {error}") from None

@@ -81,6 +81,10 @@ def test_the_full_end_to_end_workflow(tmp_path, server):
     evaluated = json.loads(user.cogames("scrimmage", "-m", "cogsguard_arena.basic", "-p", "./train_dir/my-run",
                                         "-e", "2", "-s", "100", "--format", "json"))
     assert evaluated["policy"].startswith("file://") and len(evaluated["episodes"]) == 2
+    [checkpoint] = (user.cwd / "train_dir" / "my-run" / "checkpoints").glob("my-run:v*.pt")
+    versioned = json.loads(user.cogames("scrimmage", "-m", "cogsguard_arena.basic", "-p",
+                                        f"./train_dir/{checkpoint.stem}", "-e", "1", "-s", "30", "--format", "json"))
+    assert versioned["policy"].endswith(checkpoint.name)
     sets = json.loads(user.cogames("run", "-S", "integrated_evals", "-p", "./train_dir/my-run", "-e", "1", "-s", "50",
                                    "--format", "json"))
     assert set(sets["missions"]) == {"cogsguard_arena.small", "cogsguard_arena.basic", "cogsguard_arena.no_clips"}

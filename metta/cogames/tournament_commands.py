@@ -7,6 +7,7 @@ They talk to the server of `metta/tournament/` through `TournamentClient`; the l
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from typing import Any
@@ -36,7 +37,7 @@ class CommandError(Exception):
 def add_commands(commands: argparse._SubParsersAction) -> None:
     login = commands.add_parser("login", help="Sign up (or store an existing token) for a tournament server")
     login.add_argument("--server", default=None, help=f"Server URL (default: the stored one, else {DEFAULT_SERVER})")
-    login.add_argument("--user", help="User name to sign up as")
+    login.add_argument("--user", help="User name to sign up as (default: your login name)")
     login.add_argument("--token", help="An existing token to store instead of signing up")
     login.set_defaults(run=cmd_login)
 
@@ -88,11 +89,14 @@ def cmd_login(args) -> None:
         client = TournamentClient(server, args.token)
         user = client.whoami()["name"]
         token = args.token
-    elif args.user:
-        created = client.signup(args.user)
-        user, token = created["name"], created["token"]
     else:
-        raise CommandError("login: give --user NAME to sign up, or --token TOKEN to store an existing token")
+        name = args.user or getpass.getuser()
+        try:
+            created = client.signup(name)
+        except TournamentError as error:
+            hint = "" if args.user else " (pick a name with --user NAME, or store a token with --token TOKEN)"
+            raise CommandError(f"login: {error}{hint}") from None
+        user, token = created["name"], created["token"]
     path = save_login(server, user, token)
     print(f"logged in to {server} as {user} (token saved to {path})")
 

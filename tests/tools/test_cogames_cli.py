@@ -18,8 +18,10 @@ from tests.tournament.test_server import QUICK_SEASON, SEASON, Server
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cogames(*args: str, token_file: Path) -> subprocess.CompletedProcess:
+def cogames(*args: str, token_file: Path, login_name: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "COGAMES_TOKEN_FILE": str(token_file)}
+    if login_name:  # what getpass.getuser() reads first
+        env["LOGNAME"] = login_name
     return subprocess.run([sys.executable, "-m", "metta.cogames.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -126,3 +128,12 @@ def test_policies_play_scrimmage_run_and_train(tmp_path):
     checkpoint_play = ok(cogames("scrimmage", "-m", "cogsguard_arena.small", "-p", str(tmp_path / "cg" / "checkpoints"),
                                  "-e", "1", "-s", "30", "--format", "json", token_file=token))
     assert json.loads(checkpoint_play)["policy"].startswith("file://")
+
+
+def test_login_without_a_name_signs_up_as_the_login_name(server, tmp_path):
+    carol = tmp_path / "carol.json"
+    assert "as cli-carol" in ok(cogames("login", "--server", server.url, token_file=carol, login_name="cli-carol"))
+    assert json.loads(ok(cogames("submissions", "--json", token_file=carol))) == []
+    # A second sign-up under the same name is refused, with the way out in the same line.
+    refused(cogames("login", "--server", server.url, token_file=tmp_path / "again.json", login_name="cli-carol"),
+            "--user NAME")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from metta.tournament.client import (
@@ -26,6 +28,8 @@ from metta.tournament.client import (
 from mettagrid.errors import ConfigError
 
 DEFAULT_SEASON = "beta-cogsguard"
+# `my_module.MyPolicy`: the guide's Python-class upload, which bundles cannot hold.
+PYTHON_CLASS = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 # What `upload` checks a policy on: the mission of the server's default season.
 CHECK_MISSION = "cogsguard_arena.basic"
 
@@ -105,6 +109,11 @@ def cmd_upload(args) -> None:
     try:
         from metta.cogames.game_commands import expand_versioned_run
 
+        if (PYTHON_CLASS.fullmatch(args.policy) and not args.policy.endswith((".pt", ".zip", ".gz"))
+                and not Path(args.policy).exists()):
+            raise CommandError(f"upload: {args.policy} looks like a Python class; the server runs nothing from a "
+                               "bundle, so upload a trained checkpoint (a run directory or .pt) or a built-in "
+                               "(metta://policy/<name>)")
         bundle = bundle_policy(expand_versioned_run(args.policy), extra_files=args.file)
         manifest = validate_bundle(bundle, env=args.mission)
     except BundleError as error:

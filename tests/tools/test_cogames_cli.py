@@ -55,6 +55,7 @@ def test_login_upload_submit_and_leaderboard(server, tmp_path):
     dry = ok(cogames("upload", "-p", "metta://policy/scripted", "-n", "cli-scripted", "--dry-run", token_file=alice))
     assert "loads and steps" in dry and "nothing uploaded" in dry
     refused(cogames("upload", "-p", "metta://policy/nobody", "-n", "x", token_file=alice), "nobody")
+    refused(cogames("upload", "-p", "my_module.MyPolicy", "-n", "x", token_file=alice), "looks like a Python class")
     assert "uploaded cli-scripted:v1" in ok(cogames("upload", "-p", "metta://policy/scripted", "-n", "cli-scripted",
                                                     token_file=alice))
     assert "uploaded cli-random:v1" in ok(cogames("upload", "-p", "metta://policy/random", "-n", "cli-random",

@@ -4,8 +4,10 @@ A grid (``GameMap``) is a ``(height, width)`` numpy array of strings: ``"empty"`
 ``"block"``, ``"agent.<group>"`` or a building name. Builders never check names against a
 game config; the env config compiles names to int codes later and rejects unknown ones.
 
-To add a generator: write its config class (a pydantic model with a ``type`` literal) and
-builder class, add the config to ``MapBuilderConfig`` and a row to ``_BUILDERS``.
+To add a generator: write its config class (a pydantic model with a ``type`` literal; one
+with a size inherits ``GridMapConfig`` from base.py for ``width``, ``height``, ``agents``,
+``objects`` and ``border_width``) and builder class, add the config to ``MapBuilderConfig``
+and a row to ``_BUILDERS``.
 docs/maps.md describes every builder, the scene format and the pattern library.
 """
 

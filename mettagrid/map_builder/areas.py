@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from mettagrid.map_builder.base import add_border
+
 
 @dataclass(frozen=True)
 class Area:
@@ -45,3 +47,18 @@ def build_with_areas(builder, seed: int) -> tuple[np.ndarray, list[Area]]:
     if isinstance(builder, AreaMapBuilder):
         return builder.build_with_areas(seed)
     return builder.build(seed), []
+
+
+def areas_mask(shape: tuple[int, ...], areas: list[Area]) -> np.ndarray:
+    """Bool array of ``shape``: true inside any of ``areas``."""
+    mask = np.zeros(shape, dtype=bool)
+    for area in areas:
+        mask[area.slices] = True
+    return mask
+
+
+def add_border_with_areas(
+    grid: np.ndarray, areas: list[Area], border_width: int
+) -> tuple[np.ndarray, list[Area]]:
+    """``add_border`` for a map with areas: the areas move with the interior."""
+    return add_border(grid, border_width), [area.shifted(border_width, border_width) for area in areas]

@@ -4,6 +4,10 @@ A builder is a pure function of its config and an integer seed: ``build(seed)`` 
 ``(height, width)`` array of cell names and draws all its randomness from
 ``np.random.default_rng(seed)`` (or from seeds derived from it with ``child_seeds``), so the
 same config and seed always give the same map on every machine.
+
+``GridMapConfig`` holds the fields every generator with a size shares (``width``,
+``height``, ``agents``, ``objects``, ``border_width``); a generator's config inherits it and
+overrides a field only where its default or meaning differs.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 # Cell names are short ASCII strings; a fixed-width unicode dtype keeps grids compact and
 # comparable with ``==``. numpy silently truncates longer strings, so ``check_cell_names``
@@ -21,6 +26,34 @@ MAX_CELL_NAME_LENGTH = 32
 EMPTY = "empty"
 WALL = "wall"
 AGENT_PREFIX = "agent."
+
+
+# Field types of the counts a builder places: a number of group-``agent`` agents or group ->
+# count, and cell name -> count.
+AgentCounts = NonNegativeInt | dict[str, NonNegativeInt]
+ObjectCounts = dict[str, NonNegativeInt]
+
+
+class GridMapConfig(BaseModel):
+    """The fields of a generator that builds a ``width x height`` interior, places agents and
+    objects in it and adds a wall border outside it (sizing.py fits such configs to an area)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Every config narrows this to its own literal (the union's discriminator); declared here
+    # so that it stays the first field, and so first in dumps such as a stored map's metadata.
+    type: str
+    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
+    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
+    agents: AgentCounts = Field(
+        default=0, description="Number of agents of group 'agent', or group name -> count."
+    )
+    objects: ObjectCounts = Field(
+        default_factory=dict, description="Object name -> how many to place on empty cells."
+    )
+    border_width: NonNegativeInt = Field(
+        default=0, description="Wall cells added around the interior on every side."
+    )
 
 
 class MapBuilder(Protocol):
@@ -58,6 +91,11 @@ def agent_cell_names(agents: int | dict[str, int]) -> list[str]:
 
 def object_cell_names(objects: dict[str, int]) -> list[str]:
     return [name for name, count in objects.items() for _ in range(count)]
+
+
+def placed_cell_names(objects: dict[str, int], agents: int | dict[str, int]) -> list[str]:
+    """What a builder places from its ``objects`` and ``agents`` fields: objects first, then agents."""
+    return object_cell_names(objects) + agent_cell_names(agents)
 
 
 def place_at_random_empty_cells(

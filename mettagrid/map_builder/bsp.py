@@ -13,44 +13,38 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
-from mettagrid.map_builder.areas import Area
+from mettagrid.map_builder.areas import Area, add_border_with_areas, areas_mask
 from mettagrid.map_builder.base import (
     CELL_DTYPE,
     EMPTY,
     WALL,
-    add_border,
-    agent_cell_names,
+    AgentCounts,
+    GridMapConfig,
+    ObjectCounts,
     child_seeds,
-    object_cell_names,
+    placed_cell_names,
 )
 from mettagrid.map_builder.placement import place_in_cells
 
 ROOM_TAG = "room"
 
 
-class BspConfig(BaseModel):
+class BspConfig(GridMapConfig):
     """Rectangular rooms from a binary space partition, connected by corridors."""
 
-    model_config = ConfigDict(extra="forbid")
-
     type: Literal["bsp"] = "bsp"
-    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
-    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
     rooms: PositiveInt = Field(
         default=8, description="Rooms wanted; fewer when the area cannot be split further."
     )
     min_room_size: PositiveInt = Field(default=3, description="Smallest room side in cells.")
     corridor_width: PositiveInt = Field(default=1, description="Width of the corridors in cells.")
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
+    agents: AgentCounts = Field(
         default=0, description="Number of agents of group 'agent', or group name -> count; placed in rooms."
     )
-    objects: dict[str, NonNegativeInt] = Field(
+    objects: ObjectCounts = Field(
         default_factory=dict, description="Object name -> how many to scatter in rooms."
-    )
-    border_width: NonNegativeInt = Field(
-        default=0, description="Wall cells added around the interior on every side."
     )
 
     @model_validator(mode="after")
@@ -149,13 +143,9 @@ class BspBuilder:
         grid = np.where(is_open, EMPTY, WALL).astype(CELL_DTYPE)
 
         rooms = [leaf.room for leaf in root.leaves()]
-        in_rooms = np.zeros_like(is_open)
-        for room in rooms:
-            in_rooms[room.slices] = True
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
-        place_in_cells(grid, names, in_rooms, placement_rng, self.owner, "in rooms")
-        border = config.border_width
-        return add_border(grid, border), [room.shifted(border, border) for room in rooms]
+        names = placed_cell_names(config.objects, config.agents)
+        place_in_cells(grid, names, areas_mask(grid.shape, rooms), placement_rng, self.owner, "in rooms")
+        return add_border_with_areas(grid, rooms, config.border_width)
 
     def join_children(self, part: Part, is_open: np.ndarray, rng: np.random.Generator) -> None:
         """One corridor per split, from a room on one side to a room on the other, all the way down."""

@@ -17,55 +17,30 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from mettagrid.map_builder.base import (
     add_border,
-    agent_cell_names,
     child_seeds,
-    object_cell_names,
     place_at_random_empty_cells,
+    placed_cell_names,
 )
-from mettagrid.map_builder.patterns import Symmetry, learn_windows, parse_example
+from mettagrid.map_builder.patterns import PatternMapConfig, learn_windows, parse_example
 
 UNSEEN_COUNT = 0.1
 
 
-class ConvChainConfig(BaseModel):
+class ConvChainConfig(PatternMapConfig):
     """A two-kind map (e.g. wall and empty) whose local texture follows an ASCII example."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["convchain"] = "convchain"
     pattern: str = Field(description="The example: ASCII rows using exactly two map characters.")
+    # At most 4: every window of N x N bits has an entry in a table of 2^(N*N) weights.
     pattern_size: int = Field(default=3, ge=2, le=4, description="N: windows of N x N cells are learned.")
-    symmetry: Symmetry = Field(
-        default="all", description="Copies of the example also learned: none, horizontal mirror, or all 8."
-    )
-    periodic_input: bool = Field(default=True, description="Windows wrap around the example's edges.")
     iterations: PositiveInt = Field(default=8, description="Sweeps: each proposes a flip of every cell once.")
     temperature: PositiveFloat = Field(
         default=1.0, description="Metropolis temperature; lower follows the example closer."
     )
-    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
-    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
-        default=0, description="Number of agents of group 'agent', or group name -> count."
-    )
-    objects: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description="Object name -> how many to place on empty cells."
-    )
-    border_width: NonNegativeInt = Field(
-        default=0, description="Wall cells added around the interior on every side."
-    )
-
-    @model_validator(mode="after")
-    def _fits_one_window(self) -> ConvChainConfig:
-        if self.width < self.pattern_size or self.height < self.pattern_size:
-            raise ValueError(
-                f"convchain {self.width}x{self.height} is smaller than one pattern of size {self.pattern_size}"
-            )
-        return self
 
 
 def window_log_weights(patterns: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -156,6 +131,6 @@ class ConvChainBuilder:
             np.random.default_rng(chain_seed),
         )
         grid = self.cell_names[field]
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
+        names = placed_cell_names(config.objects, config.agents)
         place_at_random_empty_cells(grid, names, np.random.default_rng(placement_seed), self.owner)
         return add_border(grid, config.border_width)

@@ -13,42 +13,33 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
 from mettagrid.map_builder.base import (
     CELL_DTYPE,
     EMPTY,
     WALL,
+    AgentCounts,
+    GridMapConfig,
     add_border,
-    agent_cell_names,
-    object_cell_names,
     place_at_random_empty_cells,
+    placed_cell_names,
 )
 
 
-class MazeConfig(BaseModel):
+class MazeConfig(GridMapConfig):
     """A perfect maze with agents and objects on random corridor cells."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["maze"] = "maze"
     algorithm: Literal["kruskal", "dfs"] = Field(
         description="Randomized Kruskal (union-find) or iterative DFS."
     )
-    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
-    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
     corridor_width: PositiveInt = Field(default=1, description="Width of every corridor in cells.")
     wall_width: PositiveInt = Field(
         default=1, description="Thickness of the walls between corridors in cells."
     )
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
+    agents: AgentCounts = Field(
         default=1, description="Number of agents of group 'agent', or group name -> count."
-    )
-    objects: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description="Object name -> how many to place."
-    )
-    border_width: NonNegativeInt = Field(
-        default=0, description="Wall cells added around the interior on every side."
     )
 
     @model_validator(mode="after")
@@ -165,6 +156,6 @@ class MazeBuilder:
         is_open = np.zeros((config.height, config.width), dtype=bool)
         is_open[: carved.shape[0], : carved.shape[1]] = carved
         grid = np.where(is_open, EMPTY, WALL).astype(CELL_DTYPE)
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
+        names = placed_cell_names(config.objects, config.agents)
         place_at_random_empty_cells(grid, names, rng, f"maze {config.width}x{config.height}")
         return add_border(grid, config.border_width)

@@ -21,17 +21,19 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from mettagrid.map_builder.base import (
     AGENT_PREFIX,
     EMPTY,
+    AgentCounts,
+    GridMapConfig,
     MapBuilder,
+    ObjectCounts,
     add_border,
-    agent_cell_names,
     check_cell_names,
     child_seeds,
-    object_cell_names,
+    placed_cell_names,
 )
 from mettagrid.map_builder.connectivity import connect_components, open_cells
 from mettagrid.map_builder.placement import place_in_cells
@@ -43,10 +45,8 @@ if TYPE_CHECKING:
 COPIES = {"horizontal": 2, "vertical": 2, "x4": 4}
 
 
-class MirrorConfig(BaseModel):
+class MirrorConfig(GridMapConfig):
     """A child map reflected left-right, top-bottom, or into four quadrants."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["mirror"] = "mirror"
     # Resolved by model_rebuild() in mettagrid.map_builder, where the union lives.
@@ -62,12 +62,10 @@ class MirrorConfig(BaseModel):
     height: PositiveInt = Field(
         description="Interior height of the whole map (the border is added outside it)."
     )
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
+    agents: AgentCounts = Field(
         default=0, description="Agents per copy: a count of group 'agent', or group name -> count."
     )
-    objects: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description="Object name -> how many per copy."
-    )
+    objects: ObjectCounts = Field(default_factory=dict, description="Object name -> how many per copy.")
     groups: list[str] | None = Field(
         default=None,
         description="Agent group of each copy (2, or 4 for x4), first = the child's part; default: keep groups.",
@@ -184,7 +182,7 @@ class MirrorBuilder:
             off_axis[:, -1] = False
         if config.symmetry != "horizontal" and config.height % 2:
             off_axis[-1, :] = False
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
+        names = placed_cell_names(config.objects, config.agents)
         part = part.copy()
         place_in_cells(
             part, names, off_axis, np.random.default_rng(placement_seed), self.owner, "off the mirror axis"

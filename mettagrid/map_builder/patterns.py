@@ -11,10 +11,31 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from mettagrid.map_builder.ascii import parse_ascii
+from mettagrid.map_builder.base import GridMapConfig
 
 Symmetry = Literal["none", "horizontal", "all"]
+
+
+class PatternMapConfig(GridMapConfig):
+    """The fields both texture generators take: the example and how its windows are learned."""
+
+    pattern: str = Field(description="The example: ASCII rows, one per line (see the map character table).")
+    pattern_size: int = Field(default=3, ge=2, le=5, description="N: windows of N x N cells are learned.")
+    symmetry: Symmetry = Field(
+        default="all", description="Copies of the example also learned: none, horizontal mirror, or all 8."
+    )
+    periodic_input: bool = Field(default=True, description="Windows wrap around the example's edges.")
+
+    @model_validator(mode="after")
+    def _fits_one_window(self) -> PatternMapConfig:
+        if self.width < self.pattern_size or self.height < self.pattern_size:
+            raise ValueError(
+                f"{self.type} {self.width}x{self.height} is smaller than one pattern of size {self.pattern_size}"
+            )
+        return self
 
 
 def parse_example(text: str, owner: str) -> np.ndarray:

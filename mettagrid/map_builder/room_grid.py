@@ -15,18 +15,20 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
-from mettagrid.map_builder.areas import Area
+from mettagrid.map_builder.areas import Area, add_border_with_areas, areas_mask
 from mettagrid.map_builder.base import (
     CELL_DTYPE,
     EMPTY,
     WALL,
+    AgentCounts,
+    GridMapConfig,
     MapBuilder,
-    add_border,
-    agent_cell_names,
+    ObjectCounts,
     child_seeds,
     object_cell_names,
+    placed_cell_names,
 )
 from mettagrid.map_builder.maze import kruskal_passages
 from mettagrid.map_builder.placement import place_in_cells
@@ -38,14 +40,10 @@ if TYPE_CHECKING:
 CELL_TAG = "cell"
 
 
-class RoomGridConfig(BaseModel):
+class RoomGridConfig(GridMapConfig):
     """``rows x columns`` rooms with walls and doors between them."""
 
-    model_config = ConfigDict(extra="forbid")
-
     type: Literal["room_grid"] = "room_grid"
-    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
-    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
     rows: PositiveInt = Field(default=2, description="Rooms per column.")
     columns: PositiveInt = Field(default=2, description="Rooms per row.")
     wall_width: PositiveInt = Field(default=1, description="Thickness of the walls between rooms.")
@@ -57,17 +55,12 @@ class RoomGridConfig(BaseModel):
     room: MapBuilderConfig | None = Field(
         default=None, description="Builds each room's inside; default empty."
     )
-    room_objects: dict[str, NonNegativeInt] = Field(
+    room_objects: ObjectCounts = Field(
         default_factory=dict, description="Object name -> how many in every room."
     )
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
-        default=0, description="Agents in all, at random empty cells of any room."
-    )
-    objects: dict[str, NonNegativeInt] = Field(
+    agents: AgentCounts = Field(default=0, description="Agents in all, at random empty cells of any room.")
+    objects: ObjectCounts = Field(
         default_factory=dict, description="Object name -> how many in all, at random empty cells of any room."
-    )
-    border_width: NonNegativeInt = Field(
-        default=0, description="Wall cells added around the interior on every side."
     )
 
     @model_validator(mode="before")
@@ -166,16 +159,12 @@ class RoomGridBuilder:
         placement_rng = np.random.default_rng(placement_seed)
         room_things = object_cell_names(config.room_objects)
         for room in rooms:
-            in_room = np.zeros(grid.shape, dtype=bool)
-            in_room[room.slices] = True
-            place_in_cells(grid, room_things, in_room, placement_rng, self.owner, "in a room")
-        in_rooms = np.zeros(grid.shape, dtype=bool)
-        for room in rooms:
-            in_rooms[room.slices] = True
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
-        place_in_cells(grid, names, in_rooms, placement_rng, self.owner, "in rooms")
-        border = config.border_width
-        return add_border(grid, border), [room.shifted(border, border) for room in rooms]
+            place_in_cells(
+                grid, room_things, areas_mask(grid.shape, [room]), placement_rng, self.owner, "in a room"
+            )
+        names = placed_cell_names(config.objects, config.agents)
+        place_in_cells(grid, names, areas_mask(grid.shape, rooms), placement_rng, self.owner, "in rooms")
+        return add_border_with_areas(grid, rooms, config.border_width)
 
     def open_door(self, grid: np.ndarray, room: Area, goes_east: bool, rng: np.random.Generator) -> None:
         """Empty a ``door_width`` gap through the wall on the room's east or south side."""

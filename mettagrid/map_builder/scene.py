@@ -34,22 +34,22 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    NonNegativeInt,
     PositiveInt,
     Tag,
     field_validator,
     model_validator,
 )
 
-from mettagrid.map_builder.areas import Area, build_with_areas
+from mettagrid.map_builder.areas import Area, add_border_with_areas, build_with_areas
 from mettagrid.map_builder.ascii import PROJECT_ROOT
 from mettagrid.map_builder.base import (
+    AgentCounts,
+    GridMapConfig,
     MapBuilder,
-    add_border,
-    agent_cell_names,
+    ObjectCounts,
     child_seeds,
     empty_grid,
-    object_cell_names,
+    placed_cell_names,
 )
 from mettagrid.map_builder.connectivity import connect_components
 from mettagrid.map_builder.placement import place_in_cells
@@ -110,10 +110,10 @@ class SceneNode(BaseModel):
     make_connected: bool = Field(
         default=False, description="After the children, carve walls so every non-wall cell is reachable."
     )
-    objects: dict[str, NonNegativeInt] = Field(
+    objects: ObjectCounts = Field(
         default_factory=dict, description="Object name -> how many, placed last on empty cells."
     )
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
+    agents: AgentCounts = Field(
         default=0,
         description="Agents placed last on empty cells: a count of group 'agent', or group -> count.",
     )
@@ -133,29 +133,22 @@ SceneRef = Annotated[
 ]
 
 
-class SceneConfig(BaseModel):
+class SceneConfig(GridMapConfig):
     """The ``scene`` map builder: a scene tree (by name, by file, or inline) built at a given size."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["scene"] = "scene"
     scene: SceneRef = Field(
         description="A scene name under configs/scenes/ (e.g. 'wfc/caves'), a YAML file path, or a node inline."
     )
-    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
-    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
     overrides: dict[str, Any] = Field(
         default_factory=dict,
         description="Dotted keys into the scene, e.g. {'generator.temperature': 0.5, 'children.0.limit': 2}.",
     )
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
+    agents: AgentCounts = Field(
         default=0, description="Agents placed after the scene on empty cells: a count, or group -> count."
     )
-    objects: dict[str, NonNegativeInt] = Field(
+    objects: ObjectCounts = Field(
         default_factory=dict, description="Object name -> how many, placed after the scene on empty cells."
-    )
-    border_width: NonNegativeInt = Field(
-        default=0, description="Wall cells added around the interior on every side."
     )
 
     @model_validator(mode="after")
@@ -298,11 +291,10 @@ class SceneBuilder:
         tree_seed, placement_seed = child_seeds(seed, 2)
         owner = f"scene {self.name} {config.width}x{config.height}"
         grid, areas = self.build_node(self.root, empty_grid(config.height, config.width), tree_seed, owner)
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
+        names = placed_cell_names(config.objects, config.agents)
         everywhere = np.ones(grid.shape, dtype=bool)
         place_in_cells(grid, names, everywhere, np.random.default_rng(placement_seed), owner, "in the scene")
-        border = config.border_width
-        return add_border(grid, border), [area.shifted(border, border) for area in areas]
+        return add_border_with_areas(grid, areas, config.border_width)
 
     def build_node(
         self, node: SceneNode, area: np.ndarray, seed: int, owner: str
@@ -330,7 +322,7 @@ class SceneBuilder:
                 grid[target.slices] = part
         if node.make_connected:
             grid = connect_components(grid, owner)
-        names = object_cell_names(node.objects) + agent_cell_names(node.agents)
+        names = placed_cell_names(node.objects, node.agents)
         everywhere = np.ones(grid.shape, dtype=bool)
         place_in_cells(grid, names, everywhere, np.random.default_rng(placement_seed), owner, "in its area")
         return grid, areas

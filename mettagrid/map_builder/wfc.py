@@ -19,54 +19,26 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, PositiveInt
 
 from mettagrid.map_builder.base import (
     add_border,
-    agent_cell_names,
     child_seeds,
-    object_cell_names,
     place_at_random_empty_cells,
+    placed_cell_names,
 )
 from mettagrid.map_builder.bitsets import EntropyTable, UnionTable, bitset_from_mask, members
-from mettagrid.map_builder.patterns import Symmetry, learn_windows, parse_example
+from mettagrid.map_builder.patterns import PatternMapConfig, learn_windows, parse_example
 
 # (row offset, column offset) of the neighbour in each direction: east, south, west, north.
 DIRECTIONS = ((0, 1), (1, 0), (0, -1), (-1, 0))
 
 
-class WfcConfig(BaseModel):
+class WfcConfig(PatternMapConfig):
     """A map in the style of a small ASCII example, by Wave Function Collapse."""
 
-    model_config = ConfigDict(extra="forbid")
-
     type: Literal["wfc"] = "wfc"
-    pattern: str = Field(description="The example: ASCII rows, one per line (see the map character table).")
-    pattern_size: int = Field(default=3, ge=2, le=5, description="N: windows of N x N cells are learned.")
-    symmetry: Symmetry = Field(
-        default="all", description="Copies of the example also learned: none, horizontal mirror, or all 8."
-    )
-    periodic_input: bool = Field(default=True, description="Windows wrap around the example's edges.")
-    width: PositiveInt = Field(description="Interior width in cells (the border is added outside it).")
-    height: PositiveInt = Field(description="Interior height in cells (the border is added outside it).")
     max_attempts: PositiveInt = Field(default=10, description="Fresh starts allowed after contradictions.")
-    agents: NonNegativeInt | dict[str, NonNegativeInt] = Field(
-        default=0, description="Number of agents of group 'agent', or group name -> count."
-    )
-    objects: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description="Object name -> how many to place on empty cells."
-    )
-    border_width: NonNegativeInt = Field(
-        default=0, description="Wall cells added around the interior on every side."
-    )
-
-    @model_validator(mode="after")
-    def _fits_one_window(self) -> WfcConfig:
-        if self.width < self.pattern_size or self.height < self.pattern_size:
-            raise ValueError(
-                f"wfc {self.width}x{self.height} is smaller than one pattern of size {self.pattern_size}"
-            )
-        return self
 
 
 def overlap_agrees(patterns: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -215,7 +187,7 @@ class WfcBuilder:
                 "attempts (every one ran into a contradiction)"
             )
         grid = self.cell_names[self.paint(chosen)]
-        names = object_cell_names(config.objects) + agent_cell_names(config.agents)
+        names = placed_cell_names(config.objects, config.agents)
         place_at_random_empty_cells(grid, names, np.random.default_rng(attempt_seeds[-1]), self.owner)
         return add_border(grid, config.border_width)
 

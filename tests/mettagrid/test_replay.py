@@ -39,6 +39,18 @@ def play_recorded(env: MettaGridVecEnv, actor, recorder: ReplayRecorder, on_step
             on_step()
 
 
+def apply_live_changes(streamed: dict, step: int, changes) -> None:
+    """One step of what play.py streams, applied as the viewer does to the replay it holds."""
+    for obj, name, value in changes:
+        entry = streamed["grid_objects"][obj]
+        current = entry.get(name)
+        if isinstance(current, list):
+            current.append([step, value])
+        else:
+            entry[name] = [[0, current], [step, value]]
+    streamed["max_steps"] = step
+
+
 def inventory_by_name(pairs, item_names):
     return {item_names[item]: count for item, count in pairs}
 
@@ -114,25 +126,10 @@ def test_live_changes_rebuild_the_same_replay():
         if streamed is None:
             streamed = copy.deepcopy(recorder.replay(0))
             return
-        step, changes = recorder.last_step_changes(0)
-        for obj, name, value in changes:
-            entry = streamed["grid_objects"][obj]
-            current = entry.get(name)
-            if isinstance(current, list):
-                current.append([step, value])
-            else:
-                entry[name] = [[0, current], [step, value]]
-        streamed["max_steps"] = step
+        apply_live_changes(streamed, *recorder.last_step_changes(0))
 
     recorder = ReplayRecorder(env, env_indices=[0])
-    actor = SCRIPTED_POLICIES["random"](env, seed=2)
-    observations = env.reset()
-    recorder.after_step()
-    apply_step()
-    while recorder.recording(0):
-        observations, *_ = env.step(actor.act(observations))
-        recorder.after_step()
-        apply_step()
+    play_recorded(env, SCRIPTED_POLICIES["random"](env, seed=2), recorder, on_step=apply_step)
     full = recorder.replay(0)
     assert streamed["max_steps"] == full["max_steps"] == 40
     for step in range(41):

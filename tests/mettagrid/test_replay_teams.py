@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mettagrid.replay import ReplayRecorder, compress_replay, frame_at, load_replay
-from tests.mettagrid.test_replay import play_recorded
+from tests.mettagrid.test_replay import apply_live_changes, play_recorded
 
 STEPS = 150  # by then both teams have aligned (and scrambled) junctions with seed 0
 
@@ -98,15 +98,8 @@ def test_live_changes_carry_owner_changes():
             streamed = copy.deepcopy(recorder.replay(0))
             return
         step, changes = recorder.last_step_changes(0)
-        for obj, name, value in changes:
-            team_changes += name == "team"
-            entry = streamed["grid_objects"][obj]
-            current = entry.get(name)
-            if isinstance(current, list):
-                current.append([step, value])
-            else:
-                entry[name] = [[0, current], [step, value]]
-        streamed["max_steps"] = step
+        team_changes += sum(name == "team" for _, name, _ in changes)
+        apply_live_changes(streamed, step, changes)
 
     play(env, recorder, on_step=apply_step)
     full = recorder.replay(0)

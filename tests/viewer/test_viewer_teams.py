@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.eval.browser import chromium, skip_without_chromium
+from tests.eval.browser import chromium, save_screenshot, skip_without_chromium
 
 skip_without_chromium()
 
@@ -116,6 +116,8 @@ def test_the_viewer_reports_and_draws_building_owners(cogsguard):
     assert driver.execute_script("return mettascope.selectObject(arguments[0])", neutral["id"]) == neutral["id"]
     owner = driver.find_element(By.ID, "object-owner")
     assert owner.get_attribute("data-team") == "0" and owner.text == "neutral"
+    driver.execute_script("mettascope.selectObject(arguments[0])", owned["id"])
+    save_screenshot(driver, "viewer_cogsguard.png")
     assert page_errors(driver) == []
 
 

@@ -25,20 +25,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import numpy as np
 import torch
 
 from metta.agent.policy_store import PolicyRecord, PolicyStore, PolicyStoreError
 from metta.cogsguard.policies import COGSGUARD_POLICIES
+from metta.sim.builtin_names import (  # noqa: F401  (re-exported: callers import them from here)
+    BUILTIN_NAMES,
+    BUILTIN_PREFIX,
+    COGSGUARD_NAMES,
+    BuiltinNameError,
+    parse_builtin,
+)
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
 
-BUILTIN_PREFIX = "metta://policy/"
 BUILTIN_VERSION = "builtin"
-BUILTIN_NAMES = tuple(SCRIPTED_POLICIES)  # play any MettaGrid game
-COGSGUARD_NAMES = tuple(COGSGUARD_POLICIES)  # play CoGsGuard games only
 
 
 class ScriptedActor:
@@ -104,34 +107,12 @@ class PolicySpec:
 def builtin_spec(name: str) -> PolicySpec:
     """`name` is what follows metta://policy/: a built-in's name, maybe with `?key=value&...`."""
     uri = f"{BUILTIN_PREFIX}{name}"
-    name, _, query = name.partition("?")
-    name = name.strip("/")
-    if name in SCRIPTED_POLICIES:
-        accepted: tuple[str, ...] = ()
-    elif name in COGSGUARD_POLICIES:
-        accepted = COGSGUARD_POLICIES[name][1]
-    else:
-        raise PolicyStoreError(
-            f"{uri}: unknown built-in policy (known: {', '.join(BUILTIN_NAMES)}) "
-            f"or, for CoGsGuard games, one of {', '.join(COGSGUARD_NAMES)}"
-        )
-    params = parse_params(uri, name, query, accepted)
+    try:
+        name, params = parse_builtin(name)
+    except BuiltinNameError as error:
+        raise PolicyStoreError(str(error)) from None
     label = name + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
     return PolicySpec(uri, label, label, BUILTIN_VERSION, builtin=name, params=params)
-
-
-def parse_params(uri: str, name: str, query: str, accepted: tuple[str, ...]) -> dict[str, int]:
-    """`miner=4&scout=2` -> {"miner": 4, "scout": 2}; one-line errors for unknown keys or non-ints."""
-    params: dict[str, int] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
-        if key not in accepted:
-            known = f"known: {', '.join(accepted)}" if accepted else "it takes none"
-            raise PolicyStoreError(f"{uri}: unknown parameter {key!r} for policy {name} ({known})")
-        try:
-            params[key] = int(value)
-        except ValueError:
-            raise PolicyStoreError(f"{uri}: parameter {key} must be an integer (got {value!r})") from None
-    return params
 
 
 def spec_from_record(record: PolicyRecord) -> PolicySpec:

@@ -33,10 +33,10 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from metta.common.s3 import first_line
+from metta.sim.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
 
 BUNDLE_FORMAT = "metta.policy_bundle/1"
 MANIFEST = "policy.json"
-BUILTIN_PREFIX = "metta://policy/"
 CHECKPOINT_MEMBER = "checkpoint.pt"
 EXTRA_DIR = "files"
 DEFAULT_ENV = "mettagrid/arena/basic"
@@ -215,14 +215,11 @@ def _manifest(archive: _Archive) -> BundleManifest:
 
 def _check_builtin(where: Path, uri: str) -> None:
     """A built-in URI the policy store can make (`metta://policy/role?miner=4`), or BundleError."""
-    from metta.agent.policy_store import PolicyStoreError
-    from metta.sim.builtin_policies import builtin_spec
-
     if not uri.startswith(BUILTIN_PREFIX):
         raise BundleError(f"{where}: {uri!r} is not a built-in policy (they start with {BUILTIN_PREFIX})")
     try:
-        builtin_spec(uri[len(BUILTIN_PREFIX):])
-    except PolicyStoreError as error:
+        parse_builtin(uri[len(BUILTIN_PREFIX):])
+    except BuiltinNameError as error:
         raise BundleError(f"{where}: {uri!r} is not a built-in policy ({first_line(error)})") from None
 
 

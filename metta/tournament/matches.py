@@ -75,10 +75,8 @@ class ParticipantError(RuntimeError):
 
 def season_env_config(settings: SeasonSettings) -> Any:
     """The EnvConfig a season's matches run on."""
-    try:
-        from metta.cogsguard.missions import env_config_by_name
-    except ImportError:
-        raise MatchError("the env loader (metta.cogsguard.missions) is not installed") from None
+    from metta.cogsguard.missions import env_config_by_name
+
     config = env_config_by_name(settings.env, settings.env_overrides)
     if settings.max_steps is not None:
         config = config.model_copy(deep=True)

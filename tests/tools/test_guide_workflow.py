@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from metta.cogames.tournament_commands import CHECK_MISSION
 from tests.tournament.test_server import SEASON, Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,9 @@ def test_the_full_end_to_end_workflow(tmp_path, server):
 
     # 5. Upload and submit (after logging in); someone else enters the scripted roles.
     user.cogames("login", "--server", server.url, "--user", "me")
+    [season] = json.loads(user.cogames("seasons", "--json"))
+    assert season["name"] == SEASON and season["settings"]["env"] == CHECK_MISSION == "cogsguard_arena.basic"
+    assert season["settings"]["teams"] == "auto"  # groups, for a mission: each policy plays a side
     assert "uploaded my-policy:v1" in user.cogames("upload", "-p", "./train_dir/my-run", "-n", "my-policy")
     assert f"submitted my-policy:v1 to {SEASON}" in user.cogames("submit", "my-policy", "--season", SEASON)
     rival = Shell(tmp_path / "rival")

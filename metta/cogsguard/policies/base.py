@@ -195,3 +195,12 @@ def fetch_gear(world: World, agent: int, role: str, nav: Nav) -> Action | None:
     if world.held(agent, "energy") > 0:
         return nav.use(world, agent, station, "put_items")
     return fetch_energy(world, agent, nav)
+
+
+def arm(world: World, agent: int, role: str, nav: Nav) -> Action | None:
+    """For roles whose action costs energy (scout, scrambler): the errand that comes first,
+    the role's gear and then energy to spend, or None when the agent holds both."""
+    step = fetch_gear(world, agent, role, nav)
+    if step is None and world.held(agent, "energy") == 0:
+        step = fetch_energy(world, agent, nav)
+    return step

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from metta.cogsguard.policies.base import Action, Nav, fetch_energy, fetch_gear
+from metta.cogsguard.policies.base import Action, Nav, arm
 from metta.cogsguard.world import World
 
 PATROL_STEPS = 50
 
 
 def act(world: World, agent: int, nav: Nav) -> Action:
-    step = fetch_gear(world, agent, "scout", nav)
+    step = arm(world, agent, "scout", nav)
     if step is not None:
         return step
-    if world.held(agent, "energy") == 0:
-        return fetch_energy(world, agent, nav)
     team = int(world.a_group[agent])
     orient = int(world.a_orient[agent])
     for d in (orient, 0, 1, 2, 3):

@@ -8,16 +8,14 @@
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import Action, Nav, fetch_energy, fetch_gear
+from metta.cogsguard.policies.base import Action, Nav, arm
 from metta.cogsguard.world import World
 
 
 def act(world: World, agent: int, nav: Nav) -> Action:
-    step = fetch_gear(world, agent, "scrambler", nav)
+    step = arm(world, agent, "scrambler", nav)
     if step is not None:
         return step
-    if world.held(agent, "energy") == 0:
-        return fetch_energy(world, agent, nav)
     team = int(world.a_group[agent])
     for kind in ("junction", "charger"):
         theirs = [b for b in world.buildings(kind) if world.b_team[b] not in (-1, team)]

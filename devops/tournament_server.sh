@@ -9,6 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${TOURNAMENT_DIR:-train_dir/tournament}
 python=${PYTHON:-.venv/bin/python}
-[ -x "$python" ] || python=python3
+[ -n "${PYTHON:-}" ] || [ -x "$python" ] || python=python3  # $PYTHON, else the venv's, else python3
 mkdir -p "$dir"
 exec "$python" -m metta.tournament.server --db "$dir/tournament.db" --storage "$dir/storage" "$@"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import subprocess
 import sys
@@ -207,7 +208,7 @@ def _play_text(spec, config, args) -> None:
     start, result = time.perf_counter(), None
     try:
         while result is None:
-            observations, rewards, terminals, truncations = env.step(actor.act(observations))
+            observations, _, terminals, truncations = env.step(actor.act(observations))
             actor.observe_dones(terminals, truncations)
             step = env.current_step(0)
             finished = env.episode_results()
@@ -292,6 +293,8 @@ def cmd_run(args) -> None:
         chosen = MISSION_SETS[args.mission_set]
         missions += list_missions() if chosen is None else chosen
     missions = missions or [DEFAULT_MISSION]
+    if args.episodes < 1:
+        raise CommandError(f"-e {args.episodes}: at least one episode")
     entries = [parse_policy_arg(text) for text in args.policy]
     specs = [resolve_policy(policy) for policy, _ in entries]
     report = {"missions": {}}
@@ -308,46 +311,36 @@ def cmd_run(args) -> None:
 
 
 def run_mission(mission: str, specs, proportions: list[float], args) -> dict[str, Any]:
-    """Episodes where policy i plays `agent_shares` of the agents (which agents: drawn per episode)."""
+    """Episodes, played side by side, where policy i plays `agent_shares` of the agents (which
+    agents: drawn per episode)."""
+    from metta.sim.suite_runner import make_sim_env, play_episodes
     from metta.tournament.matches import TeamActor
-    from mettagrid.vec_env import MettaGridVecEnv
 
-    config = mission_config(mission, args.steps)
-    env = MettaGridVecEnv(config, num_envs=1, seed=args.seed, auto_reset=False)
-    counts = agent_shares(env.num_agents, proportions)
-    rng = np.random.default_rng(args.seed)
-    totals = np.zeros(len(specs))
-    hearts = np.zeros(len(specs))
+    env = make_sim_env(mission_config(mission, args.steps), args.episodes, args.seed)
     try:
-        for episode in range(args.episodes):
-            teams = rng.permutation(np.repeat(np.arange(len(specs)), counts))
-            actors = [spec.make_actor(env, "cpu", args.seed + 7 * i + episode) for i, spec in enumerate(specs)]
-            actor = TeamActor(actors, teams)
-            observations = env.reset() if episode == 0 else _next_episode(env)
-            result = None
-            while result is None:
-                observations, _, terminals, truncations = env.step(actor.act(observations))
-                actor.observe_dones(terminals, truncations)
-                finished = env.episode_results()
-                result = finished[0] if finished else None
-            rewards = np.asarray(result["episode_rewards"])
-            gained = np.array([s.get("heart.gained", 0.0) for s in result["agent_stats"]])
-            for i in range(len(specs)):
-                totals[i] += rewards[teams == i].sum()
-                hearts[i] += gained[teams == i].sum()
+        counts = agent_shares(env.num_agents, proportions)
+        rng = np.random.default_rng(args.seed)
+        teams = np.concatenate([rng.permutation(np.repeat(np.arange(len(specs)), counts))
+                                for _ in range(args.episodes)])
+        actors = [spec.make_actor(env, "cpu", args.seed + 7 * i) for i, spec in enumerate(specs)]
+        results, _ = play_episodes(env, TeamActor(actors, teams), args.episodes, max_time_s=math.inf)
     finally:
         env.close()
+    totals = np.zeros(len(specs))
+    hearts = np.zeros(len(specs))
+    for result in results:
+        played = teams.reshape(args.episodes, -1)[result["env_index"]]
+        rewards = np.asarray(result["episode_rewards"])
+        gained = np.array([s.get("heart.gained", 0.0) for s in result["agent_stats"]])
+        for i in range(len(specs)):
+            totals[i] += rewards[played == i].sum()
+            hearts[i] += gained[played == i].sum()
     rows = []
     for i, spec in enumerate(specs):
         agent_episodes = counts[i] * args.episodes
         rows.append({"policy": spec.name, "agents": counts[i], "reward_per_agent": totals[i] / agent_episodes,
                      "heart_gained_per_agent": hearts[i] / agent_episodes})
     return {"policies": rows}
-
-
-def _next_episode(env):
-    env.reset_env(0)
-    return env.buffers.observations
 
 
 def cmd_train(args) -> None:

@@ -76,27 +76,24 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     board.set_defaults(run=cmd_leaderboard)
 
 
-def _client(server: str | None = None, need_login: bool = True) -> TournamentClient:
+def _client(need_login: bool = True) -> TournamentClient:
     login = load_login()
     if login is None:
         if need_login:
             raise CommandError("not logged in: run `cogames login --user NAME` (or --token TOKEN) first")
-        return TournamentClient(server or DEFAULT_SERVER)
-    return TournamentClient(server or login.server, login.token)
+        return TournamentClient(DEFAULT_SERVER)
+    return TournamentClient(login.server, login.token)
 
 
 def cmd_login(args) -> None:
     login = load_login()
     server = args.server or (login.server if login else DEFAULT_SERVER)
-    client = TournamentClient(server)
     if args.token:
-        client = TournamentClient(server, args.token)
-        user = client.whoami()["name"]
-        token = args.token
+        user, token = TournamentClient(server, args.token).whoami()["name"], args.token
     else:
         name = args.user or getpass.getuser()
         try:
-            created = client.signup(name)
+            created = TournamentClient(server).signup(name)
         except TournamentError as error:
             hint = "" if args.user else " (pick a name with --user NAME, or store a token with --token TOKEN)"
             raise CommandError(f"login: {error}{hint}") from None
@@ -125,7 +122,7 @@ def cmd_upload(args) -> None:
         print(f"dry run: nothing uploaded (bundle at {bundle})")
         return
     result = _client().upload(args.name, bundle, args.description)
-    print(f"uploaded {args.name}:v{result['version']}" + (f" ({manifest.kind})" if hasattr(manifest, "kind") else ""))
+    print(f"uploaded {args.name}:v{result['version']} ({manifest.kind})")
 
 
 def cmd_submit(args) -> None:
@@ -176,8 +173,6 @@ def cmd_leaderboard(args) -> None:
 
 def run_command(args) -> int:
     """Run a parsed command; a user error is one `error:` line and exit code 2."""
-    from mettagrid.errors import ConfigError
-
     try:
         args.run(args)
     except (CommandError, TournamentError, ConfigError) as error:

@@ -20,7 +20,6 @@ refusal is a one-line `BundleError`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import shutil
 import tarfile
@@ -350,10 +349,3 @@ def validate_bundle(path: str | Path, env: str = DEFAULT_ENV, env_overrides: Ite
             vec_env.close()
     return manifest
 
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()

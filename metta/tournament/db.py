@@ -252,29 +252,26 @@ class Database:
 
     # -- policies and versions ------------------------------------------------------------------
 
-    def check_can_upload(self, user: dict[str, Any], name: str) -> None:
-        """Refuse before the upload is read: a bad name, or a name another user owns."""
+    def check_can_upload(self, user: dict[str, Any], name: str) -> int | None:
+        """Refuse a bad name, or a name another user owns (the server asks before reading an
+        upload); returns the policy's id, None when the name is still free."""
         check_name("policy", name)
-        owner = self._one(
-            "SELECT u.name FROM policies p JOIN users u ON u.id = p.owner_id WHERE p.name = ?", (name,)
-        )
-        if owner is not None and owner["name"] != user["name"]:
-            raise Forbidden(f"policy {name!r} belongs to {owner['name']}; pick another name")
+        policy = self._one(
+            "SELECT p.id, p.owner_id, u.name AS owner FROM policies p JOIN users u ON u.id = p.owner_id"
+            " WHERE p.name = ?", (name,))
+        if policy is not None and policy["owner_id"] != user["id"]:
+            raise Forbidden(f"policy {name!r} belongs to {policy['owner']}; pick another name")
+        return policy["id"] if policy is not None else None
 
     def add_version(self, user: dict[str, Any], name: str, *, kind: str, source: str, blob_sha256: str,
                     blob_path: str, size_bytes: int, description: str = "") -> dict[str, Any]:
         """Record a new version of `name` (created, owned by `user`, on its first upload)."""
-        self.check_can_upload(user, name)
         with self._write() as con:
-            policy = self._one("SELECT id, owner_id FROM policies WHERE name = ?", (name,))
-            if policy is None:
+            policy_id = self.check_can_upload(user, name)  # again inside the transaction: nobody claims it meanwhile
+            if policy_id is None:
                 policy_id = con.execute(
                     "INSERT INTO policies (name, owner_id, created_at) VALUES (?, ?, ?)", (name, user["id"], utc_now())
                 ).lastrowid
-            elif policy["owner_id"] != user["id"]:
-                raise Forbidden(f"policy {name!r} belongs to another user; pick another name")
-            else:
-                policy_id = policy["id"]
             # Numbers are never reused, not even those of deleted versions.
             version = con.execute(
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_versions WHERE policy_id = ?", (policy_id,)
@@ -295,18 +292,14 @@ class Database:
     def version(self, name: str, version: int | None = None) -> dict[str, Any]:
         """One live version of a policy (the newest when `version` is None)."""
         self.policy(name)  # a one-line 404 naming the policy
-        if version is None:
-            row = self._one(
-                f"SELECT {self._VERSION_COLUMNS} FROM {self._VERSION_FROM} WHERE p.name = ? AND v.deleted_at IS NULL"
-                " ORDER BY v.version DESC LIMIT 1", (name,))
-            if row is None:
-                raise NotFound(f"policy {name!r} has no versions")
-            return row
-        row = self._one(
-            f"SELECT {self._VERSION_COLUMNS} FROM {self._VERSION_FROM}"
-            " WHERE p.name = ? AND v.version = ? AND v.deleted_at IS NULL", (name, version))
+        where, args = "p.name = ? AND v.deleted_at IS NULL", [name]
+        if version is not None:
+            where, args = where + " AND v.version = ?", [name, version]
+        row = self._one(f"SELECT {self._VERSION_COLUMNS} FROM {self._VERSION_FROM} WHERE {where}"
+                        " ORDER BY v.version DESC LIMIT 1", args)
         if row is None:
-            raise NotFound(f"policy {name!r} has no version v{version}")
+            raise NotFound(f"policy {name!r} has no versions" if version is None
+                           else f"policy {name!r} has no version v{version}")
         return row
 
     def policy(self, name: str) -> dict[str, Any]:
@@ -495,9 +488,8 @@ class Database:
         for match in matches:
             match["participants"] = self._all(
                 "SELECT mp.position, mp.submission_id, p.name AS policy, u.name AS owner, v.version, mp.score"
-                " FROM match_participants mp JOIN submissions s ON s.id = mp.submission_id"
-                " JOIN policy_versions v ON v.id = s.version_id JOIN policies p ON p.id = v.policy_id"
-                " JOIN users u ON u.id = p.owner_id WHERE mp.match_id = ? ORDER BY mp.position", (match["id"],))
+                f" FROM {self._SUBMISSION_FROM} JOIN match_participants mp ON mp.submission_id = s.id"
+                " WHERE mp.match_id = ? ORDER BY mp.position", (match["id"],))
         return matches
 
     # -- the match scheduler's side -------------------------------------------------------------

@@ -32,6 +32,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from metta.common.s3 import first_line
+
 
 class SeasonSettings(BaseModel):
     """How a season's matches are played."""
@@ -136,7 +138,7 @@ class TeamActor:
             try:
                 chosen = np.asarray(actor.act(observations))
             except Exception as error:  # noqa: BLE001  (foreign weights may fail in any way)
-                raise ParticipantError(position, f"failed to act ({_first_line(error)})") from None
+                raise ParticipantError(position, f"failed to act ({first_line(error)})") from None
             if actions is None:
                 actions = chosen.copy()
             mine = self.teams == position
@@ -178,7 +180,7 @@ def run_match(settings: SeasonSettings, bundles: list[Path], seed: int) -> list[
                 spec = load_bundle_spec(bundle, label=f"p{position}")
                 actors.append(spec.make_actor(env, "cpu", seed + 1000 * position))
             except (BundleError, CheckpointError, PolicyEnvMismatch, PolicyStoreError) as error:
-                raise ParticipantError(position, _first_line(error)) from None
+                raise ParticipantError(position, first_line(error)) from None
         results, _ = play_episodes(env, TeamActor(actors, teams), env.num_envs, settings.max_match_time_s,
                                    observations=observations)
     finally:
@@ -201,8 +203,3 @@ def timed(runner: Any, settings: SeasonSettings, bundles: list[Path], seed: int)
         raise MatchError(f"the match runner returned a non-finite score: {scores}")
     return scores, time.monotonic() - started
 
-
-def _first_line(error: BaseException) -> str:
-    from metta.common.s3 import first_line
-
-    return first_line(error)

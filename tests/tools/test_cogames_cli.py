@@ -22,7 +22,7 @@ def cogames(*args: str, token_file: Path, login_name: str | None = None) -> subp
     env = {**os.environ, "COGAMES_TOKEN_FILE": str(token_file)}
     if login_name:  # what getpass.getuser() reads first
         env["LOGNAME"] = login_name
-    return subprocess.run([sys.executable, "-m", "metta.cogames.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "metta.cogames.cli", *args], check=False, cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from metta.tournament.bundle import bundle_policy
 from metta.tournament.client import TournamentClient, TournamentError
+from metta.tournament.db import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SEASON = "beta-cogsguard"
@@ -29,8 +30,9 @@ QUICK_SEASON = json.dumps({"env": "mettagrid/arena/basic", "max_steps": 200, "ep
 class Server:
     def __init__(self, tmp: Path, *args: str):
         self.log = tmp / f"server-{time.monotonic_ns()}.log"
+        self.storage = tmp / "storage"
         command = [sys.executable, "-m", "metta.tournament.server", "--db", str(tmp / "t.db"),
-                   "--storage", str(tmp / "storage"), "--host", "127.0.0.1", "--port", "0", *args]
+                   "--storage", str(self.storage), "--host", "127.0.0.1", "--port", "0", *args]
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
         self.url = self._read_url(timeout=30)
@@ -87,6 +89,9 @@ def bundles(tmp_path_factory, arena_run_dir):
 
 def test_tokens_are_checked_on_every_mutating_endpoint(server, bundles):
     anonymous = server.client()
+    assert anonymous.health() == {"ok": True, "schema_version": SCHEMA_VERSION}
+    assert {"GET /api/health", "POST /api/seasons/{season}/submissions"} <= set(
+        anonymous._request("GET", "/")["endpoints"])
     alice = server.client(anonymous.signup("auth-alice")["token"])
     assert alice.whoami()["name"] == "auth-alice"
     assert refused(401, anonymous.whoami).endswith("(run `cogames login`)")
@@ -121,13 +126,16 @@ def test_a_policy_is_only_its_owners(server, bundles, tmp_path):
     refused(403, bob.download, "own-scripted", 1, tmp_path / "x.zip")
 
     entry = alice.submit(SEASON, "own-scripted", version=1)
-    assert (entry["status"], entry["version"], entry["rank"]) == ("active", 1, entry["rank"])
+    assert (entry["status"], entry["version"], entry["rank"]) == ("active", 1, 1)
     assert "belongs to own-alice" in refused(403, bob.withdraw, entry["id"])
     assert "already submitted" in refused(409, alice.submit, SEASON, "own-scripted", 1)
 
     saved = alice.download("own-scripted", 1, tmp_path / "v1.zip")
     assert saved.read_bytes() == bundles["scripted"].read_bytes()
+    stored = server.storage / "bundles" / v1["sha256"][:2] / f"{v1['sha256']}.zip"
+    assert stored.read_bytes() == saved.read_bytes()  # kept under its content hash
     assert alice.delete_version("own-scripted", 1)["version"] == 1
+    assert not stored.exists()  # no live version has that content any more
     [withdrawn] = alice.submissions(SEASON)
     assert (withdrawn["status"], withdrawn["message"]) == ("withdrawn", "version deleted")
     refused(404, alice.delete_version, "own-scripted", 1)

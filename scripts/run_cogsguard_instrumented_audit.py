@@ -17,21 +17,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.cogsguard.diagnostics import audit
+from metta.cogsguard.diagnostics import add_rollout_arguments, audit, print_report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--agents", type=int, default=None, help="agents per team (default: the mission's)")
+    add_rollout_arguments(parser, steps=1000)
     parser.add_argument("--policy-uri", default="metta://policy/role_py")
-    parser.add_argument("--mission", default="cogsguard_arena.basic")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trace-every", type=int, default=200)
     args = parser.parse_args(argv)
     report = audit(args.mission, args.policy_uri, args.steps, args.agents, args.seed, args.trace_every)
-    print("\n".join(report["lines"]))
-    return 0 if report["passed"] else 1
+    return print_report(report)
 
 
 if __name__ == "__main__":

@@ -17,22 +17,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.cogsguard.diagnostics import parity
+from metta.cogsguard.diagnostics import add_rollout_arguments, parity, print_report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy-a", default="metta://policy/role", help="a URI or a built-in name")
     parser.add_argument("--policy-b", default="metta://policy/role_py")
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--agents", type=int, default=None, help="agents per team (default: the mission's)")
-    parser.add_argument("--mission", default="cogsguard_arena.basic")
-    parser.add_argument("--seed", type=int, default=0)
+    add_rollout_arguments(parser, steps=500)
     parser.add_argument("--tolerance", type=float, default=0.05)
     args = parser.parse_args(argv)
     report = parity(args.policy_a, args.policy_b, args.mission, args.steps, args.agents, args.seed, args.tolerance)
-    print("\n".join(report["lines"]))
-    return 0 if report["passed"] else 1
+    return print_report(report)
 
 
 if __name__ == "__main__":

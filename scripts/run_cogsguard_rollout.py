@@ -18,16 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.cogsguard.diagnostics import rollout_check
+from metta.cogsguard.diagnostics import add_rollout_arguments, print_report, rollout_check
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--agents", type=int, default=None, help="agents per team (default: the mission's)")
+    add_rollout_arguments(parser, steps=200)
     parser.add_argument("--policy-uri", default="metta://policy/role")
-    parser.add_argument("--mission", default="cogsguard_arena.basic")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trace-roles", action="store_true", help="print the cogs' roles every --trace-every steps")
     parser.add_argument("--trace-prereqs", action="store_true", help="print every gear acquisition")
     parser.add_argument("--trace-resources", action="store_true", help="print the cogs' held resources")
@@ -35,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = rollout_check(args.mission, args.policy_uri, args.steps, args.agents, args.seed,
                            args.trace_roles, args.trace_prereqs, args.trace_resources, args.trace_every)
-    print("\n".join(report["lines"]))
-    return 0 if report["passed"] else 1
+    return print_report(report)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,18 @@ deposit; an align / scramble is judged by the building it faced.
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from metta.cogsguard.missions import load_mission
 from metta.cogsguard.policies.base import ROLES
+from metta.cogsguard.world import DIRS
 from mettagrid.vec_env import MettaGridVecEnv
 
-DIRS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 RESOURCES = ("ore", "influence", "energy", "heart")
 
 
@@ -37,6 +41,35 @@ def make_rollout(mission: str, policy: str, agents: int | None, steps: int, seed
     config = load_mission(mission, cogs=agents, clips=agents, max_steps=steps + 1, desync_episodes=False)
     env = MettaGridVecEnv(config, num_envs=1, seed=seed)
     return env, resolve_policies(policy_uri(policy))[0].make_actor(env, seed=seed)
+
+
+def play(env: MettaGridVecEnv, actor: Any, observations: np.ndarray,
+         steps: int) -> Iterator[tuple[int, np.ndarray, list[str], Probe, Probe]]:
+    """Step `steps` times from `observations`; yields (step, actions, roles, before, after):
+    the actions taken, each agent's role when it chose them, and Probes around the step."""
+    before = Probe(env)
+    for step in range(1, steps + 1):
+        actions = actor.act(observations)
+        roles = _roles(actor, before)
+        observations, _, _, _ = env.step(actions)
+        env.episode_results()
+        after = Probe(env)
+        yield step, actions, roles, before, after
+        before = after
+
+
+def add_rollout_arguments(parser: argparse.ArgumentParser, steps: int) -> None:
+    """The options every diagnostic script takes: --steps, --agents, --mission, --seed."""
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--agents", type=int, default=None, help="agents per team (default: the mission's)")
+    parser.add_argument("--mission", default="cogsguard_arena.basic")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def print_report(report: dict[str, Any]) -> int:
+    """Print a report's lines; the script's exit code (0 passed, 1 a failure found)."""
+    print("\n".join(report["lines"]))
+    return 0 if report["passed"] else 1
 
 
 class Probe:
@@ -111,7 +144,6 @@ def rollout_check(
     roles, mining and alignment targets, and gear acquisition."""
     env, actor = make_rollout(mission, policy, agents, steps, seed)
     observations = env.reset()
-    probe = Probe(env)
     lines: list[str] = []
     failures: list[str] = []
     counts: Counter = Counter()
@@ -137,10 +169,7 @@ def rollout_check(
     cogs = team_ids.get("cogs")
     roles_seen_per_step = 0
     previous_roles: list[str] | None = None
-    for step in range(1, steps + 1):
-        actions = actor.act(observations)
-        before = probe
-        roles = _roles(actor, before)
+    for step, actions, roles, before, after in play(env, actor, observations, steps):
         team_roles = {r for a, r in enumerate(roles) if before.group(a) == cogs}
         if set(ROLES) <= team_roles:
             roles_seen_per_step += 1
@@ -150,11 +179,7 @@ def rollout_check(
         if previous_roles is not None:
             counts["role_transitions"] += sum(1 for x, y in zip(previous_roles, roles) if x != y)
         previous_roles = roles
-        observations, _, _, _ = env.step(actions)
-        env.episode_results()
-        after = Probe(env)
         _judge_step(before, after, actions, roles, counts, trace_prereqs, lines, step)
-        probe = after
         if trace_resources and (step == 1 or step % trace_every == 0):
             lines.append(f"step {step}: cogs hold " + ", ".join(
                 f"{item}={sum(after.held(a, item) for a in range(env.num_agents) if after.group(a) == cogs)}"
@@ -280,7 +305,7 @@ def audit(
     a rollout of 300 steps or more, or some agent never had a role."""
     env, actor = make_rollout(mission, policy, agents, steps, seed)
     observations = env.reset()
-    probe = Probe(env)
+    probe = Probe(env)  # the last state seen (after the loop: the final one)
     cogs = next(g["id"] for g in env.params["groups"] if g["name"] == "cogs")
     lines: list[str] = []
     transitions: Counter = Counter()
@@ -289,19 +314,13 @@ def audit(
     previous_totals: dict[str, int] | None = None
     hearts_made = 0
     roleless = set(range(env.num_agents))
-    for step in range(1, steps + 1):
-        actions = actor.act(observations)
-        roles = _roles(actor, probe)
+    for step, actions, roles, before, probe in play(env, actor, observations, steps):
         roleless -= {a for a, r in enumerate(roles) if r != "none"}
         if previous_roles is not None:
             for x, y in zip(previous_roles, roles):
                 if x != y:
                     transitions[f"{x}->{y}"] += 1
         previous_roles = roles
-        before = probe
-        observations, _, _, _ = env.step(actions)
-        env.episode_results()
-        probe = Probe(env)
         for a in range(env.num_agents):
             if env.action_names[int(actions[a, 0])] != "get_items":
                 continue

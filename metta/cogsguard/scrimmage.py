@@ -82,21 +82,27 @@ def scrimmage(
     group_names = {group.id: name for name, group in config.game.groups.items()}
     clips_id = config.game.groups["clips"].id
     ours = _actor(policy_uri, env, seed)
-    theirs = ours if opponent_uri is None else _actor(opponent_uri, env, seed + 1)
+    theirs = None if opponent_uri is None else _actor(opponent_uri, env, seed + 1)
+
+    def both_teams():
+        """The actor for this episode: agent ids follow the map (row-major), so which rows
+        are clips changes per episode."""
+        if theirs is None:
+            return ours
+        from metta.sim.suite_runner import MixedActor
+
+        return MixedActor(ours, theirs, env.replay_frame(0)[: env.num_agents, GROUP_COLUMN] != clips_id)
 
     observations = env.reset()
+    actor = both_teams()
     results: list[dict[str, Any]] = []
     while len(results) < episodes:
-        actions = ours.act(observations)
-        if theirs is not ours:
-            # Agent ids follow the map (row-major), so which rows are clips changes per episode.
-            clips_rows = env.replay_frame(0)[: env.num_agents, GROUP_COLUMN] == clips_id
-            actions = np.where(clips_rows[:, None], theirs.act(observations), actions)
-        observations, _, terminals, truncations = env.step(actions)
-        ours.observe_dones(terminals, truncations)
-        if theirs is not ours:
-            theirs.observe_dones(terminals, truncations)
-        results += env.episode_results()
+        observations, _, terminals, truncations = env.step(actor.act(observations))
+        actor.observe_dones(terminals, truncations)
+        ended = env.episode_results()
+        if ended:  # the env has auto-reset onto the next episode's map
+            results += ended
+            actor = both_teams()
     env.close()
     per_episode = [episode_metrics(result, group_names) for result in results[:episodes]]
     keys = per_episode[0].keys() if per_episode else []

@@ -42,7 +42,6 @@ class Layout:
         self.of_type: dict[str, list[int]] = {}
         for b, name in enumerate(self.type_name):
             self.of_type.setdefault(name, []).append(b)
-        self.at = {(int(r), int(c)): b for b, (r, c) in enumerate(zip(self.row, self.col))}
         self._fields: dict[int, np.ndarray] = {}
 
     def distance(self, b: int) -> np.ndarray:
@@ -76,7 +75,7 @@ class Layout:
 
 
 class World:
-    """One env's state at the current step, plus its episode's Layout."""
+    """One env's state at the current step, plus its episode's Layout and teams."""
 
     def __init__(self, env: MettaGridVecEnv, env_index: int):
         self.env, self.env_index = env, env_index
@@ -84,9 +83,16 @@ class World:
         self.item = {name: i for i, name in enumerate(self.items)}
         self.num_agents = env.num_agents
         self.type_names = {t["type_id"]: t["name"] for t in env.params["object_types"]}
-        self.group_ids = [g["id"] for g in env.params["groups"]]
         self.limits = {g["id"]: g["resource_limits"] for g in env.params["groups"]}
+        # What each building type's recipe takes, per item (static: read once, not per query).
+        self.recipe_input: dict[str, dict[str, int]] = {}
+        for t in env.params["object_types"]:
+            cost: dict[str, int] = {}
+            for i, amount in t.get("input", []):
+                cost[self.items[i]] = cost.get(self.items[i], 0) + amount
+            self.recipe_input.setdefault(t["name"], cost)
         self.layout: Layout | None = None
+        self.teams: dict[int, list[int]] = {}  # group id -> its agents, ascending (set per episode)
         self._last_step = -1
 
     def refresh(self) -> None:
@@ -97,6 +103,8 @@ class World:
         if self.layout is None or step <= self._last_step:
             height, width = self.env.map_size()
             self.layout = Layout(frame, self.num_agents, self.type_names, height, width)
+            groups = frame[: self.num_agents, _GROUP].tolist()  # agents keep their group all episode
+            self.teams = {g: [a for a, h in enumerate(groups) if h == g] for g in sorted(set(groups))}
         self._last_step = step
         self.step = step
         A, NI = self.num_agents, len(self.items)

@@ -162,13 +162,6 @@ def detour(world: World, row: int, col: int, field) -> list[tuple[int, int]] | N
 # -- steps several roles share ------------------------------------------------------------------
 
 
-def recipe_cost(world: World, type_name: str, item: str) -> int:
-    for t in world.env.params["object_types"]:
-        if t["name"] == type_name:
-            return sum(amount for i, amount in t.get("input", []) if world.items[i] == item)
-    return 0
-
-
 def fetch_energy(world: World, agent: int, nav: Nav) -> Action:
     """Take energy from the cheapest own charger (moves, + EMPTY_COST when empty), or wait there."""
     own = world.owned("charger", int(world.a_group[agent]))
@@ -189,7 +182,8 @@ def fetch_gear(world: World, agent: int, role: str, nav: Nav) -> Action | None:
         return "noop", 0
     if world.output(station, gear) > 0:
         return nav.use(world, agent, station, "get_items")
-    missing = recipe_cost(world, f"{role}_station", "energy") - world.input(station, "energy")
+    price = world.recipe_input.get(f"{role}_station", {}).get("energy", 0)
+    missing = price - world.input(station, "energy")
     if missing <= 0:
         return nav.use(world, agent, station, "noop")  # paid: the gear is on its way
     if world.held(agent, "energy") > 0:

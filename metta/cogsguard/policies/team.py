@@ -49,8 +49,7 @@ class TeamPolicy:
             if world.step == 0:
                 self._vibed[e].clear()
             roles = [""] * A
-            for team in sorted(set(world.a_group.tolist())):
-                members = [a for a in range(A) if world.a_group[a] == team]
+            for team, members in world.teams.items():
                 for a, role in zip(members, self.roles_for(world, team, members)):
                     roles[a] = role
             self.last_roles[e] = roles

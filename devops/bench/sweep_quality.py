@@ -22,6 +22,8 @@ after 10/20/30/40 evaluations, and the mean total cost spent.
 
   devops/bench/sweep_quality.py                     # all cases, 40 evaluations, 5 seeds
   devops/bench/sweep_quality.py branin --evals 20 --seeds 3
+  devops/bench/sweep_quality.py branin hartmann6 --set expansion_rate=0.25   # a setting changed
+  devops/bench/sweep_quality.py --time-suggest      # seconds per suggestion at 40/100/200 runs
 
 70-85 s on a 2-core CPU (seeds run in 2 parallel processes; each GP fit is single-threaded).
 """
@@ -43,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
 
-from metta.sweep import Protein, ProteinSettings, SearchSpace
+from metta.sweep import Protein, SearchSpace, parse_settings
+from mettagrid.errors import ConfigError
 
 HARTMANN_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
                        [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
@@ -93,13 +96,14 @@ def cost_of(case: Case, space: SearchSpace, values: dict) -> float:
     return 1.0 + 3.0 * (1 - t if case.cost_falls else t) ** 2
 
 
-def run_one(case_name: str, method: str, seed: int, evals: int) -> tuple[list[float], ...]:
+def run_one(case_name: str, method: str, seed: int, evals: int,
+            overrides: dict | None = None) -> tuple[list[float], ...]:
     """One search; returns the true value, cost and observed score of each evaluation, in order."""
     case = CASES[case_name]
     space = SearchSpace.from_dict(case.parameters)
     noise_rng = np.random.default_rng([seed, 1])
     random_rng = np.random.default_rng([seed, 2])
-    settings = ProteinSettings(max_suggestion_cost=case.max_suggestion_cost)
+    settings = parse_settings({"max_suggestion_cost": case.max_suggestion_cost, **(overrides or {})})
     protein = Protein(space, settings, seed=seed, goal=case.goal)
     true_values, costs = [], []
     for _ in range(evals):
@@ -127,24 +131,60 @@ def best_curve(case: Case, true_values: list[float], observed: list[float]) -> n
     return np.array(curve)
 
 
+def time_suggest(sizes=((40, 6), (100, 6), (200, 10)), repeats: int = 3) -> None:
+    """Seconds for one model-based suggestion (both GP fits) at `runs` observations of `dim` parameters."""
+    print("# seconds per suggestion (both GP fits), median of", repeats)
+    for runs, dim in sizes:
+        space = SearchSpace.from_dict(box([(0, 1)] * dim))
+        rng = np.random.default_rng(0)
+        observations = []
+        for x in space.sample_uniform(rng, runs):
+            values = space.denormalize(x)
+            observations.append({"params": values, "score": -float(np.sum((x - 0.3) ** 2)), "cost": 1.0 + x[0] ** 2})
+        protein = Protein(space, seed=0, observations=observations)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            _params, info = protein.suggest()
+            times.append(time.perf_counter() - start)
+        assert info["source"] == "gp", info
+        print(f"runs={runs:<4} parameters={dim:<3} {np.median(times):.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cases", nargs="*", default=list(CASES), help=f"any of {', '.join(CASES)}")
     parser.add_argument("--evals", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a protein: setting for Protein, e.g. expansion_rate=0.25 (repeatable)")
+    parser.add_argument("--time-suggest", action="store_true", help="only time one suggestion at 40/100/200 runs")
     args = parser.parse_args()
+    if args.time_suggest:
+        time_suggest()
+        return
     unknown = [case for case in args.cases if case not in CASES]
     if unknown:
         parser.error(f"unknown case {unknown[0]!r} (choose from {', '.join(CASES)})")
+    import yaml
+
+    overrides = {key: yaml.safe_load(value) for key, _, value in (item.partition("=") for item in args.set)}
+    try:
+        parse_settings(overrides)
+    except ConfigError as error:
+        parser.error(str(error))
 
     jobs = [(case, method, seed) for case in args.cases for method in ("protein", "random")
             for seed in range(args.seeds)]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(jobs, pool.map(run_one, *zip(*jobs), [args.evals] * len(jobs))))
+        results = dict(zip(jobs, pool.map(run_one, *zip(*jobs), [args.evals] * len(jobs),
+                                          [overrides] * len(jobs))))
     checkpoints = [n for n in (10, 20, 30, 40, 60, 80, 100) if n <= args.evals]
 
+    if overrides:
+        print(f"# protein settings changed: {overrides}")
     print(f"# mean over {args.seeds} seeds of the best value found after n evaluations "
           f"(true value of the best-observed run); cost = total spent")
     header = "".join(f"{'n=' + str(n):>10}" for n in checkpoints)

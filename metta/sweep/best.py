@@ -28,8 +28,7 @@ def ranked_runs(store: SweepStore, goal: str) -> list[dict[str, Any]]:
     for record in store.runs():
         obs = record.observation
         if obs and not obs.get("failed") and obs.get("score") is not None:
-            runs.append({"run": record.run_id, "score": obs["score"], "cost": obs.get("cost"),
-                         "params": obs.get("params") or (record.suggestion or {}).get("params", {})})
+            runs.append({"run": record.run_id, "score": obs["score"], "cost": obs.get("cost"), "params": record.params})
     return sorted(runs, key=lambda r: r["score"], reverse=goal != "minimize")
 
 

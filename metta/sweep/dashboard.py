@@ -57,7 +57,7 @@ def flat_run(record: RunRecord, now: float, timeout: float = HEARTBEAT_TIMEOUT_S
         "status": run_status(record, now, timeout),
         "worker": record.claim.get("worker"),
         "phase": suggestion.get("phase"),
-        "params": observation.get("params") or suggestion.get("params") or {},
+        "params": record.params,
         "score": _number(observation.get("score")),
         "cost": _number(observation.get("cost")),
         "failed": bool(observation.get("failed")) if record.observation is not None else None,

@@ -11,11 +11,19 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+)
 
 from metta.sweep.distributions import SearchSpace
 from metta.sweep.protein import Protein, parse_settings
-from metta.sweep.store import HEARTBEAT_TIMEOUT_S, SweepStore
+from metta.sweep.store import HEARTBEAT_TIMEOUT_S, RunRecord, SweepStore
 from mettagrid.errors import ConfigError, describe_validation_error
 
 
@@ -112,25 +120,23 @@ def current_phase(sweep: SweepConfig, completed: int) -> tuple[str | None, Sweep
         raise ConfigError(describe_validation_error(error, prefix=f"schedule.phases.{phase.name}.sweep")) from None
 
 
-def observations_of(store: SweepStore, limit: int) -> list[dict[str, Any]]:
+def observations_of(runs: list[RunRecord], limit: int) -> list[dict[str, Any]]:
     """Finished runs as Protein observations, newest `limit` (failures included)."""
-    done = [r for r in store.runs() if r.done]
-    out = []
-    for record in done[-limit:]:
-        obs = record.observation
-        out.append({"params": obs.get("params") or (record.suggestion or {}).get("params", {}),
-                    "score": obs.get("score"), "cost": float(obs.get("cost") or 0.0),
-                    "failed": bool(obs.get("failed"))})
-    return out
+    done = [r for r in runs if r.done]
+    return [{"params": record.params, "score": record.observation.get("score"),
+             "cost": float(record.observation.get("cost") or 0.0), "failed": bool(record.observation.get("failed"))}
+            for record in done[-limit:]]
 
 
 def prepare_run(store: SweepStore, job: SweepJobConfig) -> tuple[str, dict[str, Any], str | None] | None:
     """Claim the next run id and store its suggestion. None once the sweep has `max_runs`."""
-    store.fail_abandoned(job.settings.heartbeat_timeout_s)
-    if job.sweep.max_runs is not None and len(store.runs()) >= job.sweep.max_runs:
+    runs = store.runs()  # one read of the record (each run is 4 objects on S3)
+    if store.fail_abandoned(job.settings.heartbeat_timeout_s, runs):
+        runs = store.runs()
+    if job.sweep.max_runs is not None and len(runs) >= job.sweep.max_runs:
         return None
-    observations = observations_of(store, job.settings.max_observations_to_load)
-    phase, sweep = current_phase(job.sweep, len(observations))
+    observations = observations_of(runs, job.settings.max_observations_to_load)
+    phase, sweep = current_phase(job.sweep, sum(r.done for r in runs))  # all finished runs, not just those loaded
     run_id = store.claim_next(job.worker)
     number = int(run_id.rsplit(".", 1)[1])
     if job.sweep.max_runs is not None and number >= job.sweep.max_runs:
@@ -203,10 +209,10 @@ def evaluate_run(store: SweepStore, job: SweepJobConfig, run_id: str, log=None) 
     from metta.sim.simulation_config import load_suite
     from metta.sim.suite_runner import run_suite
 
-    records = {r.run_id: r for r in store.runs()}
-    if run_id not in records:
+    record = store.run(run_id)
+    if record is None:
         raise ConfigError(f"run: {run_id} is not a run of sweep {store.sweep_name} (see {store.location}/runs/)")
-    params = (records[run_id].suggestion or {}).get("params", {})
+    params = (record.suggestion or {}).get("params", {})
     run_dir = Path(job.train_dir) / run_id
     checkpoints = run_dir / "checkpoints"
     train_s = training_seconds(run_dir)

@@ -63,11 +63,9 @@ class LocalBackend(Backend):
             tmp.unlink(missing_ok=True)
 
     def write(self, path: str, data: bytes) -> None:
-        target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        from metta.eval.storage import write_output  # temp file + rename: readers never see half of it
+
+        write_output(str(self.root / path), data, "sweep_dir")
 
     def read(self, path: str) -> bytes | None:
         try:
@@ -123,15 +121,20 @@ class S3Backend(Backend):
         return sorted(names)
 
 
-def make_backend(root: str) -> Backend:
-    if root.startswith("s3://"):
+def make_backend(root: str, sweep_name: str) -> Backend:
+    """The backend for `<root>/<sweep_name>`; `root` is a directory, file:// or s3:// prefix."""
+    # Checked on `root` itself: once joined as a Path, `gs://b` would read as the directory `gs:/b`.
+    if "://" in root and not root.startswith(("s3://", "file://")):
+        raise ConfigError(f"sweep_dir: {root}: use a local directory or an s3:// prefix")
+    from metta.eval.storage import join_destination
+
+    location = join_destination(root, sweep_name)
+    if location.startswith("s3://"):
         from metta.common.s3 import parse_s3_uri
 
-        bucket, prefix = parse_s3_uri(root)
+        bucket, prefix = parse_s3_uri(location)
         return S3Backend(bucket, prefix)
-    if "://" in root and not root.startswith("file://"):
-        raise ConfigError(f"sweep_dir: {root}: use a local directory or an s3:// prefix")
-    return LocalBackend(Path(root.removeprefix("file://")).expanduser())
+    return LocalBackend(Path(location).expanduser())
 
 
 @dataclass
@@ -147,6 +150,11 @@ class RunRecord:
     def done(self) -> bool:
         return self.observation is not None
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The values the run used: its observation's, else its suggestion's."""
+        return (self.observation or {}).get("params") or (self.suggestion or {}).get("params") or {}
+
     def stale(self, now: float, timeout: float) -> bool:
         last = self.heartbeat or float(self.claim.get("claimed_at", 0))
         return not self.done and now - last > timeout
@@ -155,8 +163,7 @@ class RunRecord:
 class SweepStore:
     def __init__(self, root: str, sweep_name: str):
         self.root, self.sweep_name = root, sweep_name
-        self.backend = make_backend(root.rstrip("/") + "/" + sweep_name if root.startswith("s3://")
-                                    else str(Path(root.removeprefix("file://")) / sweep_name))
+        self.backend = make_backend(root, sweep_name)
 
     @property
     def location(self) -> str:
@@ -203,28 +210,31 @@ class SweepStore:
         return self.backend.create(f"runs/{run_id}/observation.json",
                                    _json({**observation, "recorded_at": time.time()}))
 
-    def runs(self) -> list[RunRecord]:
-        records = []
-        prefix = f"{self.sweep_name}.r."
-        for name in self.backend.list_dirs("runs"):
-            if not name.startswith(prefix) or not name[len(prefix):].isdigit():
-                continue
-            claim = _load(self.backend.read(f"runs/{name}/claim.json"))
-            if claim is None:
-                continue
-            beat = _load(self.backend.read(f"runs/{name}/heartbeat.json"))
-            records.append(RunRecord(name, int(name[len(prefix):]), claim,
-                                     _load(self.backend.read(f"runs/{name}/suggestion.json")),
-                                     _load(self.backend.read(f"runs/{name}/observation.json")),
-                                     float(beat["at"]) if beat else None))
-        return sorted(records, key=lambda r: r.number)
+    def run(self, run_id: str) -> RunRecord | None:
+        """One run's record; None if `run_id` is not a claimed run of this sweep."""
+        number = run_id.removeprefix(f"{self.sweep_name}.r.")
+        if number == run_id or not number.isdigit():
+            return None
+        claim = _load(self.backend.read(f"runs/{run_id}/claim.json"))
+        if claim is None:
+            return None
+        beat = _load(self.backend.read(f"runs/{run_id}/heartbeat.json"))
+        return RunRecord(run_id, int(number), claim, _load(self.backend.read(f"runs/{run_id}/suggestion.json")),
+                         _load(self.backend.read(f"runs/{run_id}/observation.json")),
+                         float(beat["at"]) if beat else None)
 
-    def fail_abandoned(self, timeout: float = HEARTBEAT_TIMEOUT_S) -> list[str]:
-        """Record runs whose worker stopped (no heartbeat for `timeout` s) as failed."""
+    def runs(self) -> list[RunRecord]:
+        records = [self.run(name) for name in self.backend.list_dirs("runs")]
+        return sorted((r for r in records if r is not None), key=lambda r: r.number)
+
+    def fail_abandoned(self, timeout: float = HEARTBEAT_TIMEOUT_S, runs: list[RunRecord] | None = None) -> list[str]:
+        """Record runs whose worker stopped (no heartbeat for `timeout` s) as failed.
+
+        `runs` is a listing the caller has just read (saves reading the record again)."""
         now, failed = time.time(), []
-        for record in self.runs():
+        for record in self.runs() if runs is None else runs:
             if record.stale(now, timeout) and record.suggestion is not None:
-                observation = {"params": record.suggestion.get("params", {}), "score": None, "cost": None,
+                observation = {"params": record.params, "score": None, "cost": None,
                                "failed": True, "reason": f"no heartbeat for {timeout:.0f} s (worker stopped)"}
                 if self.record_observation(record.run_id, observation):
                     failed.append(record.run_id)

@@ -9,6 +9,7 @@ sweep by sharing `sweep_dir` (a directory or an s3:// prefix).
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -19,8 +20,15 @@ from typing import Any
 from omegaconf import DictConfig
 
 from metta.common.tool import to_container
-from metta.sweep.lifecycle import (SweepJobConfig, evaluate_run, override_args, parse_job, prepare_run,
-                                   write_overrides_file)
+from metta.sweep.lifecycle import (
+    SweepJobConfig,
+    evaluate_run,
+    override_args,
+    parse_job,
+    prepare_run,
+    training_seconds,
+    write_overrides_file,
+)
 from metta.sweep.store import SweepStore
 from mettagrid.errors import ConfigError
 
@@ -135,8 +143,6 @@ def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[st
         with open(run_dir / "sweep_train.log", "w") as output:
             code = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
         if code != 0:
-            from metta.sweep.lifecycle import training_seconds
-
             observation = {"params": params, "score": None, "cost": training_seconds(run_dir), "failed": True,
                            "reason": f"train.py exited with {code} (log: {run_dir / 'sweep_train.log'})"}
             store.record_observation(run_id, observation)
@@ -150,7 +156,5 @@ def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[st
 def _heartbeats(store: SweepStore, run_id: str, timeout: float, stop: threading.Event) -> None:
     interval = max(1.0, min(30.0, timeout / 4))
     while not stop.wait(interval):
-        try:
+        with contextlib.suppress(Exception):  # a missed beat is retried; the run must not die of it
             store.heartbeat(run_id)
-        except Exception:  # noqa: BLE001  (a missed beat is retried; the run must not die of it)
-            pass

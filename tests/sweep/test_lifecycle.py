@@ -47,3 +47,13 @@ def test_prepare_run_uses_the_phase_fails_dead_runs_and_stops_at_max_runs(tmp_pa
     records = {r.run_id: r for r in store.runs()}
     assert records["p.r.0"].observation["failed"] and records["p.r.1"].observation["failed"]
     assert run2 == "p.r.2" and prepare_run(store, job) is None  # max_runs reached
+
+
+def test_the_phase_counts_every_finished_run_not_only_those_loaded_for_protein(tmp_path):
+    job = parse_job({"sweep_name": "q", "sweep_dir": str(tmp_path), "settings": {"max_observations_to_load": 1},
+                     "sweep": {"parameters": PARAMETERS, "schedule": SCHEDULE}})
+    store = SweepStore(str(tmp_path), "q")
+    for score in (1.0, 2.0):
+        run_id, params, _ = prepare_run(store, job)
+        store.record_observation(run_id, {"params": params, "score": score, "cost": 1.0, "failed": False})
+    assert prepare_run(store, job)[2] == "dear"  # 2 finished runs: "cheap" (num_runs 2) is over

@@ -29,7 +29,7 @@ def test_concurrent_workers_never_share_a_run_id(tmp_path, backend, request):
         root = str(tmp_path / "sweeps")
     workers, each = 4, 6
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        claimed = sum(pool.map(_claim_many, [(root, each)] * workers), [])
+        claimed = [run for batch in pool.map(_claim_many, [(root, each)] * workers) for run in batch]
     assert len(claimed) == len(set(claimed)) == workers * each
     assert sorted(int(c.rsplit(".", 1)[1]) for c in claimed) == list(range(workers * each))
     assert [r.run_id for r in SweepStore(root, "race").runs()] == [f"race.r.{n}" for n in range(workers * each)]
@@ -61,3 +61,22 @@ def test_a_run_whose_worker_stopped_is_observed_as_failed(tmp_path):
     assert records[dead].observation["failed"] is True and "worker stopped" in records[dead].observation["reason"]
     assert not records[alive].done
     assert store.fail_abandoned(timeout=1.0) == []  # recorded once
+
+
+def test_a_sweep_dir_with_another_scheme_is_refused_not_made_a_local_directory(tmp_path, monkeypatch):
+    from mettagrid.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"^sweep_dir: gs://bucket/sweeps: use a local directory or an s3://"):
+        SweepStore("gs://bucket/sweeps", "s")
+    assert not (tmp_path / "gs:").exists()
+    store = SweepStore(f"file://{tmp_path}/sweeps", "s")
+    assert store.create_sweep({"metric": "reward"}) and (tmp_path / "sweeps" / "s" / "sweep.yaml").is_file()
+
+
+def test_one_run_is_read_by_id(tmp_path):
+    store = SweepStore(str(tmp_path), "s")
+    run = store.claim_next("w")
+    store.write_suggestion(run, {"params": {"x": 1}})
+    assert store.run(run).params == {"x": 1} and store.run(run).number == 0
+    assert store.run("s.r.7") is None and store.run("other.r.0") is None and store.run("s.r.x") is None

@@ -23,7 +23,8 @@ EVAL = ["sim_name=smoke_test", "num_episodes=1", "wandb_mode=off"]
 
 
 def tool(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(TOOLS / name), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(TOOLS / name), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def places(tmp_path: Path) -> list[str]:
@@ -119,7 +120,7 @@ def test_manual_init_train_eval_and_an_s3_record(tmp_path, s3_endpoint):
 
     # a worker on the same S3 record (started the devops way, run= naming the sweep) picks up from there
     worker = subprocess.run([str(ROOT / "devops" / "sweep.sh"), "run=manual", "sweep.max_runs=2", *shared, *EVAL,
-                             TRAIN_OVERRIDES], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                             TRAIN_OVERRIDES], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert worker.returncode == 0, worker.stderr
     assert [r.run_id for r in SweepStore("s3://sweeps-tool/sweeps", "manual").runs()] == ["manual.r.0", "manual.r.1"]
 

@@ -213,12 +213,6 @@ class ReplayRecorder:
             track.agent_stats = self.env.agent_stats(env_index)
         return encode_replay(self.env, self.columns, track, self.metadata)
 
-    def finish(self, env_index: int, path: str | Path) -> str:
-        """Write env `env_index`'s replay to a local path or s3:// URI; returns where it went."""
-        from metta.eval.storage import write_output
-
-        return write_output(str(path), compress_replay(self.replay(env_index)), "replay", "application/x-compress")
-
 
 # ---------------------------------------------------------------------------------------------
 # encoding

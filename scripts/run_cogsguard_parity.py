@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.cogsguard.diagnostics import add_rollout_arguments, parity, print_report
+from metta.cogames.diagnostics import add_rollout_arguments, parity, print_report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.cogsguard.diagnostics import add_rollout_arguments, print_report, rollout_check
+from metta.cogames.diagnostics import add_rollout_arguments, print_report, rollout_check
 
 
 def main(argv: list[str] | None = None) -> int:

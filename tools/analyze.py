@@ -21,7 +21,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.tools.analyze import AnalysisConfig, run_analysis, summary_lines
+from metta.jobs.analyze import AnalysisConfig, run_analysis, summary_lines
 
 
 @hydra.main(config_path="../configs", config_name="analyze_job", version_base="1.3")

@@ -18,7 +18,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.tools.autotune import run_autotune
+from metta.jobs.autotune import run_autotune
 
 
 @hydra.main(config_path="../configs", config_name="autotune_job", version_base="1.3")

@@ -20,7 +20,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.tools.dashboard import DashboardConfig, run_and_maybe_serve
+from metta.jobs.dashboard import DashboardConfig, run_and_maybe_serve
 
 
 @hydra.main(config_path="../configs", config_name="dashboard_job", version_base="1.3")

@@ -16,7 +16,7 @@ Directories are walked recursively in sorted order; binary and git-ignored files
 
 import sys
 
-from metta.tools.dump_src import main
+from metta.jobs.dump_src import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,7 +20,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.tools.replay import PlayJobConfig, run_play_job
+from metta.jobs.replay import PlayJobConfig, run_play_job
 
 
 @hydra.main(config_path="../configs", config_name="play_job", version_base="1.3")

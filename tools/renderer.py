@@ -18,7 +18,7 @@ import sys
 import hydra
 
 from metta.common.tool import precheck_overrides, env_config_from, exit_on_config_error, job_config_from
-from metta.tools.renderer import RendererJobConfig, run_renderer
+from metta.jobs.renderer import RendererJobConfig, run_renderer
 
 
 @hydra.main(config_path="../configs", config_name="renderer_job", version_base="1.3")

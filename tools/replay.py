@@ -21,7 +21,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.tools.replay import ReplayJobConfig, run_replay_job
+from metta.jobs.replay import ReplayJobConfig, run_replay_job
 
 
 @hydra.main(config_path="../configs", config_name="replay_job", version_base="1.3")

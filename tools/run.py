@@ -16,7 +16,7 @@ exec "${py:-python3}" "$0" "$@"
 Recipes live in metta/recipes/ (arena, navigation, experiment/cogsguard); see docs/tools.md.
 """
 
-from metta.tools.run_tool import run
+from metta.jobs.run_tool import run
 
 if __name__ == "__main__":
     run()

@@ -20,7 +20,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.tools.sim import run_sim_job
+from metta.jobs.sim import run_sim_job
 
 
 @hydra.main(config_path="../configs", config_name="sim_job", version_base="1.3")

@@ -17,7 +17,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.tools.stats_cli import run_stats_cli, split_cli_args
+from metta.jobs.stats_cli import run_stats_cli, split_cli_args
 
 SQL = None  # from -c/--sql, taken out of argv before Hydra parses it
 

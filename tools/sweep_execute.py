@@ -19,7 +19,7 @@ import sys
 import hydra
 
 from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.tools.sweep import job_from_cfg, sweep_execute
+from metta.jobs.sweep import job_from_cfg, sweep_execute
 
 
 @hydra.main(config_path="../configs", config_name="sweep_job", version_base="1.3")

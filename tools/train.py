@@ -21,7 +21,7 @@ import sys
 import hydra
 
 from metta.common.tool import precheck_overrides, exit_on_config_error
-from metta.tools.train import summary_yaml, train
+from metta.jobs.train import summary_yaml, train
 
 
 @hydra.main(config_path="../configs", config_name="train_job", version_base="1.3")

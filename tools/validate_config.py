@@ -17,7 +17,7 @@ Exit code: 0 clean, 1 problems found, 2 no such config.
 
 import sys
 
-from metta.tools.validate_config import main
+from metta.jobs.validate_config import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

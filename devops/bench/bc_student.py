@@ -54,7 +54,7 @@ def last_metrics(run_dir: Path) -> dict:
 
 def score(uris: dict[str, str], env: str, episodes: int, seed: int) -> dict[str, float]:
     """Mean per-agent episode reward of each policy on `episodes` episodes of `env`."""
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
     from metta.sim.simulation_config import SimulationSuiteConfig
     from metta.sim.suite_runner import run_suite
 

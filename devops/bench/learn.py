@@ -84,7 +84,7 @@ def trained_actor(run_dir: Path):
     import torch
 
     from metta.agent.policy_store import PolicyStore
-    from metta.sim.policy_actor import PolicyActor
+    from metta.agent.policy_actor import PolicyActor
 
     policy = PolicyStore().records(f"file://{run_dir}/checkpoints", selector="latest")[0].load("cpu")
 

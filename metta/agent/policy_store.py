@@ -29,7 +29,6 @@ import json
 import math
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -38,8 +37,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from metta.common.s3 import first_line, make_s3_client, parse_s3_uri, s3_error_message
-from metta.rl.checkpoint import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
+from metta.common.uri import download_file, first_line, make_s3_client, parse_s3_uri, s3_error_message
+from metta.agent.policy_file import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
 
 SELECTORS = ("latest", "top", "all")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -233,14 +232,7 @@ class PolicyStore:
         # against a stale or truncated cache entry.
         if dest.is_file() and dest.stat().st_size == size:
             return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            client.download_file(bucket, key, str(tmp))
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return dest
+        return download_file(bucket, key, dest, client)
 
     def _wandb_candidates(self, uri: str) -> list[_Candidate]:
         ref = parse_wandb_uri(uri)

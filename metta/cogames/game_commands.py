@@ -85,7 +85,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def resolve_policy(text: str):
     """A PolicySpec for a bare built-in name (`role`, `miner?gear=2`), a URI, a checkpoint path,
     or a run directory with a version (`./train_dir/my_run:v5`)."""
-    from metta.sim.builtin_policies import BUILTIN_PREFIX, resolve_policies
+    from metta.agent.policy_uri import BUILTIN_PREFIX, resolve_policies
 
     uri = expand_versioned_run(text)  # a checkpoint path when it was `run_dir:vN`
     if "://" not in uri and not Path(uri.split("?")[0]).exists() and not uri.startswith((".", "/")):
@@ -124,7 +124,7 @@ def versioned_checkpoint(directory: Path, version: int, text: str) -> Path:
 
 
 def mission_config(mission: str, steps: int | None):
-    from metta.cogsguard.missions import load_mission
+    from mettagrid.cogsguard.missions import load_mission
     from mettagrid.errors import ConfigError
 
     try:
@@ -142,7 +142,7 @@ GENERIC_DESCRIPTIONS = {
 
 
 def cmd_policies(args) -> None:
-    from metta.cogsguard.policies import COGSGUARD_POLICIES, DESCRIPTIONS
+    from mettagrid.cogsguard.policies import COGSGUARD_POLICIES, DESCRIPTIONS
     from mettagrid.scripted_policies import SCRIPTED_POLICIES
 
     print("CoGsGuard policies (metta://policy/<name>[?key=value...]):")
@@ -196,7 +196,7 @@ def _play_gui(spec, config, args) -> None:
 
 
 def _play_text(spec, config, args) -> None:
-    from metta.cogsguard.scrimmage import episode_metrics
+    from metta.cogames.scrimmage import episode_metrics
     from mettagrid.renderer.terminal import render_grid
     from mettagrid.vec_env import MettaGridVecEnv
 
@@ -233,7 +233,7 @@ def _play_text(spec, config, args) -> None:
 
 
 def cmd_scrimmage(args) -> None:
-    from metta.cogsguard.scrimmage import DEFAULT_OPPONENT, scrimmage
+    from metta.cogames.scrimmage import DEFAULT_OPPONENT, scrimmage
 
     if args.episodes < 1:
         raise CommandError(f"-e {args.episodes}: at least one episode")
@@ -286,7 +286,7 @@ def agent_shares(num_agents: int, proportions: list[float]) -> list[int]:
 
 
 def cmd_run(args) -> None:
-    from metta.cogsguard.missions import list_missions
+    from mettagrid.cogsguard.missions import list_missions
 
     missions = list(args.mission)
     if args.mission_set:
@@ -344,7 +344,7 @@ def run_mission(mission: str, specs, proportions: list[float], args) -> dict[str
 
 
 def cmd_train(args) -> None:
-    from metta.cogsguard.missions import MISSIONS
+    from mettagrid.cogsguard.missions import MISSIONS
 
     if args.mission not in MISSIONS:
         raise CommandError(f"-m {args.mission}: unknown mission (known: {', '.join(MISSIONS)})")

@@ -337,7 +337,7 @@ def load_table(uris: list[str], key: str, cache_dir: str | None = None) -> EvalT
     """The merged statistics of every database in `uris`; any unreadable one is a ConfigError."""
     import duckdb
 
-    from metta.common.s3 import first_line
+    from metta.common.uri import first_line
     from metta.eval.storage import local_stats_db, open_stats_db
 
     if not uris:

@@ -253,7 +253,7 @@ def _normalize_main(argv, prog: str, description: str, normalize) -> int:
             if not args.in_place:
                 sys.stdout.write(result if result.endswith("\n") else result + "\n")
             elif result != text:
-                from metta.eval.storage import write_output
+                from metta.common.uri import write_output
 
                 write_output(str(path), result.encode(), name, "text/plain")
             for note in notes:

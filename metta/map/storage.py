@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from metta.common.s3 import make_s3_client, parse_s3_uri, s3_error_message
-from metta.eval.storage import join_destination, write_output
+from metta.common.uri import make_s3_client, parse_s3_uri, s3_error_message
+from metta.common.uri import join_destination, write_output
 from mettagrid.errors import ConfigError
 from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map
 

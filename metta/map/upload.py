@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def upload(args) -> int:
-    from metta.common.s3 import make_s3_client, parse_s3_uri, s3_error_message
+    from metta.common.uri import make_s3_client, parse_s3_uri, s3_error_message
 
     prefix = args.s3_prefix
     if not prefix and not args.dry_run:

@@ -174,7 +174,7 @@ def make_teacher(cfg: TeacherConfig, env, student_pairs: ActionPairs, horizon: i
     if not cfg.enabled:
         return None
     check_vectorization(cfg, env.vectorization)
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
 
     try:
         spec = resolve_policies(cfg.policy_uri)[0]

@@ -33,9 +33,21 @@ class InitialPolicyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    uri: str | None = Field(None, description="file://, s3:// or wandb:// URI")
+    uri: str | None = Field(None, description="file://, a path, s3:// or wandb:// URI of a trained policy")
     selector: Literal["latest", "top"] = "latest"
     metric: str = Field("score", description="Metadata metric for selector=top")
+
+    @field_validator("uri")
+    @classmethod
+    def _has_weights(cls, uri: str | None) -> str | None:
+        # metta://policy/<name> resolves (metta.agent.policy_uri), but to a scripted policy:
+        # there are no weights to start from, only actions to learn from.
+        if uri and uri.lower().startswith("metta://"):
+            raise ValueError(
+                f"{uri} is a scripted policy with no weights to start from; to learn from it, use "
+                f"teacher.mode=sliced_cloner teacher.policy_uri={uri}"
+            )
+        return uri
 
 
 class TeacherConfig(BaseModel):

@@ -101,7 +101,7 @@ class Trainer:
     def _load_or_create_policy(self, agent_cfg: dict[str, Any]):
         resume_from = self._resume_point()
         if resume_from is not None:
-            from metta.rl.checkpoint import load_policy
+            from metta.agent.policy_file import load_policy
 
             policy = load_policy(resume_from, device="cpu")
             self._require_same_env(policy, f"checkpoint {resume_from}")
@@ -111,12 +111,12 @@ class Trainer:
             self.epoch = int(policy.checkpoint_metadata.get("epoch", 0))
             self.agent_steps = int(policy.checkpoint_metadata.get("agent_steps", 0))
         elif self.job.initial_policy.uri:
-            from metta.agent.policy_store import PolicyStore
+            from metta.agent.policy_uri import resolve_policies
 
-            spec = self.job.initial_policy
-            record = PolicyStore().records(spec.uri, selector=spec.selector, metric=spec.metric)[0]
-            policy = record.load("cpu")
-            self._require_same_env(policy, f"initial_policy {record.uri}")
+            wanted = self.job.initial_policy
+            spec = resolve_policies(wanted.uri, selector=wanted.selector, metric=wanted.metric)[0]
+            policy = spec.load("cpu")
+            self._require_same_env(policy, f"initial_policy {spec.uri}")
             self._resumed_from = None
         else:
             policy = make_policy(agent_cfg, self.env_info)
@@ -198,7 +198,7 @@ class Trainer:
 
     def write_replay(self) -> str:
         """Record one episode of the current policy (own env, so training is untouched)."""
-        from metta.sim.policy_actor import PolicyActor
+        from metta.agent.policy_actor import PolicyActor
         from metta.sim.replay import record_episode, replay_destination, write_replay
 
         replay_dir = (self.cfg.replay_dir or str(self.run_dir / "replays")).removeprefix("file://")

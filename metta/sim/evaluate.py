@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from metta.agent.compat import PolicyEnvMismatch
-from metta.sim.policy_actor import PolicyActor
+from metta.agent.policy_actor import PolicyActor
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from metta.sim.suite_runner import make_sim_env, play_episodes
 from mettagrid.env_configs import compose_env_config

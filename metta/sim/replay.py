@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from metta.common.uri import join_destination, write_output
 from mettagrid.config import EnvConfig
 from mettagrid.replay import REPLAY_SUFFIX, ReplayRecorder, compress_replay
 from mettagrid.vec_env import MettaGridVecEnv
@@ -57,14 +58,10 @@ def record_episode(
 
 def replay_destination(replay_dir: str | Path, name: str) -> str:
     """`<replay_dir>/<name>.json.z` for a directory or an s3:// prefix."""
-    from metta.eval.storage import join_destination
-
     return join_destination(str(replay_dir), name if name.endswith(REPLAY_SUFFIX) else name + REPLAY_SUFFIX)
 
 
 def write_replay(replay: dict[str, Any], destination: str | Path, key: str = "replay_dir") -> str:
     """Store a replay document (compressed) at a local path or s3:// URI; returns where it went.
     Local writes are atomic; a failure is a one-line ConfigError naming `key`."""
-    from metta.eval.storage import write_output
-
     return write_output(str(destination), compress_replay(replay), key, "application/x-compress")

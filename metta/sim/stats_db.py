@@ -36,7 +36,6 @@ import contextlib
 import datetime as dt
 import os
 import re
-import secrets
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
@@ -45,7 +44,7 @@ from typing import Any, Self
 
 import duckdb
 
-from metta.common.s3 import first_line, make_s3_client, parse_s3_uri, s3_error_message
+from metta.common.uri import atomic_path, download_file, first_line, make_s3_client, parse_s3_uri, s3_error_message
 
 TABLES = (
     "simulations",
@@ -246,32 +245,28 @@ def merge_shards(shard_paths: Sequence[str | Path], out_path: str | Path) -> Pat
     """Merge shard DBs into `out_path` (replaced atomically: written under a temporary name,
     then renamed, so a reader never sees half a DB)."""
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     shards = [Path(p) for p in shard_paths]
     for shard in shards:
         check_stats_db(shard)
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            create_schema(con)
-            for index, shard in enumerate(shards):
-                alias = f"shard_{index}"
-                con.execute(f"ATTACH '{_sql_string(shard)}' AS {alias} (READ_ONLY)")
-                for table in TABLES:
-                    cols = ", ".join(_COLUMNS[table])
-                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {alias}.{table}")
-                con.execute(f"DETACH {alias}")
-        finally:
-            con.close()
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            con = duckdb.connect(str(tmp))
+            try:
+                create_schema(con)
+                for index, shard in enumerate(shards):
+                    alias = f"shard_{index}"
+                    con.execute(f"ATTACH '{_sql_string(shard)}' AS {alias} (READ_ONLY)")
+                    for table in TABLES:
+                        cols = ", ".join(_COLUMNS[table])
+                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {alias}.{table}")
+                    con.execute(f"DETACH {alias}")
+            finally:
+                con.close()
+                Path(f"{tmp}.wal").unlink(missing_ok=True)  # left behind only by a failed merge
     except duckdb.ConstraintException as error:
         raise StatsDBError(f"{out}: shards hold the same rows twice ({first_line(error)})") from None
     except duckdb.Error as error:
         raise StatsDBError(f"{out}: merge failed ({first_line(error)})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
     return out
 
 
@@ -371,15 +366,11 @@ def export_stats_db(local_path: str | Path, uri: str) -> str:
             dest = dest / local.name
         if dest.resolve() == local.resolve():
             return str(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
         try:
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, dest)
+            with atomic_path(dest) as tmp:
+                shutil.copyfile(local, tmp)
         except OSError as error:
             raise StatsDBError(f"{uri}: cannot write ({error.strerror or first_line(error)})") from None
-        finally:
-            tmp.unlink(missing_ok=True)
         return str(dest)
     if scheme == "s3":
         bucket, key = _parse_s3(uri)
@@ -429,15 +420,9 @@ def _download_s3(uri: str, cache: Path) -> Path:
     dest = (root / key).resolve()
     if root not in dest.parents:  # a key with ".." must not write outside the cache
         raise StatsDBError(f"{uri}: key escapes the cache directory")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
     # Always fetched again: unlike checkpoints, a DB at one URI may be overwritten by a new run.
-    try:
-        with _s3_errors(uri):
-            make_s3_client().download_file(bucket, key, str(tmp))
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _s3_errors(uri):
+        download_file(bucket, key, dest)
     return dest
 
 

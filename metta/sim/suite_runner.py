@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from metta.agent.compat import PolicyEnvMismatch
-from metta.sim.builtin_policies import PolicySpec, resolve_policies
-from metta.sim.replay import ReplayRecorder, replay_destination
+from metta.agent.policy_uri import PolicySpec, resolve_policies
+from metta.sim.replay import ReplayRecorder, replay_destination, write_replay
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from metta.sim.stats_db import StatsWriter, merge_shards, open_stats_db, simulation_metric_mean
 from mettagrid.config import EnvConfig
@@ -174,7 +174,7 @@ def run_simulation_task(task: SimulationTask) -> SimulationOutcome:
                 index = result["env_index"]
                 agents = rows[index * env.num_agents : (index + 1) * env.num_agents]
                 assignment = [_key(task.policy) if mine else _key(task.npc) for mine in agents]
-                replay_url = recorder.finish(index, _replay_path(task, index)) if recorder else None
+                replay_url = write_replay(recorder.replay(index), _replay_path(task, index)) if recorder else None
                 writer.add_episode(result, sim_id, assignment, replay_url=replay_url,
                                    attributes={"seed": task.seed}, created_at=started)
         outcome.simulation_id, outcome.episodes, outcome.shard_path = sim_id, len(results), task.shard_path

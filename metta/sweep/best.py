@@ -35,7 +35,7 @@ def ranked_runs(store: SweepStore, goal: str) -> list[dict[str, Any]]:
 def write_patch(output_dir: str, name: str, best: dict[str, Any]) -> Path:
     import yaml
 
-    from metta.eval.storage import write_output
+    from metta.common.uri import write_output
 
     path = Path(output_dir) / f"{name}.yaml"
     header = (f"# @package _global_\n# Best run of sweep: {best['run']} (score {best['score']:.6g}, "

@@ -177,7 +177,7 @@ def write_overrides_file(run_dir: Path, params: dict[str, Any]) -> Path:
     """`train_config_overrides.yaml` in the run's directory: the suggestion as nested YAML."""
     import yaml
 
-    from metta.eval.storage import write_output
+    from metta.common.uri import write_output
 
     path = run_dir / "train_config_overrides.yaml"
     write_output(str(path), yaml.safe_dump(nested(params), sort_keys=False).encode(), "train_dir")
@@ -205,7 +205,7 @@ def evaluate_run(store: SweepStore, job: SweepJobConfig, run_id: str, log=None) 
     """Score the run's latest checkpoint on the sweep's suite and record the observation
     (score, cost = training + evaluation seconds). A run without a checkpoint is recorded as
     failed. Returns the observation."""
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
     from metta.sim.simulation_config import load_suite
     from metta.sim.suite_runner import run_suite
 

@@ -63,7 +63,7 @@ class LocalBackend(Backend):
             tmp.unlink(missing_ok=True)
 
     def write(self, path: str, data: bytes) -> None:
-        from metta.eval.storage import write_output  # temp file + rename: readers never see half of it
+        from metta.common.uri import write_output  # temp file + rename: readers never see half of it
 
         write_output(str(self.root / path), data, "sweep_dir")
 
@@ -80,7 +80,7 @@ class LocalBackend(Backend):
 
 class S3Backend(Backend):
     def __init__(self, bucket: str, prefix: str):
-        from metta.common.s3 import make_s3_client
+        from metta.common.uri import make_s3_client
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.client = make_s3_client()
@@ -126,11 +126,11 @@ def make_backend(root: str, sweep_name: str) -> Backend:
     # Checked on `root` itself: once joined as a Path, `gs://b` would read as the directory `gs:/b`.
     if "://" in root and not root.startswith(("s3://", "file://")):
         raise ConfigError(f"sweep_dir: {root}: use a local directory or an s3:// prefix")
-    from metta.eval.storage import join_destination
+    from metta.common.uri import join_destination
 
     location = join_destination(root, sweep_name)
     if location.startswith("s3://"):
-        from metta.common.s3 import parse_s3_uri
+        from metta.common.uri import parse_s3_uri
 
         bucket, prefix = parse_s3_uri(location)
         return S3Backend(bucket, prefix)

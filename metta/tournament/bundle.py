@@ -5,7 +5,7 @@ A bundle is a `.zip` or `.tar.gz` whose root holds `policy.json`, the manifest:
     {"format": "metta.policy_bundle/1", "uri": "metta://policy/scripted"}       a built-in
     {"format": "metta.policy_bundle/1", "checkpoint": "checkpoint.pt", ...}      a checkpoint
 
-A checkpoint bundle carries the `.pt` (metta/rl/checkpoint.py: weights and metadata, never
+A checkpoint bundle carries the `.pt` (metta/agent/policy_file.py: weights and metadata, never
 pickled code) and its `.json` sidecar. An archive without `policy.json` is accepted when it
 holds exactly one `.pt`. Anything under `files/` is extra data the author shipped along; no
 code from a bundle is ever run.
@@ -31,8 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from metta.common.s3 import first_line
-from metta.sim.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
+from metta.common.uri import first_line
+from metta.agent.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
 
 BUNDLE_FORMAT = "metta.policy_bundle/1"
 MANIFEST = "policy.json"
@@ -266,8 +266,8 @@ def bundle_policy(path_or_uri: str | Path, extra_files: Iterable[str | Path] = (
 
 def _resolve_checkpoint(source: str) -> tuple[Path, dict[str, Any]]:
     from metta.agent.policy_store import PolicyStoreError
-    from metta.rl.checkpoint import CheckpointError, read_metadata
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_file import CheckpointError, read_metadata
+    from metta.agent.policy_uri import resolve_policies
 
     try:
         [spec] = resolve_policies(source, selector="latest")
@@ -306,9 +306,9 @@ def extract_bundle(path: str | Path, dest: str | Path) -> BundleManifest:
 
 
 def load_bundle_spec(bundle_dir: str | Path, label: str | None = None):
-    """The `PolicySpec` (metta/sim/builtin_policies.py) of an unpacked bundle; `label` names
+    """The `PolicySpec` (metta/agent/policy_uri.py) of an unpacked bundle; `label` names
     it in stats and messages."""
-    from metta.sim.builtin_policies import PolicySpec, builtin_spec
+    from metta.agent.policy_uri import PolicySpec, builtin_spec
 
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
@@ -324,8 +324,8 @@ def validate_bundle(path: str | Path, env: str = DEFAULT_ENV, env_overrides: Ite
     """Check that a bundle loads and that its policy acts for one step of `env`; returns its
     manifest. This is what `cogames upload --dry-run` runs."""
     from metta.agent.compat import PolicyEnvMismatch
-    from metta.cogsguard.missions import env_config_by_name
-    from metta.rl.checkpoint import CheckpointError
+    from mettagrid.cogsguard.missions import env_config_by_name
+    from metta.agent.policy_file import CheckpointError
     from mettagrid.vec_env import MettaGridVecEnv
 
     path = Path(path)

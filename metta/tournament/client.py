@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from metta.common.uri import atomic_write_bytes
 from metta.tournament.bundle import BundleError, bundle_policy, validate_bundle
 
 __all__ = [
@@ -262,18 +263,7 @@ def save_login(server: str, user: str, token: str, path: str | Path | None = Non
     target = token_file_path(path)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = json.dumps(asdict(Login(server.rstrip("/"), user, token)), indent=2) + "\n"
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o600)  # whatever the umask did
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, text.encode("utf-8"), mode=0o600)  # a token: readable by its owner only
     return target
 
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from metta.common.s3 import first_line
+from metta.common.uri import first_line
 
 
 class SeasonSettings(BaseModel):
@@ -42,7 +42,7 @@ class SeasonSettings(BaseModel):
 
     env: str = Field("mettagrid/arena/basic",
                      description="Env config under configs/env/ (has a '/'), or a mission name that "
-                                 "metta.cogsguard.missions.load_mission knows")
+                                 "mettagrid.cogsguard.missions.load_mission knows")
     env_overrides: list[str] = Field(default_factory=list, description="key=value overrides of the env config")
     max_steps: PositiveInt | None = Field(300, description="Episode length in steps; None keeps the env's own")
     episodes_per_match: PositiveInt = Field(2, description="Episodes per match, played side by side")
@@ -77,7 +77,7 @@ class ParticipantError(RuntimeError):
 
 def season_env_config(settings: SeasonSettings) -> Any:
     """The EnvConfig a season's matches run on."""
-    from metta.cogsguard.missions import env_config_by_name
+    from mettagrid.cogsguard.missions import env_config_by_name
 
     config = env_config_by_name(settings.env, settings.env_overrides)
     if settings.max_steps is not None:
@@ -156,7 +156,7 @@ def run_match(settings: SeasonSettings, bundles: list[Path], seed: int) -> list[
 
     from metta.agent.compat import PolicyEnvMismatch
     from metta.agent.policy_store import PolicyStoreError
-    from metta.rl.checkpoint import CheckpointError
+    from metta.agent.policy_file import CheckpointError
     from metta.sim.suite_runner import make_sim_env, play_episodes
     from metta.tournament.bundle import BundleError, load_bundle_spec
 

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from metta.common.s3 import first_line
+from metta.common.uri import first_line
 from metta.tournament.bundle import BundleError
 from metta.tournament.db import Database
 from metta.tournament.matches import ParticipantError, SeasonSettings, timed

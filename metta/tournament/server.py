@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from metta.common.s3 import first_line
+from metta.common.uri import first_line
 from metta.tournament.bundle import BundleError, read_manifest
 from metta.tournament.db import (
     SCHEMA_VERSION,

@@ -14,8 +14,9 @@ from metta.agent.policy_store import (
     load_policy_from_uri,
     parse_wandb_uri,
 )
-from metta.common.s3 import parse_s3_uri
-from metta.rl.checkpoint import CheckpointManager, sidecar_path
+from metta.common.uri import parse_s3_uri
+from metta.agent.policy_file import sidecar_path
+from metta.rl.checkpoint import CheckpointManager
 
 # make_test_policy is a fixture, shared with the checkpoint tests
 from tests.rl.test_checkpoint import assert_one_line_naming, assert_same_outputs, make_test_policy  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metta.cogsguard.missions import load_mission
+from mettagrid.cogsguard.missions import load_mission
 from mettagrid.cells import cell_codes
 from mettagrid.config import compile_params
 from tests.mettagrid.core_helpers import Harness

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from metta.cogsguard.missions import list_missions, load_mission
+from mettagrid.cogsguard.missions import list_missions, load_mission
 from mettagrid.errors import ConfigError
 from mettagrid.map_builder import build_map
 from mettagrid.vec_env import MettaGridVecEnv

@@ -1,6 +1,6 @@
 """Scrimmage: `role` clearly beats `random`, and the metrics say who held what."""
 
-from metta.cogsguard.scrimmage import scrimmage
+from metta.cogames.scrimmage import scrimmage
 
 
 def test_role_beats_random():

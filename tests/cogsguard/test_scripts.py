@@ -21,7 +21,7 @@ def test_rollout_sanity_check_passes_for_role():
 
 
 def test_rollout_sanity_check_fails_without_all_roles():
-    from metta.cogsguard.diagnostics import rollout_check
+    from metta.cogames.diagnostics import rollout_check
 
     report = rollout_check("cogsguard_arena.small", "metta://policy/miner", steps=60)
     assert not report["passed"] and any("four roles" in f for f in report["failures"])

@@ -26,7 +26,7 @@ from metta.eval.analysis import (
     select_metrics,
 )
 from metta.eval.statistics import Summary, difference_ci95, t_quantile_975
-from metta.tools.analyze import AnalysisConfig, run_analysis
+from metta.jobs.analyze import AnalysisConfig, run_analysis
 from mettagrid.errors import ConfigError
 from tests.eval.db_helpers import StatsDbBuilder, fill_two_policy_db, two_policy_db
 
@@ -275,7 +275,7 @@ def test_run_analysis_writes_json_and_html_atomically(db, tmp_path):
 
 
 def test_report_goes_to_s3(db, s3_endpoint):
-    from metta.common.s3 import make_s3_client
+    from metta.common.uri import make_s3_client
 
     client = make_s3_client()
     client.create_bucket(Bucket="analysis-reports")
@@ -289,7 +289,7 @@ def test_report_goes_to_s3(db, s3_endpoint):
 
 
 def test_a_database_on_s3_is_read(db, s3_endpoint, tmp_path):
-    from metta.common.s3 import make_s3_client
+    from metta.common.uri import make_s3_client
 
     make_s3_client().create_bucket(Bucket="analysis-dbs")
     make_s3_client().upload_file(str(db), "analysis-dbs", "evals/eval.duckdb")

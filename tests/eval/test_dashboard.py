@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from metta.eval.dashboard import make_server, server_url, thin
-from metta.tools.dashboard import DashboardConfig, run_dashboard
+from metta.jobs.dashboard import DashboardConfig, run_dashboard
 from mettagrid.errors import ConfigError
 from tests.eval.db_helpers import showcase_db, two_policy_db
 
@@ -108,7 +108,7 @@ def test_nothing_to_show_is_an_error(tmp_path):
 
 
 def test_dashboard_written_to_s3(sources, s3_endpoint):
-    from metta.common.s3 import make_s3_client
+    from metta.common.uri import make_s3_client
 
     db, train_dir = sources
     client = make_s3_client()

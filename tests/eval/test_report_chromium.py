@@ -15,7 +15,7 @@ skip_without_chromium()
 
 from selenium.webdriver.common.by import By
 
-from metta.tools.analyze import AnalysisConfig, run_analysis
+from metta.jobs.analyze import AnalysisConfig, run_analysis
 from tests.eval.db_helpers import showcase_db, two_policy_db
 
 

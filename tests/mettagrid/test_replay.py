@@ -12,6 +12,7 @@ from mettagrid.env_configs import compose_env_config
 from mettagrid.replay import ReplayFormatError, ReplayRecorder, compress_replay, frame_at, load_replay, value_at
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
+from metta.sim.replay import write_replay
 
 
 def make_env(name: str, overrides: list[str], num_envs: int = 1, auto_reset: bool = False) -> MettaGridVecEnv:
@@ -181,12 +182,12 @@ def test_replays_write_atomically_to_files_and_s3(tmp_path, s3_endpoint):
 
     env = make_env("mettagrid/navigation", ["game.max_steps=10"])
     recorder = record(env, "simple")
-    local = recorder.finish(0, tmp_path / "a" / "ep.json.z")
+    local = write_replay(recorder.replay(0), tmp_path / "a" / "ep.json.z")
     assert load_replay(local)["max_steps"] == 10
     assert not [p for p in (tmp_path / "a").iterdir() if p.name != "ep.json.z"]  # no temp file left
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="replays-test")
-    uri = recorder.finish(0, "s3://replays-test/run/ep.json.z")
+    uri = write_replay(recorder.replay(0), "s3://replays-test/run/ep.json.z")
     assert uri == "s3://replays-test/run/ep.json.z"
     body = s3.get_object(Bucket="replays-test", Key="run/ep.json.z")["Body"].read()
     assert load_replay(body)["grid_objects"][0]["agent_id"] == 0

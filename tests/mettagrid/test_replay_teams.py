@@ -19,7 +19,7 @@ STEPS = 150  # by then both teams have aligned (and scrambled) junctions with se
 
 
 def cogsguard_env(steps: int = STEPS):
-    from metta.cogsguard.missions import load_mission
+    from mettagrid.cogsguard.missions import load_mission
     from mettagrid.vec_env import MettaGridVecEnv
 
     config = load_mission("cogsguard_arena.small", max_steps=steps).model_copy(update={"desync_episodes": False})
@@ -27,7 +27,7 @@ def cogsguard_env(steps: int = STEPS):
 
 
 def play(env, recorder: ReplayRecorder, on_step=None) -> None:
-    from metta.cogsguard.policies import COGSGUARD_POLICIES
+    from mettagrid.cogsguard.policies import COGSGUARD_POLICIES
 
     factory, _ = COGSGUARD_POLICIES["role"]
     play_recorded(env, factory(env, seed=0), recorder, on_step)

@@ -13,20 +13,19 @@ from pydantic import BaseModel
 from torch import nn
 
 from metta.agent.env_info import PolicyEnvInfo
-from metta.rl import checkpoint
-from metta.rl.checkpoint import (
+from metta.agent import policy_file
+from metta.agent.policy_file import (
     FORMAT,
     CheckpointError,
-    CheckpointManager,
-    atomic_write,
     checkpoint_name,
     load_policy,
     parse_checkpoint_name,
     read_metadata,
-    restore_rng_state,
     save_policy,
     sidecar_path,
 )
+from metta.common.uri import atomic_write
+from metta.rl.checkpoint import CheckpointManager, restore_rng_state
 
 # ---------------------------------------------------------------------------------------------
 # Policies to save: the real `make_policy` when the agent package has its policies, otherwise a
@@ -87,11 +86,11 @@ def real_make_policy():
 @pytest.fixture
 def make_test_policy(monkeypatch):
     """`make_test_policy(seed, hidden_size)` -> a small policy whose save/load goes through
-    the loader in metta.rl.checkpoint (patched to the stand-in when needed)."""
+    the loader in metta.agent.policy_file (patched to the stand-in when needed)."""
     real = real_make_policy()
     if real is None:
         monkeypatch.setattr(
-            checkpoint,
+            policy_file,
             "_build_policy",
             lambda arch, env: stand_in_make_policy(arch, PolicyEnvInfo.from_dict(env)),
         )

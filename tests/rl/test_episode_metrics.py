@@ -3,7 +3,7 @@ env_agent/*, and a team's game stats (CoGsGuard's junction holding) as env_colle
 
 import numpy as np
 
-from metta.cogsguard.missions import load_mission
+from mettagrid.cogsguard.missions import load_mission
 from metta.rl.trainer import episode_stat_names
 from metta.rl.training_env import TrainingEnv
 

@@ -8,7 +8,7 @@ from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policy import make_policy
 from metta.agent.policy_store import PolicyStoreError
 from metta.rl.checkpoint import CheckpointManager
-from metta.sim.builtin_policies import BUILTIN_NAMES, resolve_policies
+from metta.agent.policy_uri import BUILTIN_NAMES, resolve_policies
 from mettagrid.env_configs import compose_env_config
 from mettagrid.vec_env import MettaGridVecEnv
 

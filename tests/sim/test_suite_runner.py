@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from metta.sim.builtin_policies import resolve_policies
+from metta.agent.policy_uri import resolve_policies
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from metta.sim.stats_db import open_stats_db
 from metta.sim.suite_runner import policy_agent_rows, run_suite

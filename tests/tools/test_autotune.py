@@ -12,7 +12,7 @@ from hydra import compose, initialize_config_dir
 from pydantic import ValidationError
 
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
-from metta.tools.autotune import GB, AutotuneConfig, estimate_memory, preset_target
+from metta.jobs.autotune import GB, AutotuneConfig, estimate_memory, preset_target
 from mettagrid.env_configs import CONFIGS_DIR, compose_env_config, isolated_hydra
 from mettagrid.errors import ConfigError
 

@@ -31,6 +31,7 @@ from selenium.webdriver.support.ui import Select
 
 from metta.viewer.server import ViewerServer
 from mettagrid.replay import frame_at, load_replay
+from metta.sim.replay import write_replay
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "metta" / "viewer" / "static"
@@ -75,7 +76,7 @@ def record_replay(path: Path, env_name: str, steps: int, policy: str = "scripted
     while rec.recording(0):
         obs, *_ = env.step(pol.act(obs))
         rec.after_step()
-    rec.finish(0, path)
+    write_replay(rec.replay(0), path)
     return load_replay(path)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from metta.cogsguard.policies import aligner, miner, scout, scrambler
-from metta.cogsguard.policies.base import GLYPHS, Nav
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies import aligner, miner, scout, scrambler
+from mettagrid.cogsguard.policies.base import GLYPHS, Nav
+from mettagrid.cogsguard.world import World
 from mettagrid.vec_env import ACTION_DTYPE, MettaGridVecEnv
 
 PLAY = {"miner": miner.act, "scout": scout.act, "aligner": aligner.act, "scrambler": scrambler.act}

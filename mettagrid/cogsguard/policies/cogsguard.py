@@ -12,9 +12,9 @@ first to a role whose gear they already hold, then in agent-id order.
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import ROLES, check_counts, split_roles
-from metta.cogsguard.policies.team import TeamPolicy
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies.base import ROLES, check_counts, split_roles
+from mettagrid.cogsguard.policies.team import TeamPolicy
+from mettagrid.cogsguard.world import World
 from mettagrid.vec_env import MettaGridVecEnv
 
 

@@ -121,7 +121,7 @@ def fetch_replay(uri: str) -> str:
     from mettagrid.replay import ReplayFormatError, load_replay
 
     if uri.startswith("s3://"):
-        from metta.common.s3 import make_s3_client, parse_s3_uri, s3_error_message
+        from metta.common.uri import make_s3_client, parse_s3_uri, s3_error_message
 
         bucket, key = parse_s3_uri(uri)
         path = Path(tempfile.mkdtemp(prefix="metta-replay-")) / Path(key).name
@@ -195,7 +195,7 @@ def run_play_job(job: PlayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any
 
 
 def _resolve_policy(job: ViewerJobConfig):
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
 
     try:
         spec = resolve_policies(job.policy_uri, selector=job.selector_type)[0]

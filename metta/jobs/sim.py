@@ -38,7 +38,7 @@ class SimJobConfig(BaseModel):
 
 def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     from metta.agent.policy_store import SELECTORS
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
     from metta.sim.simulation_config import load_suite
     from metta.sim.stats_db import StatsDBError, export_stats_db
     from metta.sim.suite_runner import run_suite

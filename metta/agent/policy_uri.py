@@ -4,7 +4,7 @@ URIs
     metta://policy/random      uniformly random valid actions
     metta://policy/simple      a wandering heuristic (mostly forward, sometimes turn or use)
     metta://policy/scripted    walks the shortest path to the nearest useful building
-    metta://policy/<name>?k=v  a scripted CoGsGuard team (metta.cogsguard.policies: role,
+    metta://policy/<name>?k=v  a scripted CoGsGuard team (mettagrid.cogsguard.policies: role,
                                role_py, miner, scout, aligner, scrambler, cogsguard, teacher,
                                baseline); integer parameters go to its constructor, e.g.
                                metta://policy/role?miner=4&scout=2, metta://policy/cogsguard?gear=10
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from metta.agent.policy_store import PolicyRecord, PolicyStore, PolicyStoreError
-from metta.cogsguard.policies import COGSGUARD_POLICIES
-from metta.sim.builtin_names import (  # noqa: F401  (re-exported: callers import them from here)
+from mettagrid.cogsguard.policies import COGSGUARD_POLICIES
+from metta.agent.builtin_names import (  # noqa: F401  (re-exported: callers import them from here)
     BUILTIN_NAMES,
     BUILTIN_PREFIX,
     COGSGUARD_NAMES,
@@ -74,7 +74,7 @@ class PolicySpec:
         if self.builtin is not None:
             return None
         if self._policy is None:
-            from metta.rl.checkpoint import load_policy
+            from metta.agent.policy_file import load_policy
 
             self._policy = load_policy(self.local_checkpoint(), device)
         return self._policy
@@ -93,7 +93,7 @@ class PolicySpec:
                 return ScriptedActor(SCRIPTED_POLICIES[self.builtin](env, seed=seed))
             factory, _ = COGSGUARD_POLICIES[self.builtin]
             return ScriptedActor(factory(env, seed=seed, **self.params))
-        from metta.sim.policy_actor import PolicyActor
+        from metta.agent.policy_actor import PolicyActor
 
         return PolicyActor(self.load(device), env, device)
 

@@ -54,7 +54,7 @@ def make_actor(env: MettaGridVecEnv, job: RendererJobConfig, policy_uri: str | N
         raise ConfigError("policy_uri: renderer_job.policy_type=trained needs policy_uri=file://... (or s3://, wandb://)")
     from metta.agent.compat import PolicyEnvMismatch
     from metta.agent.policy_store import PolicyStore
-    from metta.sim.policy_actor import PolicyActor
+    from metta.agent.policy_actor import PolicyActor
 
     try:
         policy = PolicyStore().records(policy_uri, selector="latest")[0].load("cpu")

@@ -7,26 +7,26 @@ MettaGridVecEnv, and `parameters` names the integer URI parameters it accepts.
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import ROLES
+from mettagrid.cogsguard.policies.base import ROLES
 
 ROLE_PARAMS = ROLES  # miner, scout, aligner, scrambler: per-team counts
 
 
 def _role(env, seed=0, **params):
-    from metta.cogsguard.policies.role import RolePolicy
+    from mettagrid.cogsguard.policies.role import RolePolicy
 
     return RolePolicy(env, seed, **params)
 
 
 def _role_py(env, seed=0, **params):
-    from metta.cogsguard.policies.role_py import RolePyPolicy
+    from mettagrid.cogsguard.policies.role_py import RolePyPolicy
 
     return RolePyPolicy(env, seed, **params)
 
 
 def _single(role):
     def make(env, seed=0):
-        from metta.cogsguard.policies.role import single_role
+        from mettagrid.cogsguard.policies.role import single_role
 
         return single_role(role)(env, seed)
 
@@ -34,19 +34,19 @@ def _single(role):
 
 
 def _cogsguard(env, seed=0, **params):
-    from metta.cogsguard.policies.cogsguard import CogsGuardPolicy
+    from mettagrid.cogsguard.policies.cogsguard import CogsGuardPolicy
 
     return CogsGuardPolicy(env, seed, **params)
 
 
 def _teacher(env, seed=0, **params):
-    from metta.cogsguard.policies.teacher import TeacherPolicy
+    from mettagrid.cogsguard.policies.teacher import TeacherPolicy
 
     return TeacherPolicy(env, seed, **params)
 
 
 def _baseline(env, seed=0):
-    from metta.cogsguard.policies.role import BaselinePolicy
+    from mettagrid.cogsguard.policies.role import BaselinePolicy
 
     return BaselinePolicy(env, seed)
 

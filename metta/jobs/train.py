@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from pydantic import TypeAdapter, ValidationError
 
+from metta.common.uri import atomic_write_bytes
 from metta.common.tool import env_config_from, job_config_from, to_container
 from metta.rl.metrics_log import WandbConfig
 from metta.rl.train_job import TrainJobConfig
@@ -43,11 +43,8 @@ def validate_architecture(data: Any) -> dict[str, Any]:
 
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:
     """The merged config of the run, as YAML beside its checkpoints (atomic: temp file + rename)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "config.yaml"
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    os.replace(tmp, path)
+    atomic_write_bytes(path, OmegaConf.to_yaml(cfg, resolve=True).encode("utf-8"))
     return path
 
 

@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import Action, Nav, arm
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies.base import Action, Nav, arm
+from mettagrid.cogsguard.world import World
 
 
 def act(world: World, agent: int, nav: Nav) -> Action:

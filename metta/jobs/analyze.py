@@ -15,7 +15,7 @@ from metta.eval.analysis import (
     select_metrics,
 )
 from metta.eval.report_html import render_report
-from metta.eval.storage import join_destination, write_output
+from metta.common.uri import join_destination, write_output
 from mettagrid.errors import ConfigError
 
 REPORT_JSON, REPORT_HTML = "report.json", "report.html"

@@ -3,7 +3,7 @@
 `scrimmage(mission, policy_uri, ...)` returns one metrics dict per episode and their means.
 The evaluated policy controls every `cogs` agent; `opponent_uri` controls the `clips` (the
 default is `metta://policy/baseline`; `None` lets the evaluated policy play both teams).
-Any URI `metta.sim.builtin_policies.resolve_policies` takes works on either side: built-ins
+Any URI `metta.agent.policy_uri.resolve_policies` takes works on either side: built-ins
 with parameters (`metta://policy/role?miner=4`) or trained checkpoints.
 
 Metrics per episode, per team (`cogs/...`, `clips/...`):
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from metta.cogsguard.missions import load_mission
-from metta.cogsguard.policies.base import ROLES
+from mettagrid.cogsguard.missions import load_mission
+from mettagrid.cogsguard.policies.base import ROLES
 from mettagrid.vec_env import MettaGridVecEnv
 
 TEAMS = ("cogs", "clips")
@@ -33,7 +33,7 @@ GROUP_COLUMN = 7  # of a replay frame (mettagrid._core.VecEnv.replay_columns)
 
 
 def _actor(uri: str, env: MettaGridVecEnv, seed: int):
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
 
     return resolve_policies(uri)[0].make_actor(env, seed=seed)
 

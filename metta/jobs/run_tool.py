@@ -10,7 +10,7 @@
 A recipe function returns a `RecipeCall` (job config name + overrides). The job is composed
 with Hydra's compose API, recipe overrides first and the user's after, so a run here sees the
 config the Hydra tool would see for the same overrides; then the Hydra tool's own library
-function runs it (`metta.tools.train.train`, `metta.tools.sim.run_sim_job`, ...).
+function runs it (`metta.jobs.train.train`, `metta.jobs.sim.run_sim_job`, ...).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def hydra_command(config_name: str, overrides: list[str]) -> str:
 def _run_train(cfg: DictConfig) -> None:
     import os
 
-    from metta.tools.train import summary_yaml, train
+    from metta.jobs.train import summary_yaml, train
 
     metrics = train(cfg)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
@@ -175,28 +175,28 @@ def _run_train(cfg: DictConfig) -> None:
 
 
 def _run_sim(cfg: DictConfig) -> None:
-    from metta.tools.sim import run_sim_job
+    from metta.jobs.sim import run_sim_job
 
     print(json.dumps(run_sim_job(cfg), indent=2))
 
 
 def _run_analyze(cfg: DictConfig) -> None:
     from metta.common.tool import job_config_from
-    from metta.tools.analyze import AnalysisConfig, run_analysis, summary_lines
+    from metta.jobs.analyze import AnalysisConfig, run_analysis, summary_lines
 
     print("\n".join(summary_lines(run_analysis(job_config_from(cfg, "analysis", AnalysisConfig)))))
 
 
 def _run_replay(cfg: DictConfig) -> None:
     from metta.common.tool import job_config_from
-    from metta.tools.replay import ReplayJobConfig, run_replay_job
+    from metta.jobs.replay import ReplayJobConfig, run_replay_job
 
     run_replay_job(job_config_from(cfg, "replay_job", ReplayJobConfig))
 
 
 def _run_play(cfg: DictConfig) -> None:
     from metta.common.tool import job_config_from
-    from metta.tools.replay import PlayJobConfig, run_play_job
+    from metta.jobs.replay import PlayJobConfig, run_play_job
 
     run_play_job(job_config_from(cfg, "replay_job", PlayJobConfig))
 

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import EMPTY_COST, Action, Nav, fetch_gear
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies.base import EMPTY_COST, Action, Nav, fetch_gear
+from mettagrid.cogsguard.world import World
 
 HEART_TAKE = 5  # a miner empties the hub's hearts once it holds this many
 

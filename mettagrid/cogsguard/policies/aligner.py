@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import Action, Nav, fetch_gear
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies.base import Action, Nav, fetch_gear
+from mettagrid.cogsguard.world import World
 
 
 def act(world: World, agent: int, nav: Nav) -> Action:

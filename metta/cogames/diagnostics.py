@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from metta.cogsguard.missions import load_mission
-from metta.cogsguard.policies.base import ROLES
-from metta.cogsguard.world import DIRS
+from mettagrid.cogsguard.missions import load_mission
+from mettagrid.cogsguard.policies.base import ROLES
+from mettagrid.cogsguard.world import DIRS
 from mettagrid.vec_env import MettaGridVecEnv
 
 RESOURCES = ("ore", "influence", "energy", "heart")
@@ -36,7 +36,7 @@ def policy_uri(name: str) -> str:
 def make_rollout(mission: str, policy: str, agents: int | None, steps: int, seed: int):
     """A one-env rollout of `mission` (`agents` per team when given), `policy` playing both
     teams; the episode outlasts the `steps` steps."""
-    from metta.sim.builtin_policies import resolve_policies
+    from metta.agent.policy_uri import resolve_policies
 
     config = load_mission(mission, cogs=agents, clips=agents, max_steps=steps + 1, desync_episodes=False)
     env = MettaGridVecEnv(config, num_envs=1, seed=seed)

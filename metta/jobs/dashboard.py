@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from metta.eval.analysis import EvalTable, load_table, run_name, select_metrics
 from metta.eval.dashboard import build_dashboard, find_runs, make_server, matches, server_url
-from metta.eval.storage import write_output
+from metta.common.uri import write_output
 from mettagrid.errors import ConfigError
 
 

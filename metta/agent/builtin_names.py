@@ -1,12 +1,12 @@
 """Built-in policy names and their `?key=value` parameters, checked without loading torch
-(the tournament server checks uploaded bundles with this; metta/sim/builtin_policies.py
+(the tournament server checks uploaded bundles with this; metta/agent/policy_uri.py
 builds the policies)."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from metta.cogsguard.policies import COGSGUARD_POLICIES
+from mettagrid.cogsguard.policies import COGSGUARD_POLICIES
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 
 BUILTIN_PREFIX = "metta://policy/"

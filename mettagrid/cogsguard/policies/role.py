@@ -9,9 +9,9 @@ then aligners, scramblers and scouts.
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.base import check_counts, split_roles
-from metta.cogsguard.policies.team import TeamPolicy
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies.base import check_counts, split_roles
+from mettagrid.cogsguard.policies.team import TeamPolicy
+from mettagrid.cogsguard.world import World
 from mettagrid.vec_env import MettaGridVecEnv
 
 

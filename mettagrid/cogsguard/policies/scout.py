@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from metta.cogsguard.policies.base import Action, Nav, arm
-from metta.cogsguard.world import World
+from mettagrid.cogsguard.policies.base import Action, Nav, arm
+from mettagrid.cogsguard.world import World
 
 PATROL_STEPS = 50
 

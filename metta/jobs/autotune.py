@@ -23,6 +23,7 @@ import numpy as np
 from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
+from metta.common.uri import atomic_write_bytes
 from metta.common.tool import env_config_from, job_config_from, to_container
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from mettagrid.config import EnvConfig
@@ -376,12 +377,7 @@ def write_hardware(name: str, point: Point, base: str, env_name: str, hardware_d
         f"  num_workers: {point.num_workers}\n"
         f"  vectorization: {point.vectorization}\n"
     )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(path, text.encode("utf-8"))
     return path
 
 
@@ -422,7 +418,7 @@ def run_autotune(cfg: DictConfig) -> AutotuneResult:
     device = str((cfg.get("system") or {}).get("device") or "cpu")
     torch_threads = (cfg.get("system") or {}).get("torch_threads")
     if settings.include_policy:
-        from metta.tools.train import validate_architecture
+        from metta.jobs.train import validate_architecture
 
         architecture = validate_architecture(architecture)
         if torch_threads:

@@ -334,32 +334,32 @@ def _job_sections() -> dict[str, dict[str, Callable[[], type]]]:
     """Per job file: its own sections (key -> schema). Groups are found from the composed config."""
 
     def sim_job():
-        from metta.tools.sim import SimJobConfig
+        from metta.jobs.sim import SimJobConfig
 
         return SimJobConfig
 
     def analysis():
-        from metta.tools.analyze import AnalysisConfig
+        from metta.jobs.analyze import AnalysisConfig
 
         return AnalysisConfig
 
     def dashboard():
-        from metta.tools.dashboard import DashboardConfig
+        from metta.jobs.dashboard import DashboardConfig
 
         return DashboardConfig
 
     def renderer_job():
-        from metta.tools.renderer import RendererJobConfig
+        from metta.jobs.renderer import RendererJobConfig
 
         return RendererJobConfig
 
     def replay_job():
-        from metta.tools.replay import ReplayJobConfig
+        from metta.jobs.replay import ReplayJobConfig
 
         return ReplayJobConfig
 
     def play_job():
-        from metta.tools.replay import PlayJobConfig
+        from metta.jobs.replay import PlayJobConfig
 
         return PlayJobConfig
 
@@ -387,7 +387,7 @@ def check_job(name: str, data: dict, problems: list[Problem], source_of: Callabl
         from pydantic import ValidationError
 
         from metta.rl.train_job import TrainJobConfig
-        from metta.tools.train import _ALIASES, _GROUPS
+        from metta.jobs.train import _ALIASES, _GROUPS
         from mettagrid.errors import describe_validation_error
 
         job_keys = {k: v for k, v in data.items() if k not in _GROUPS + _ALIASES}

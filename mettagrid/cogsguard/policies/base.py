@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from metta.cogsguard.world import DIRS, FAR, World
+from mettagrid.cogsguard.world import DIRS, FAR, World
 
 Action = tuple[str, int]
 ROLES = ("miner", "scout", "aligner", "scrambler")

@@ -8,7 +8,7 @@ for a trainer that clones them.
 
 from __future__ import annotations
 
-from metta.cogsguard.policies.cogsguard import CogsGuardPolicy
+from mettagrid.cogsguard.policies.cogsguard import CogsGuardPolicy
 
 
 class TeacherPolicy(CogsGuardPolicy):

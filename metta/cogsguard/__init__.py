@@ -1,2 +1,0 @@
-"""CoGsGuard: the cogs-against-clips team game on MettaGrid, its missions, scripted policies and
-scrimmage (docs/cogsguard.md)."""

@@ -1,0 +1,249 @@
+"""The one place that reads and writes by URI: local paths, `file://` and `s3://`.
+
+- Names: `uri_scheme`, `local_path`, `parse_s3_uri`, `join_destination`.
+- Local writes are atomic (`atomic_path`, `atomic_write`): a temporary file beside the
+  target, fsynced, then renamed over it, so a reader or a crash sees the old file or the
+  new one, never half of one.
+- `write_output` / `read_bytes` / `download_file` take any supported URI and turn every
+  failure into a one-line `ConfigError` naming the config key and the URI.
+- S3: `make_s3_client` (honours `AWS_ENDPOINT_URL[_S3]`) and `s3_error_message`, which words
+  boto errors in one line. boto3 is imported lazily so paths that never touch S3 work
+  without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mettagrid.errors import ConfigError
+
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+# ---------------------------------------------------------------------------------------------
+# names
+
+
+def uri_scheme(uri: str) -> str:
+    """`s3://b/k` -> "s3"; a plain path or `file://...` -> "file"."""
+    match = _SCHEME_RE.match(uri)
+    return match[1].lower() if match else "file"
+
+
+def local_path(uri: str) -> Path:
+    """The path of a plain path or `file://` URI (`file://./x` is relative, `~` expands)."""
+    path = uri[len("file://") :] if uri.lower().startswith("file://") else uri
+    return Path(path).expanduser()
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/key.pt` -> ("bucket", "some/key.pt"); the key may be "" or end in "/"."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"{uri}: not an s3:// URI")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"{uri}: an s3:// URI needs a bucket name (s3://bucket/key)")
+    return bucket, key
+
+
+def join_destination(prefix: str, name: str) -> str:
+    """`prefix` (a directory or an s3:// prefix) joined with a file name."""
+    if prefix.startswith("s3://"):
+        return prefix.rstrip("/") + "/" + name
+    return str(Path(prefix.removeprefix("file://")) / name)
+
+
+# ---------------------------------------------------------------------------------------------
+# atomic local writes
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary path beside `path` for the block to create; when the block
+    succeeds the file is fsynced and renamed over `path`, when it fails it is removed and
+    `path` is left untouched.
+
+    The temp file lives in the same directory because a rename is only atomic within one
+    filesystem; its name (`.<name>.<random>.tmp`) starts with a dot, so listings of
+    checkpoints, maps or replays never pick it up. The block may hand the path to a library
+    that creates the file itself (DuckDB, boto3's download, shutil).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        with contextlib.suppress(OSError):
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], mode: int = 0o666) -> None:
+    """Run `write(file)` into a temporary file beside `path`, then rename it into place.
+    The file is made with `mode` (the umask applies), so a secret can stay private."""
+    with atomic_path(path) as tmp:
+        # os.open rather than open(): the mode is set at creation, before any byte is written.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as file:
+            write(file)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, mode: int = 0o666) -> None:
+    atomic_write(path, lambda file: file.write(data), mode)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable on POSIX; some platforms cannot open directories.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and writing by URI
+
+
+def write_output(destination: str, data: bytes, key: str, content_type: str = "application/octet-stream") -> str:
+    """Write `data` to a local path or an s3:// URI; returns where it went.
+
+    Local files are written atomically, so a reader (a browser, the dashboard server) never
+    sees half a report. A single S3 PUT is already all-or-nothing.
+    """
+    scheme = uri_scheme(destination)
+    if scheme == "s3":
+        bucket, object_key = _s3_object(destination, key)
+        with s3_errors(destination, key):
+            make_s3_client().put_object(Bucket=bucket, Key=object_key, Body=data, ContentType=content_type)
+        return destination
+    if scheme != "file":
+        raise ConfigError(f"{key}: {destination}: unsupported destination (use a local path or s3://bucket/key)")
+    path = local_path(destination)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as error:
+        raise ConfigError(f"{key}: {destination}: cannot write ({error.strerror or first_line(error)})") from None
+    return str(path)
+
+
+def read_bytes(uri: str, key: str) -> bytes:
+    """The content of the file or S3 object at `uri`."""
+    scheme = uri_scheme(uri)
+    if scheme == "s3":
+        bucket, object_key = _s3_object(uri, key)
+        with s3_errors(uri, key):
+            return make_s3_client().get_object(Bucket=bucket, Key=object_key)["Body"].read()
+    if scheme != "file":
+        raise ConfigError(f"{key}: {uri}: unsupported URI (use a local path or s3://bucket/key)")
+    try:
+        return local_path(uri).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: {uri}: no such file") from None
+    except OSError as error:
+        raise ConfigError(f"{key}: {uri}: cannot read ({error.strerror or first_line(error)})") from None
+
+
+def download_file(bucket: str, object_key: str, dest: Path, client: Any | None = None) -> Path:
+    """Fetch one S3 object to `dest` atomically (a reader never sees a partial download)."""
+    with atomic_path(dest) as tmp:
+        (client or make_s3_client()).download_file(bucket, object_key, str(tmp))
+    return dest
+
+
+def _s3_object(uri: str, key: str) -> tuple[str, str]:
+    try:
+        bucket, object_key = parse_s3_uri(uri)
+    except ValueError as error:
+        raise ConfigError(f"{key}: {error}") from None
+    if not object_key or object_key.endswith("/"):
+        raise ConfigError(f"{key}: {uri}: needs an object key after the bucket")
+    return bucket, object_key
+
+
+# ---------------------------------------------------------------------------------------------
+# S3 client and errors
+
+
+class S3SetupError(RuntimeError):
+    """S3 cannot be used at all here (boto3 missing)."""
+
+
+def make_s3_client() -> Any:
+    """A boto3 S3 client; `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` point it at another server.
+
+    Recent botocore reads these variables itself; passing them explicitly keeps older
+    versions (and anything that builds its own session) pointed at the same server.
+    """
+    try:
+        import boto3
+    except ImportError:
+        raise S3SetupError("s3:// URIs need boto3 (pip install boto3)") from None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    # A fresh session (not boto3's process-wide default, which caches the credentials it
+    # found first) so that the current environment is what counts.
+    return boto3.session.Session().client("s3", endpoint_url=endpoint)
+
+
+@contextlib.contextmanager
+def s3_errors(uri: str, key: str | None = None, error_type: type[Exception] = ConfigError) -> Iterator[None]:
+    """Turn a boto error raised inside the block into one `error_type` line naming the URI
+    (and the config key when given); other exceptions pass through."""
+    try:
+        yield
+    except error_type:
+        raise
+    except Exception as error:
+        message = s3_error_message(error)
+        if message is None:
+            raise
+        raise error_type(f"{key}: {uri}: {message}" if key else f"{uri}: {message}") from None
+
+
+def s3_error_message(error: BaseException) -> str | None:
+    """One line describing a boto error, or None when `error` is not one (so callers re-raise it)."""
+    if isinstance(error, S3SetupError):
+        return str(error)
+    try:
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    except ImportError:
+        return None
+    if isinstance(error, S3UploadFailedError) and isinstance(error.__context__, ClientError):
+        error = error.__context__  # boto3 wraps the informative ClientError when uploading
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+    if isinstance(error, ClientError):
+        info = error.response.get("Error", {})
+        code = str(info.get("Code", "?"))
+        if code in ("404", "NoSuchKey"):
+            return "S3 object not found"
+        if code == "NoSuchBucket":
+            return "S3 bucket does not exist"
+        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return f"S3 access denied ({code}); check AWS credentials and bucket permissions"
+        return f"S3 request failed ({code}: {info.get('Message', '')})"
+    if isinstance(error, (BotoCoreError, S3UploadFailedError)):
+        return f"S3 request failed: {first_line(error)}"
+    return None
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."

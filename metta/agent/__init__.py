@@ -2,5 +2,5 @@
 
 `env_info` describes what a policy was built for (feature table, actions, window), `action_pairs`
 flattens (action, arg) into one categorical, `compat` adapts a policy to a different env, and
-`policy` holds the base class, the architecture configs and `make_policy`. See docs/policies.md.
+`policy` holds the base class; `architectures` the table of architectures and `make_policy`. See docs/policies.md.
 """

@@ -1,4 +1,4 @@
-"""The policy interface, the architecture configs and `make_policy`.
+"""The policy interface, shared by every architecture, and the helpers their encoders use.
 
 A policy reads one observation per agent (`(tokens, 3)` uint8, docs/mettagrid.md section 6),
 keeps an LSTM state per agent, and outputs logits over the flat (action, arg) pairs
@@ -12,83 +12,34 @@ L = LSTM layers. LSTM state is a pair `(h, c)`, each `(L, B, H)`.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from torch import nn
 
 from metta.agent.action_pairs import ActionPairs
 from metta.agent.env_info import PolicyEnvInfo
-from mettagrid.errors import ConfigError, describe_validation_error
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 
 # ---------------------------------------------------------------------------------------------
-# Architecture configs (Hydra group `agent/`). One class per architecture, picked by `name`.
+# The base of the architecture configs (Hydra group `agent/`); each architecture's own config
+# class lives in its module under policies/, and metta/agent/architectures.py lists them.
 # ---------------------------------------------------------------------------------------------
 
 
-class _ArchitectureBase(BaseModel):
+class ArchitectureBase(BaseModel):
+    """What every architecture config has; each architecture module subclasses it with a
+    `name: Literal["<its name>"]` field and its own settings (metta/agent/architectures.py)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hidden_size: PositiveInt = Field(
         128, description="Width of the dense layers, the LSTM and the heads' input"
     )
     lstm_layers: PositiveInt = Field(1, le=4, description="Stacked LSTM layers")
-
-
-class FastArchitecture(_ArchitectureBase):
-    """Tokens scattered into a feature x row x col box, a two-layer CNN, two dense layers, an LSTM."""
-
-    name: Literal["fast"] = Field("fast", description="Architecture name")
-    cnn_channels: PositiveInt = Field(64, description="Channels of both conv layers (k5 s3, then k3 s1)")
-
-
-class LatentAttnArchitecture(_ArchitectureBase):
-    """Tokens embedded one by one; a few learned latents cross-attend to them; then an LSTM."""
-
-    name: Literal["latent_attn_small"] = Field("latent_attn_small", description="Architecture name")
-    embed_dim: PositiveInt = Field(64, description="Width of token embeddings and latents")
-    num_heads: PositiveInt = Field(4, description="Attention heads (must divide embed_dim)")
-    num_latents: PositiveInt = Field(8, le=64, description="Learned latent queries")
-    num_layers: PositiveInt = Field(2, le=4, description="Cross-attention blocks (latents read the tokens)")
-
-    @model_validator(mode="after")
-    def _heads_divide_width(self) -> LatentAttnArchitecture:
-        if self.embed_dim % self.num_heads:
-            raise ValueError(
-                f"embed_dim ({self.embed_dim}) must be a multiple of num_heads ({self.num_heads})"
-            )
-        return self
-
-
-# For embedding in a larger pydantic config: `agent: PolicyArchitecture`.
-PolicyArchitecture = Annotated[FastArchitecture | LatentAttnArchitecture, Field(discriminator="name")]
-
-# The one table of architectures: config name -> config class. The policy classes are listed in
-# `make_policy` (they live in `policies/` and import this module).
-ARCHITECTURE_CONFIGS: dict[str, type[_ArchitectureBase]] = {
-    "fast": FastArchitecture,
-    "latent_attn_small": LatentAttnArchitecture,
-}
-
-
-def parse_architecture(data: dict[str, Any] | _ArchitectureBase, prefix: str = "agent") -> _ArchitectureBase:
-    """Validate an architecture dict (e.g. the composed `agent` group); one-line ConfigError if bad."""
-    if isinstance(data, _ArchitectureBase):
-        return data
-    data = dict(data)
-    name = data.get("name", "fast")
-    if name not in ARCHITECTURE_CONFIGS:
-        raise ConfigError(
-            f"{prefix}.name: unknown architecture {name!r}; known: {', '.join(ARCHITECTURE_CONFIGS)}"
-        )
-    try:
-        return ARCHITECTURE_CONFIGS[name].model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, prefix=prefix, data=data)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +133,7 @@ class Policy(nn.Module):
     module mapping `(B, N, 3)` uint8 tokens to `(B, hidden_size)` features, whose
     `forward(obs, observe)` raises its `FeatureScale` from `obs` when `observe` is true."""
 
-    def __init__(self, architecture: _ArchitectureBase, env_info: PolicyEnvInfo, encoder: nn.Module):
+    def __init__(self, architecture: ArchitectureBase, env_info: PolicyEnvInfo, encoder: nn.Module):
         super().__init__()
         self.architecture = architecture
         self.env_info = env_info
@@ -208,7 +159,7 @@ class Policy(nn.Module):
         return self.action_pairs.num_pairs
 
     def metadata(self) -> dict[str, Any]:
-        """JSON-safe description to store next to the weights (see `policy_from_metadata`)."""
+        """JSON-safe description to store next to the weights (see `metta.agent.architectures.policy_from_metadata`)."""
         return {
             "architecture": self.architecture.model_dump(mode="json"),
             "env_info": self.env_info.to_dict(),
@@ -296,20 +247,3 @@ class Policy(nn.Module):
         log_probs = masked_log_probs(logits, action_mask)
         log_prob = log_probs.gather(-1, pair_index.long().unsqueeze(-1)).squeeze(-1)
         return log_prob, entropy_of(log_probs)
-
-
-def make_policy(architecture: dict[str, Any] | _ArchitectureBase, env_info: PolicyEnvInfo) -> Policy:
-    """Build the policy named by `architecture` for an env described by `env_info`."""
-    # Imported here because the policy modules subclass `Policy` from this module.
-    from metta.agent.policies.fast import FastPolicy
-    from metta.agent.policies.latent_attn import LatentAttnPolicy
-
-    policy_classes: dict[str, type[Policy]] = {"fast": FastPolicy, "latent_attn_small": LatentAttnPolicy}
-    config = parse_architecture(architecture)
-    return policy_classes[config.name](config, env_info)
-
-
-def policy_from_metadata(metadata: dict[str, Any]) -> Policy:
-    """An untrained policy shaped like the one `metadata` (from `Policy.metadata`) describes;
-    load the stored weights into it with `load_state_dict`."""
-    return make_policy(metadata["architecture"], PolicyEnvInfo.from_dict(metadata["env_info"]))

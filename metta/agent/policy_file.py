@@ -174,7 +174,7 @@ def _build_policy(architecture: dict[str, Any], env_info: dict[str, Any]) -> nn.
     # Imported here so that listing checkpoints does not build the architecture table;
     # tests replace this function with a stand-in.
     from metta.agent.env_info import PolicyEnvInfo
-    from metta.agent.policy import make_policy
+    from metta.agent.architectures import make_policy
 
     return make_policy(architecture, PolicyEnvInfo.from_dict(env_info))
 

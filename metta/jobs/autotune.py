@@ -192,7 +192,7 @@ class PolicyTimer:
         import torch
 
         from metta.agent.env_info import PolicyEnvInfo
-        from metta.agent.policy import make_policy
+        from metta.agent.architectures import make_policy
         from mettagrid.vec_env import MettaGridVecEnv
 
         self.torch = torch

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from metta.common.uri import atomic_write_bytes
 from metta.common.tool import env_config_from, job_config_from, to_container
@@ -32,13 +32,11 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
 
 
 def validate_architecture(data: Any) -> dict[str, Any]:
-    from metta.agent.policy import PolicyArchitecture
+    from metta.agent.architectures import parse_architecture
 
-    try:
-        architecture = TypeAdapter(PolicyArchitecture).validate_python(data)
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, prefix="agent", data=data)) from None
-    return architecture.model_dump()
+    if not isinstance(data, dict):
+        raise ConfigError(f"agent: must be a mapping (got {data!r})")
+    return parse_architecture(data).model_dump()
 
 
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:

@@ -271,7 +271,7 @@ def check_group(group: str, data: Any, prefix: str, problems: list[Problem],
 
         return _collect(lambda: load_env_config(data, prefix=prefix), problems, source_of, prefix)
     if group == "agent":
-        from metta.agent.policy import parse_architecture
+        from metta.agent.architectures import parse_architecture
 
         if not isinstance(data, dict):
             problems.append(Problem(prefix, source_of(prefix), f"must be a mapping (got {data!r})"))

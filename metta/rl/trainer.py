@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.policy import make_policy
+from metta.agent.architectures import make_policy
 from metta.rl.advantage import compute_gae
 from metta.rl.checkpoint import CheckpointManager
 from metta.rl.distributed import DistributedInfo, barrier, mean_over_ranks

@@ -77,7 +77,7 @@ def stand_in_make_policy(architecture: dict, env_info: PolicyEnvInfo) -> StandIn
 def real_make_policy():
     try:
         import metta.agent.policies.fast  # noqa: F401  (the real policies may not exist yet)
-        from metta.agent.policy import make_policy
+        from metta.agent.architectures import make_policy
     except ImportError:
         return None
     return make_policy

@@ -9,7 +9,7 @@ import torch
 
 from metta.agent.action_pairs import ActionPairs
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.policy import make_policy
+from metta.agent.architectures import make_policy
 from metta.rl.experience import Experience
 from metta.rl.teacher import (
     PPO_ONLY,

@@ -5,7 +5,7 @@ import pytest
 
 from metta.agent.compat import PolicyEnvMismatch
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.policy import make_policy
+from metta.agent.architectures import make_policy
 from metta.agent.policy_store import PolicyStoreError
 from metta.rl.checkpoint import CheckpointManager
 from metta.agent.policy_uri import BUILTIN_NAMES, resolve_policies

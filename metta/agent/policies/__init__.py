@@ -1,5 +1,5 @@
 """Policy architectures; each module holds one encoder and its `Policy` subclass.
 
 `fast` (default): token box + CNN. `latent_attn`: latent queries cross-attending to tokens.
-Build them with `metta.agent.policy.make_policy`.
+Each module holds its config class too; `metta.agent.architectures` lists them and builds them (`make_policy`).
 """

@@ -14,15 +14,26 @@ box for tests and inspection. Everything after the first conv is an ordinary CNN
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
+from pydantic import Field, PositiveInt
 from torch import nn
 
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.policy import PAD, FastArchitecture, FeatureScale, Policy, init_layer, trim_padding
+from metta.agent.policy import PAD, ArchitectureBase, FeatureScale, Policy, init_layer, trim_padding
 
 KERNEL1, STRIDE1 = 5, 3
 KERNEL2 = 3
+
+
+
+class FastArchitecture(ArchitectureBase):
+    """Tokens scattered into a feature x row x col box, a two-layer CNN, two dense layers, an LSTM."""
+
+    name: Literal["fast"] = Field("fast", description="Architecture name")
+    cnn_channels: PositiveInt = Field(64, description="Channels of both conv layers (k5 s3, then k3 s1)")
 
 
 def _conv1_padding(size: int) -> int:

@@ -15,12 +15,34 @@ its first slot, embedded as a learned "nothing here" token (the spare feature ro
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
+from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.policy import PAD, FeatureScale, LatentAttnArchitecture, Policy, init_layer, trim_padding
+from metta.agent.policy import PAD, ArchitectureBase, FeatureScale, Policy, init_layer, trim_padding
+
+
+
+class LatentAttnArchitecture(ArchitectureBase):
+    """Tokens embedded one by one; a few learned latents cross-attend to them; then an LSTM."""
+
+    name: Literal["latent_attn_small"] = Field("latent_attn_small", description="Architecture name")
+    embed_dim: PositiveInt = Field(64, description="Width of token embeddings and latents")
+    num_heads: PositiveInt = Field(4, description="Attention heads (must divide embed_dim)")
+    num_latents: PositiveInt = Field(8, le=64, description="Learned latent queries")
+    num_layers: PositiveInt = Field(2, le=4, description="Cross-attention blocks (latents read the tokens)")
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> LatentAttnArchitecture:
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"embed_dim ({self.embed_dim}) must be a multiple of num_heads ({self.num_heads})"
+            )
+        return self
 
 
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:

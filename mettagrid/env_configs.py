@@ -52,14 +52,36 @@ def list_env_names() -> list[str]:
     return names
 
 
+def compose_config(
+    config_name: str | None, overrides: list[str], source: str, return_hydra_config: bool = False
+):
+    """Compose `configs/<config_name>.yaml` (or only the overrides, when None) with Hydra's
+    compose API. Every composition in the project goes through here, so that every Hydra
+    error reaches the user as one `ConfigError` line starting with `source`."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
+            return compose(config_name=config_name, overrides=list(overrides),
+                           return_hydra_config=return_hydra_config)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise ConfigError(f"{source}: {hydra_error_line(error)}") from None
+
+
+def hydra_error_line(error: BaseException) -> str:
+    # Hydra's message is a sentence plus a hint ("To append to your config use +key=...").
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[:2])
+
+
 def compose_env_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> EnvConfig:
     """Compose `configs/env/<name>.yaml` with Hydra, apply `key=value` overrides, validate.
 
     Overrides are written relative to the env (`game.max_steps=100`), as they would be after
     `env.` on a tool's command line.
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -68,14 +90,11 @@ def compose_env_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -
         known = ", ".join(list_env_names())
         raise ConfigError(f"{source}: no such env config (known: {known})")
     hydra_overrides = [f"+env={name}"] + [_prefix_env(override) for override in overrides]
+    composed = compose_config(None, hydra_overrides, source)
     try:
-        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-            composed = compose(overrides=hydra_overrides)
         data = OmegaConf.to_container(composed.env, resolve=True)
-    except (HydraException, OmegaConfBaseException) as error:
-        # Hydra's message is a sentence plus a hint ("To append to your config use +key=...").
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        raise ConfigError(f"{source}: {' '.join(lines[:2])}") from None
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{source}: {hydra_error_line(error)}") from None
     return load_env_config(data, source=source)
 
 

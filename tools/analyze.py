@@ -16,20 +16,7 @@ exec "${py:-python3}" "$0" "$@"
 Writes report.json and report.html (open it in a browser) under analysis.output_path.
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.jobs.analyze import AnalysisConfig, run_analysis, summary_lines
-
-
-@hydra.main(config_path="../configs", config_name="analyze_job", version_base="1.3")
-def main(cfg) -> None:
-    report = exit_on_config_error(lambda: run_analysis(job_config_from(cfg, "analysis", AnalysisConfig)))
-    print("\n".join(summary_lines(report)))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("analyze_job", sys.argv)
-    main()
+    hydra_tool("analyze.py")

@@ -13,19 +13,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/autotune.py autotune.write_hardware=mybox   # then: ./tools/train.py hardware=mybox
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.jobs.autotune import run_autotune
-
-
-@hydra.main(config_path="../configs", config_name="autotune_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(run_autotune, cfg)
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("autotune_job", sys.argv)
-    main()
+    hydra_tool("autotune.py")

@@ -15,19 +15,7 @@ exec "${py:-python3}" "$0" "$@"
 With serve=true it prints the scorecard's URL and serves it on 127.0.0.1 until Ctrl-C.
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.jobs.dashboard import DashboardConfig, run_and_maybe_serve
-
-
-@hydra.main(config_path="../configs", config_name="dashboard_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(lambda: run_and_maybe_serve(job_config_from(cfg, "dashboard", DashboardConfig)))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("dashboard_job", sys.argv)
-    main()
+    hydra_tool("dashboard.py")

@@ -15,19 +15,7 @@ Each key press is one step for everybody. Your episode is saved as a replay unde
 replay_job.replay_dir when it ends or when you stop the tool with Ctrl-C.
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.jobs.replay import PlayJobConfig, run_play_job
-
-
-@hydra.main(config_path="../configs", config_name="play_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(lambda: run_play_job(job_config_from(cfg, "replay_job", PlayJobConfig)))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("play_job", sys.argv)
-    main()
+    hydra_tool("play.py")

@@ -13,25 +13,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/renderer.py renderer_job.policy_type=trained policy_uri=file://./train_dir/my_run/checkpoints
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import precheck_overrides, env_config_from, exit_on_config_error, job_config_from
-from metta.jobs.renderer import RendererJobConfig, run_renderer
-
-
-@hydra.main(config_path="../configs", config_name="renderer_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(
-        lambda: run_renderer(
-            env_config_from(cfg),
-            job_config_from(cfg, "renderer_job", RendererJobConfig),
-            policy_uri=cfg.get("policy_uri"),
-        )
-    )
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("renderer_job", sys.argv)
-    main()
+    hydra_tool("renderer.py")

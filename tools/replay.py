@@ -16,19 +16,7 @@ exec "${py:-python3}" "$0" "$@"
 The viewer URL is printed on stdout; Ctrl-C stops the server.
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, job_config_from, precheck_overrides
-from metta.jobs.replay import ReplayJobConfig, run_replay_job
-
-
-@hydra.main(config_path="../configs", config_name="replay_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(lambda: run_replay_job(job_config_from(cfg, "replay_job", ReplayJobConfig)))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("replay_job", sys.argv)
-    main()
+    hydra_tool("replay.py")

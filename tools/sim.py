@@ -14,20 +14,7 @@ exec "${py:-python3}" "$0" "$@"
 The JSON goes to stdout; progress, skipped simulations and the DB's location to stderr.
 """
 
-import json
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.jobs.sim import run_sim_job
-
-
-@hydra.main(config_path="../configs", config_name="sim_job", version_base="1.3")
-def main(cfg) -> None:
-    print(json.dumps(exit_on_config_error(run_sim_job, cfg), indent=2))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("sim_job", sys.argv)
-    main()
+    hydra_tool("sim.py")

@@ -12,23 +12,9 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/stats_duckdb_cli.py +eval_db_uri=eval.duckdb -c "SELECT COUNT(*) FROM episodes"
 """
 
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.jobs.stats_cli import run_stats_cli, split_cli_args
-
-SQL = None  # from -c/--sql, taken out of argv before Hydra parses it
-
-
-@hydra.main(config_path="../configs", config_name="stats_cli_job", version_base="1.3")
-def main(cfg) -> None:
-    status = exit_on_config_error(lambda: run_stats_cli(cfg.get("eval_db_uri"), SQL, cfg.get("cache_dir")))
-    sys.exit(status)
-
+from metta.common.tool import exit_on_config_error, hydra_tool
+from metta.jobs.stats_cli import take_sql_from_argv
 
 if __name__ == "__main__":
-    SQL, sys.argv = exit_on_config_error(split_cli_args, sys.argv)
-    precheck_overrides("stats_cli_job", sys.argv)
-    main()
+    exit_on_config_error(take_sql_from_argv)
+    hydra_tool("stats_duckdb_cli.py")

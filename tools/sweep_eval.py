@@ -10,20 +10,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/sweep_eval.py sweep_name=lr_search run=lr_search.r.0
 """
 
-import json
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.jobs.sweep import job_from_cfg, sweep_eval
-
-
-@hydra.main(config_path="../configs", config_name="sweep_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(lambda: print(json.dumps(sweep_eval(job_from_cfg(cfg), cfg.get("run")), indent=2, default=str)))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("sweep_job", sys.argv)
-    main()
+    hydra_tool("sweep_eval.py")

@@ -13,20 +13,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/sweep_execute.py -m sweep_name=my_sweep worker=w0,w1,w2,w3 hydra/launcher=sweep_slurm   # on SLURM
 """
 
-import json
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.jobs.sweep import job_from_cfg, sweep_execute
-
-
-@hydra.main(config_path="../configs", config_name="sweep_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(lambda: print(json.dumps(sweep_execute(job_from_cfg(cfg)))))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("sweep_job", sys.argv)
-    main()
+    hydra_tool("sweep_execute.py")

@@ -12,20 +12,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/sweep_init.py sweep_name=shared sweep_dir=s3://bucket/sweeps
 """
 
-import json
-import sys
-
-import hydra
-
-from metta.common.tool import exit_on_config_error, precheck_overrides
-from metta.jobs.sweep import job_from_cfg, sweep_init
-
-
-@hydra.main(config_path="../configs", config_name="sweep_job", version_base="1.3")
-def main(cfg) -> None:
-    exit_on_config_error(lambda: print(json.dumps(sweep_init(job_from_cfg(cfg)), indent=2)))
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("sweep_job", sys.argv)
-    main()
+    hydra_tool("sweep_init.py")

@@ -15,22 +15,7 @@ exec "${py:-python3}" "$0" "$@"
 Re-running with the same run= resumes from its latest checkpoint.
 """
 
-import os
-import sys
-
-import hydra
-
-from metta.common.tool import precheck_overrides, exit_on_config_error
-from metta.jobs.train import summary_yaml, train
-
-
-@hydra.main(config_path="../configs", config_name="train_job", version_base="1.3")
-def main(cfg) -> None:
-    metrics = exit_on_config_error(train, cfg)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
-        print("final metrics:\n" + summary_yaml(metrics or {}), end="")
-
+from metta.common.tool import hydra_tool
 
 if __name__ == "__main__":
-    precheck_overrides("train_job", sys.argv)
-    main()
+    hydra_tool("train.py")

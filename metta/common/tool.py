@@ -1,8 +1,9 @@
-"""What every Hydra tool shares: turning the composed config into typed, validated pieces.
+"""What every Hydra tool shares: composing a job config, and turning it into typed, checked parts.
 
-A tool's `@hydra.main` function stays a few lines: it calls `env_config_from(cfg)` and
-`job_config_from(cfg, key, Model)`, which refuse bad input with one line naming the key, and
-hands the typed pieces to one library function.
+A script under tools/ is a docstring and `hydra_tool("<script>.py")`; the table in
+`metta.common.config_table` says which job config it composes and which library function
+runs it. Bad input anywhere (an override of a missing key, a wrong value, a file that does
+not parse) ends as one line on stderr naming the key, and exit code 2.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
+from metta.common.config_table import GROUPS, JOBS, TOOLS, load, register_schema_defaults
 from mettagrid.config import EnvConfig, load_env_config
+from mettagrid.env_configs import CONFIGS_DIR, compose_config
 from mettagrid.errors import ConfigError, describe_validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -23,26 +26,32 @@ def to_container(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
-def env_config_from(cfg: DictConfig, key: str = "env") -> EnvConfig:
-    if key not in cfg or cfg[key] is None:
-        raise ConfigError(f"{key}: no env selected (add e.g. {key}=mettagrid/arena/basic)")
-    return load_env_config(to_container(cfg[key]), prefix=key)
+# ---------------------------------------------------------------------------------------------
+# composing
 
 
-def job_config_from(cfg: DictConfig, key: str, model: type[Model]) -> Model:
-    try:
-        return model.model_validate(to_container(cfg.get(key)) or {})
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, prefix=key)) from None
+def compose_job(config_name: str | None, overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    """Compose a job config (or, with None, only the overrides) with the schema defaults in
+    place; a Hydra error is a one-line ConfigError."""
+    register_schema_defaults(config_name if config_name in JOBS else None)
+    source = f"configs/{config_name}.yaml" if config_name else "command line"
+    return compose_config(config_name, normalize_overrides(overrides), source,
+                          return_hydra_config=return_hydra_config)
 
 
-def exit_on_config_error(run, *args: Any) -> Any:
-    """Run a tool body; a ConfigError becomes one line on stderr and exit code 2."""
-    try:
-        return run(*args)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+def normalize_overrides(overrides: list[str]) -> list[str]:
+    """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
+    append a key that exists, and since every schema key exists now, the original's
+    `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
+    keep their meaning."""
+    out = []
+    for override in overrides:
+        if override.startswith("+") and not override.startswith("++") and "=" in override:
+            key = override[1:].split("=", 1)[0]
+            if "." in key or not (CONFIGS_DIR / key).is_dir():
+                override = "+" + override
+        out.append(override)
+    return out
 
 
 def precheck_overrides(config_name: str, argv: list[str]) -> None:
@@ -55,16 +64,107 @@ def precheck_overrides(config_name: str, argv: list[str]) -> None:
     overrides = argv[1:]
     if any(arg.startswith("-") for arg in overrides):
         return
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
+    exit_on_config_error(compose_job, config_name, overrides)
 
-    from mettagrid.env_configs import CONFIGS_DIR
 
+def hydra_tool(script: str) -> None:
+    """Run the tool `script` (a TOOLS row): compose its job config from the command line
+    under `@hydra.main`, then hand the config to the tool's runner."""
+    import hydra
+
+    tool = TOOLS[script]
+    register_schema_defaults(tool.job)
+    sys.argv[1:] = normalize_overrides(sys.argv[1:])
+    precheck_overrides(tool.job, sys.argv)
+
+    @hydra.main(config_path=str(CONFIGS_DIR), config_name=tool.job, version_base="1.3")
+    def main(cfg: DictConfig) -> None:
+        status = exit_on_config_error(load(tool.runner), cfg)
+        if isinstance(status, int) and status:  # runners return None, or an exit status
+            raise SystemExit(status)
+
+    main()
+
+
+def exit_on_config_error(run, *args: Any) -> Any:
+    """Run a tool body; a ConfigError becomes one line on stderr and exit code 2."""
     try:
-        with initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-            compose(config_name=config_name, overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        print(f"error: {' '.join(lines[:2])}", file=sys.stderr)
+        return run(*args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# typed parts
+
+
+def env_config_from(cfg: DictConfig, key: str = "env") -> EnvConfig:
+    if key not in cfg or cfg[key] is None:
+        raise ConfigError(f"{key}: no env selected (add e.g. {key}=mettagrid/arena/basic)")
+    return load_env_config(to_container(cfg[key]), prefix=key)
+
+
+def job_config_from(cfg: DictConfig, key: str, model: type[Model]) -> Model:
+    """The section `key` of the composed config, validated by `model`."""
+    return validate_model(model, to_container(cfg.get(key)) or {}, key)
+
+
+def validate_model(model: type[Model], data: Any, prefix: str) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, prefix=prefix, data=data)) from None
+
+
+def check_group(group: str, data: Any, prefix: str | None = None) -> Any:
+    """One group's data checked by the schema the table names; a one-line ConfigError if bad."""
+    prefix = prefix or group
+    if data is None:
+        example = {"env": " (add e.g. env=mettagrid/arena/basic)"}.get(group, "")
+        raise ConfigError(f"{prefix}: required group is missing (null){example}")
+    schema = load(GROUPS[group].schema)
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return validate_model(schema, data, prefix)
+    if group == "agent" and not isinstance(data, dict):
+        raise ConfigError(f"{prefix}: must be a mapping (got {data!r})")
+    return schema(data, prefix=prefix)
+
+
+def job_own_keys(config_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The top-level keys of a job that are its own: not groups, aliases or Hydra's."""
+    job = JOBS[config_name]
+    skip = set(job.groups) | set(job.aliases) | set(job.sections) | {"hydra"}
+    return {key: value for key, value in data.items() if key not in skip}
+
+
+def section_data(config_name: str, key: str, data: dict[str, Any]) -> Any:
+    """What the section's model reads; the top-level model also gets the groups it has fields
+    for (the sweep job validates its `sweep` group as part of itself)."""
+    if key:
+        return data.get(key) or {}
+    fields = load(JOBS[config_name].sections[""]).model_fields
+    return {**job_own_keys(config_name, data),
+            **{group: data[group] for group in JOBS[config_name].groups if group in fields and group in data}}
+
+
+def validate_job(cfg: DictConfig | dict[str, Any], config_name: str) -> dict[str, Any]:
+    """Every part of a composed job, typed: {group or section key: typed config}; the job's
+    own top-level keys under "". Stops at the first problem (validate_config.py lists them all)."""
+    job = JOBS[config_name]
+    data = to_container(cfg) if isinstance(cfg, DictConfig) else cfg
+    parts: dict[str, Any] = {}
+    for group in job.groups:
+        if not GROUPS[group].schema:
+            continue
+        value = data.get(group)
+        if group == "sim" and not value:
+            parts[group] = None  # a train job without evaluations
+        else:
+            # A group left out entirely takes its schema's defaults; only the env has none.
+            parts[group] = check_group(group, {} if value is None and group not in data and group != "env" else value)
+    for key, reference in job.sections.items():
+        parts[key] = validate_model(load(reference), section_data(config_name, key, data), key)
+    if job.cross_check:
+        load(job.cross_check)(parts)
+    return parts

@@ -79,18 +79,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         yield tmp
-        with contextlib.suppress(OSError):
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _fsync(tmp)  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    _fsync(path.parent)  # and the rename itself is durable
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], mode: int = 0o666) -> None:
@@ -106,10 +101,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, mode: int = 0o666) -> None
     atomic_write(path, lambda file: file.write(data), mode)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; some platforms cannot open directories.
+def _fsync(path: Path) -> None:
+    # Some platforms cannot open directories (or fsync read-only descriptors): best effort there.
     with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:

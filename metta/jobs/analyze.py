@@ -86,3 +86,10 @@ def summary_lines(report: dict) -> list[str]:
         score = "n/a" if policy["score"] is None else f"{policy['score']:.4g}"
         lines.append(f"  {policy['rank']:>2}. {policy['id']}  {metric} {score}")
     return lines
+
+
+def main(cfg) -> None:
+    """tools/analyze.py: write the report, print its summary."""
+    from metta.common.tool import validate_job
+
+    print("\n".join(summary_lines(run_analysis(validate_job(cfg, "analyze_job")["analysis"]))))

@@ -24,7 +24,7 @@ from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from metta.common.uri import atomic_write_bytes
-from metta.common.tool import env_config_from, job_config_from, to_container
+from metta.common.tool import env_config_from, job_config_from
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from mettagrid.config import EnvConfig
 from mettagrid.env_configs import CONFIGS_DIR
@@ -383,13 +383,10 @@ def write_hardware(name: str, point: Point, base: str, env_name: str, hardware_d
 
 def check_preset(name: str, env_name: str | None) -> None:
     """Compose train_job with the new preset and check the trainer accepts its batch layout."""
-    from hydra import compose, initialize_config_dir
-
-    from mettagrid.env_configs import isolated_hydra
+    from metta.common.tool import compose_job
 
     overrides = [f"hardware={name}"] + ([f"env={env_name}"] if env_name else [])
-    with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-        composed = compose(config_name="train_job", overrides=overrides)
+    composed = compose_job("train_job", overrides)
     trainer = job_config_from(composed, "trainer", TrainerConfig)
     num_agents = env_config_from(composed).game.num_agents
     try:
@@ -411,20 +408,19 @@ def _choice(group: str, default: str | None) -> str | None:
 
 
 def run_autotune(cfg: DictConfig) -> AutotuneResult:
-    settings = job_config_from(cfg, "autotune", AutotuneConfig)
-    env_config = env_config_from(cfg)
-    trainer = job_config_from(cfg, "trainer", TrainerConfig)
-    architecture = to_container(cfg.get("agent")) or {"name": "fast"}
-    device = str((cfg.get("system") or {}).get("device") or "cpu")
-    torch_threads = (cfg.get("system") or {}).get("torch_threads")
-    if settings.include_policy:
-        from metta.jobs.train import validate_architecture
+    from metta.common.tool import validate_job
+    from metta.rl.train_job import SystemConfig
 
-        architecture = validate_architecture(architecture)
-        if torch_threads:
-            import torch
+    parts = validate_job(cfg, "autotune_job")
+    settings, env_config, trainer = parts["autotune"], parts["env"], parts["trainer"]
+    architecture = parts["agent"].model_dump()
+    # `system` comes with the hardware preset, as for training.
+    system = job_config_from(cfg, "system", SystemConfig)
+    device = system.device
+    if settings.include_policy and system.torch_threads:
+        import torch
 
-            torch.set_num_threads(int(torch_threads))
+        torch.set_num_threads(system.torch_threads)
     base = _choice("hardware", "cpu")
     env_name = _choice("env", None)
     if settings.write_hardware:
@@ -444,3 +440,8 @@ def run_autotune(cfg: DictConfig) -> AutotuneResult:
         print(f"wrote {path.relative_to(CONFIGS_DIR.parent) if path.is_relative_to(CONFIGS_DIR.parent) else path}"
               f": ./tools/train.py hardware={settings.write_hardware}" + (f" env={env_name}" if env_name else ""))
     return result
+
+
+def main(cfg: DictConfig) -> None:
+    """tools/autotune.py (the table and the fastest point are printed by run_autotune)."""
+    run_autotune(cfg)

@@ -85,3 +85,10 @@ def run_and_maybe_serve(job: DashboardConfig) -> None:
         serve_dashboard(data, job.port)
     elif not written:
         print("dashboard: nothing written (dashboard.output_path=null and dashboard.serve=false)", file=sys.stderr)
+
+
+def main(cfg) -> None:
+    """tools/dashboard.py."""
+    from metta.common.tool import validate_job
+
+    run_and_maybe_serve(validate_job(cfg, "dashboard_job")["dashboard"])

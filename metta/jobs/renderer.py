@@ -32,6 +32,22 @@ class RendererJobConfig(BaseModel):
     frames: Literal["auto", "all", "last"] = Field("auto", description="Which frames to print")
 
 
+class RendererRunConfig(BaseModel):
+    """The top-level keys of configs/renderer_job.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy_uri: str | None = Field(None, description="For policy_type=trained: file://, a path, s3://, wandb://")
+
+
+def main(cfg) -> None:
+    """tools/renderer.py."""
+    from metta.common.tool import validate_job
+
+    parts = validate_job(cfg, "renderer_job")
+    run_renderer(parts["env"], parts["renderer_job"], policy_uri=parts[""].policy_uri)
+
+
 def with_agent_count(env: EnvConfig, num_agents: int) -> EnvConfig:
     """Change how many agents a random-placement map holds (the map decides the count)."""
     builder = env.game.map_builder
@@ -53,12 +69,10 @@ def make_actor(env: MettaGridVecEnv, job: RendererJobConfig, policy_uri: str | N
     if not policy_uri:
         raise ConfigError("policy_uri: renderer_job.policy_type=trained needs policy_uri=file://... (or s3://, wandb://)")
     from metta.agent.compat import PolicyEnvMismatch
-    from metta.agent.policy_store import PolicyStore
-    from metta.agent.policy_actor import PolicyActor
+    from metta.agent.policy_uri import resolve_policies
 
     try:
-        policy = PolicyStore().records(policy_uri, selector="latest")[0].load("cpu")
-        return PolicyActor(policy, env)
+        return resolve_policies(policy_uri, selector="latest")[0].make_actor(env)
     except (PolicyEnvMismatch, ValueError) as error:
         raise ConfigError(f"policy_uri: {error}") from None
 

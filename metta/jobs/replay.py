@@ -270,3 +270,17 @@ class _StepProgress:
     def __exit__(self, *exc) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+def replay_main(cfg) -> None:
+    """tools/replay.py."""
+    from metta.common.tool import validate_job
+
+    run_replay_job(validate_job(cfg, "replay_job")["replay_job"])
+
+
+def play_main(cfg) -> None:
+    """tools/play.py."""
+    from metta.common.tool import validate_job
+
+    run_play_job(validate_job(cfg, "play_job")["replay_job"])

@@ -20,12 +20,12 @@ import json
 import pkgutil
 import shlex
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from metta.common.config_table import JOBS, load, tool_for_job
 from metta.recipes import CommandCall
 from mettagrid.errors import ConfigError
 
@@ -34,9 +34,6 @@ ALIASES = {"eval": "evaluate", "sim": "evaluate"}
 # Tools of the reference that have no implementation here yet: one line, exit 2.
 UNAVAILABLE: dict[str, str] = {}
 TOOL_ORDER = ("train", "evaluate", "analyze", "replay", "play")
-# Each job config name -> the Hydra tool that composes it.
-HYDRA_TOOLS = {"train_job": "train.py", "sim_job": "sim.py", "analyze_job": "analyze.py",
-               "renderer_job": "renderer.py", "replay_job": "replay.py", "play_job": "play.py"}
 
 
 class UsageError(Exception):
@@ -146,66 +143,17 @@ def command_argv(call: CommandCall, args: list[str]) -> list[str]:
 
 
 def compose(config_name: str, overrides: list[str]) -> DictConfig:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-
-    from mettagrid.env_configs import CONFIGS_DIR, isolated_hydra
+    from metta.common.tool import compose_job
 
     try:
-        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        raise UsageError(" ".join(lines[:2])) from None
+        return compose_job(config_name, overrides)
+    except ConfigError as error:
+        raise UsageError(str(error).split(": ", 1)[-1]) from None
 
 
 def hydra_command(config_name: str, overrides: list[str]) -> str:
-    return " ".join([f"./tools/{HYDRA_TOOLS.get(config_name, '?')}"] + [shlex.quote(o) for o in overrides])
-
-
-def _run_train(cfg: DictConfig) -> None:
-    import os
-
-    from metta.jobs.train import summary_yaml, train
-
-    metrics = train(cfg)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
-        print("final metrics:\n" + summary_yaml(metrics or {}), end="")
-
-
-def _run_sim(cfg: DictConfig) -> None:
-    from metta.jobs.sim import run_sim_job
-
-    print(json.dumps(run_sim_job(cfg), indent=2))
-
-
-def _run_analyze(cfg: DictConfig) -> None:
-    from metta.common.tool import job_config_from
-    from metta.jobs.analyze import AnalysisConfig, run_analysis, summary_lines
-
-    print("\n".join(summary_lines(run_analysis(job_config_from(cfg, "analysis", AnalysisConfig)))))
-
-
-def _run_replay(cfg: DictConfig) -> None:
-    from metta.common.tool import job_config_from
-    from metta.jobs.replay import ReplayJobConfig, run_replay_job
-
-    run_replay_job(job_config_from(cfg, "replay_job", ReplayJobConfig))
-
-
-def _run_play(cfg: DictConfig) -> None:
-    from metta.common.tool import job_config_from
-    from metta.jobs.replay import PlayJobConfig, run_play_job
-
-    run_play_job(job_config_from(cfg, "replay_job", PlayJobConfig))
-
-
-# The same library call, and the same output, as the Hydra tool for each job config.
-RUNNERS: dict[str, Callable[[DictConfig], None]] = {
-    "train_job": _run_train, "sim_job": _run_sim, "analyze_job": _run_analyze,
-    "replay_job": _run_replay, "play_job": _run_play,
-}
+    tool = tool_for_job(config_name).script if config_name in JOBS else "?"
+    return " ".join([f"./tools/{tool}"] + [shlex.quote(o) for o in overrides])
 
 
 def list_recipes() -> str:
@@ -240,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_command_call(call, args, dry_run)
         overrides = list(call.overrides) + translate(call.config_name, args)
         cfg = compose(call.config_name, overrides)
-        if call.config_name not in RUNNERS:
-            raise UsageError(f"{tool}: job {call.config_name!r} has no runner")
+        if call.config_name not in JOBS:
+            raise UsageError(f"{tool}: job {call.config_name!r} has no tool")
         if dry_run:
             try:
                 text = OmegaConf.to_yaml(cfg, resolve=True)
@@ -250,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             print(text, end="")
             print("# equivalent: " + hydra_command(call.config_name, overrides))
             return 0
-        RUNNERS[call.config_name](cfg)
+        # The same library call, and so the same output, as the Hydra tool for this job config.
+        status = load(tool_for_job(call.config_name).runner)(cfg)
+        return status if isinstance(status, int) else 0
     except (UsageError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,14 +8,15 @@ when `sim_job.stats_db_uri` is an s3:// URI, uploaded there.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
-from metta.common.tool import job_config_from
+from metta.common.tool import validate_job
 from mettagrid.errors import ConfigError
 
 
@@ -36,22 +37,37 @@ class SimJobConfig(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
+class SimRunConfig(BaseModel):
+    """The top-level keys of configs/sim_job.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selector_type: Literal["latest", "top", "all"] = Field(
+        "latest", description="Which checkpoints of a run: latest | top (by sim_job.metric) | all")
+    device: str = Field("cpu", description="torch device the policies run on")
+    seed: int = 0
+    train_dir: str = Field("train_dir", description="The DB goes to <train_dir>/eval/<suite>_<timestamp>.duckdb")
+
+
+def main(cfg: DictConfig) -> None:
+    """tools/sim.py: the results as JSON on stdout."""
+    print(json.dumps(run_sim_job(cfg), indent=2))
+
+
 def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
-    from metta.agent.policy_store import SELECTORS
     from metta.agent.policy_uri import resolve_policies
     from metta.sim.simulation_config import load_suite
     from metta.sim.stats_db import StatsDBError, export_stats_db
     from metta.sim.suite_runner import run_suite
 
-    job = job_config_from(cfg, "sim_job", SimJobConfig)
-    selector = str(cfg.get("selector_type", "latest"))
-    if selector not in SELECTORS:
-        raise ConfigError(f"selector_type: unknown selector {selector!r} (use one of {', '.join(SELECTORS)})")
+    parts = validate_job(cfg, "sim_job")
+    job, run = parts["sim_job"], parts[""]
+    selector = run.selector_type
     if not job.policy_uris:
         raise ConfigError(
             "sim_job.policy_uris: no policies given (e.g. sim_job.policy_uris='[\"metta://policy/random\"]')"
         )
-    device = _device(str(cfg.get("device") or "cpu"))
+    device = _device(run.device)
     suite = load_suite(job.simulation_suite)
 
     specs, sources = [], []
@@ -75,11 +91,11 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
         db_path = Path(job.stats_db_uri.removeprefix("file://")).expanduser()
     else:
         stamp = dt.datetime.now().strftime("%Y%m%d.%H%M%S")
-        db_path = Path(str(cfg.get("train_dir") or "train_dir")) / "eval" / f"{suite.name}_{stamp}.duckdb"
+        db_path = Path(run.train_dir) / "eval" / f"{suite.name}_{stamp}.duckdb"
 
     try:
         results = run_suite(specs, suite, db_path, num_workers=job.num_workers, num_episodes=job.num_episodes,
-                            seed=int(cfg.get("seed") or 0), device=device, replay_dir=replay_dir, log=log)
+                            seed=run.seed, device=device, replay_dir=replay_dir, log=log)
     except (ValueError, StatsDBError) as error:  # an unreadable checkpoint, a bad env in the suite
         raise ConfigError(str(error)) from None
     print(f"sim: stats DB written to {db_path}", file=log)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import duckdb
+from pydantic import BaseModel, ConfigDict, Field
 
 from metta.sim.stats_db import StatsDBError, load_stats_db, open_stats_db
 from mettagrid.errors import ConfigError
@@ -30,10 +31,37 @@ SQL ending in ";"  run it (may span lines), e.g.
                    WHERE metric = 'reward' GROUP BY policy_name;"""
 
 
+class StatsCliConfig(BaseModel):
+    """The keys of configs/stats_cli_job.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    eval_db_uri: str | None = Field(None, description="The stats DB: a path, file://, s3:// or wandb://")
+    cache_dir: str | None = Field(
+        None, description="Where remote DBs are downloaded; null = $METTA_CACHE_DIR/stats or ~/.cache/metta/stats")
+
+
+# The SQL given with -c/--sql: taken out of argv before Hydra parses it (Hydra reads `-c` as
+# `--cfg`, and SQL does not survive Hydra's override grammar), then read by `main`.
+_sql_from_argv: str | None = None
+
+
+def take_sql_from_argv() -> None:
+    """tools/stats_duckdb_cli.py calls this before Hydra sees sys.argv."""
+    global _sql_from_argv
+    _sql_from_argv, sys.argv = split_cli_args(sys.argv)
+
+
+def main(cfg) -> int:
+    """tools/stats_duckdb_cli.py: exit status 0, or 1 after an SQL error."""
+    from metta.common.tool import validate_job
+
+    job = validate_job(cfg, "stats_cli_job")[""]
+    return run_stats_cli(job.eval_db_uri, _sql_from_argv, job.cache_dir)
+
+
 def split_cli_args(argv: list[str]) -> tuple[str | None, list[str]]:
-    """Take `-c SQL` / `--sql SQL` / `--sql=SQL` out of argv before Hydra sees it (Hydra reads
-    `-c` as `--cfg`), and let `eval_db_uri=` mean `+eval_db_uri=` (the key is not in the
-    config, so that the reference's `+eval_db_uri=` spelling works)."""
+    """Take `-c SQL` / `--sql SQL` / `--sql=SQL` out of argv before Hydra sees it."""
     sql, rest, args = None, [argv[0]], iter(argv[1:])
     for arg in args:
         if arg in _SQL_FLAGS:
@@ -42,8 +70,6 @@ def split_cli_args(argv: list[str]) -> tuple[str | None, list[str]]:
                 raise ConfigError(f"{arg}: needs the SQL to run, e.g. {arg} \"SELECT COUNT(*) FROM episodes\"")
         elif arg.startswith("--sql="):
             sql = arg[len("--sql=") :]
-        elif arg.startswith("eval_db_uri="):
-            rest.append("+" + arg)
         else:
             rest.append(arg)
     return sql, rest

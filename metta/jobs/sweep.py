@@ -158,3 +158,24 @@ def _heartbeats(store: SweepStore, run_id: str, timeout: float, stop: threading.
     while not stop.wait(interval):
         with contextlib.suppress(Exception):  # a missed beat is retried; the run must not die of it
             store.heartbeat(run_id)
+
+
+def init_main(cfg: DictConfig) -> None:
+    """tools/sweep_init.py."""
+    import json
+
+    print(json.dumps(sweep_init(job_from_cfg(cfg)), indent=2))
+
+
+def execute_main(cfg: DictConfig) -> None:
+    """tools/sweep_execute.py."""
+    import json
+
+    print(json.dumps(sweep_execute(job_from_cfg(cfg))))
+
+
+def eval_main(cfg: DictConfig) -> None:
+    """tools/sweep_eval.py: `run=<id>` scores that run; without it, the newest unscored one."""
+    import json
+
+    print(json.dumps(sweep_eval(job_from_cfg(cfg), cfg.get("run")), indent=2, default=str))

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from pydantic import ValidationError
 
+from metta.common.tool import validate_job
 from metta.common.uri import atomic_write_bytes
-from metta.common.tool import env_config_from, job_config_from, to_container
-from metta.rl.metrics_log import WandbConfig
-from metta.rl.train_job import TrainJobConfig
-from metta.rl.trainer_config import TrainerConfig
-from metta.sim.simulation_config import SimulationSuiteConfig
-from mettagrid.errors import ConfigError, describe_validation_error
-
-# Keys of train_job.yaml that are aliases or accepted for compatibility, not job settings.
-_ALIASES = ("run_name", "device", "stats_client")
-_GROUPS = ("env", "trainer", "agent", "sim", "wandb", "hydra")
-
+from mettagrid.errors import ConfigError
 
 def apply_aliases(cfg: DictConfig) -> DictConfig:
-    """The original's spellings: `run_name=` for `run=`, `device=` for `system.device=`."""
+    """The original's spellings: `run_name=` for `run=`, `device=` for `system.device=`
+    (the aliases listed for train_job in metta/common/config_table.py)."""
     if cfg.get("run_name"):
         cfg.run = cfg.run_name
     if cfg.get("device"):
@@ -31,12 +23,16 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
     return cfg
 
 
-def validate_architecture(data: Any) -> dict[str, Any]:
-    from metta.agent.architectures import parse_architecture
+def cross_check(parts: dict[str, Any]) -> None:
+    """What no single part can check: the batch fits the env's agents, the teacher the engine."""
+    from metta.rl.teacher import check_vectorization
+    from metta.rl.trainer_config import rollout_shape
 
-    if not isinstance(data, dict):
-        raise ConfigError(f"agent: must be a mapping (got {data!r})")
-    return parse_architecture(data).model_dump()
+    try:
+        rollout_shape(parts["trainer"], parts["env"].game.num_agents)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    check_vectorization(parts[""].teacher, parts["trainer"].vectorization)
 
 
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:
@@ -54,24 +50,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from metta.sim.evaluate import evaluate_suite
 
     cfg = apply_aliases(cfg)
-    env_config = env_config_from(cfg)
-    trainer_cfg = job_config_from(cfg, "trainer", TrainerConfig)
-    architecture = validate_architecture(to_container(cfg.agent))
-    wandb_cfg = job_config_from(cfg, "wandb", WandbConfig)
-    suite = job_config_from(cfg, "sim", SimulationSuiteConfig) if cfg.get("sim") else None
-    job_keys = {k: v for k, v in to_container(cfg).items() if k not in _GROUPS + _ALIASES}
-    try:
-        job = TrainJobConfig.model_validate(job_keys)
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, data=job_keys)) from None
-    from metta.rl.teacher import check_vectorization
-    from metta.rl.trainer_config import rollout_shape
-
-    try:
-        rollout_shape(trainer_cfg, env_config.game.num_agents)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    check_vectorization(job.teacher, trainer_cfg.vectorization)
+    parts = validate_job(cfg, "train_job")
+    job, env_config, trainer_cfg, suite = parts[""], parts["env"], parts["trainer"], parts["sim"]
+    architecture, wandb_cfg = parts["agent"].model_dump(), parts["wandb"]
 
     dist_info, device = setup_distributed(job.system.device)
     if dist_info.enabled:
@@ -100,6 +81,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         return trainer.train()
     finally:
         teardown_distributed()
+
+
+def main(cfg: DictConfig) -> None:
+    """tools/train.py: train, then print the final metrics (rank 0 speaks for a torchrun job)."""
+    metrics = train(cfg)
+    if os.environ.get("RANK", "0") == "0":
+        print("final metrics:\n" + summary_yaml(metrics or {}), end="")
 
 
 def summary_yaml(metrics: dict[str, float]) -> str:

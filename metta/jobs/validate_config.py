@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
+from metta.common.config_table import GROUPS
+from metta.common.uri import first_line
 from mettagrid.env_configs import CONFIGS_DIR
 from mettagrid.errors import ConfigError
 
-# Groups whose files hold one section of a job, and the schema each is checked with.
-SCHEMA_GROUPS = ("env", "trainer", "agent", "sim", "wandb", "sweep")
 COMMAND_LINE = "command line"
 
 
@@ -103,23 +103,20 @@ def _prefix(override: str, group: str) -> str:
 
 
 def compose(target: Target, overrides: list[str]) -> tuple[Any, dict[str, str]]:
-    """Compose with Hydra's compose API; returns (config node without `hydra`, group choices)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    """Compose with the schema defaults in place; returns (config node without `hydra`, group
+    choices). A composition error is a ConfigError."""
     from omegaconf import OmegaConf, open_dict
 
-    from mettagrid.env_configs import isolated_hydra
+    from metta.common.tool import compose_job
 
     if target.group is None:
-        config_name, hydra_overrides = target.name, list(overrides)
+        cfg = compose_job(target.name, list(overrides), return_hydra_config=True)
     else:
-        config_name = None
         hydra_overrides = [f"+{target.group}={target.name}"] + [_prefix(o, target.group) for o in overrides]
-    with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-        cfg = hydra_compose(config_name=config_name, overrides=hydra_overrides, return_hydra_config=True)
+        cfg = compose_job(None, hydra_overrides, return_hydra_config=True)
     # Which option each group took (env -> mettagrid/arena/basic), to name the file of a problem.
     raw = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
-    choices = {k: v for k, v in raw.items() if isinstance(v, str) and not k.startswith("hydra/")}
+    choices = {k: v for k, v in raw.items() if isinstance(v, str) and not k.startswith(("hydra/", "_"))}
     with open_dict(cfg):
         del cfg["hydra"]
     if target.group is not None and target.group in cfg and _is_packaged_under_group(target):
@@ -163,7 +160,7 @@ def resolve_all(node: Any, path: str, problems: list[Problem], source_of: Callab
                 value = resolve_all(value, dotted, problems, source_of)
             except Exception as error:  # noqa: BLE001 - any resolver failure is a config problem
                 raw = node._get_node(key)._value()
-                problems.append(Problem(dotted, source_of(dotted), f"cannot resolve {raw}: {_first_line(error)}"))
+                problems.append(Problem(dotted, source_of(dotted), f"cannot resolve {raw}: {first_line(error)}"))
                 value = raw
         else:
             value = resolve_all(node._get_node(key), dotted, problems, source_of)
@@ -174,11 +171,6 @@ def resolve_all(node: Any, path: str, problems: list[Problem], source_of: Callab
         else:
             out.append(value)
     return out
-
-
-def _first_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
 
 
 # ----------------------------------------------------------------------------- sources
@@ -262,159 +254,32 @@ def _collect(check: Callable[[], Any], problems: list[Problem], source_of: Calla
 
 def check_group(group: str, data: Any, prefix: str, problems: list[Problem],
                 source_of: Callable[[str], str]) -> Any:
-    """Validate one group's plain data against its schema; returns the typed config or None."""
-    if data is None:
-        problems.append(Problem(prefix, source_of(prefix), "required group is missing (null)"))
-        return None
-    if group == "env":
-        from mettagrid.config import load_env_config
+    """Validate one group's plain data against the schema the table names; the typed config or None."""
+    from metta.common.tool import check_group as check
 
-        return _collect(lambda: load_env_config(data, prefix=prefix), problems, source_of, prefix)
-    if group == "agent":
-        from metta.agent.architectures import parse_architecture
-
-        if not isinstance(data, dict):
-            problems.append(Problem(prefix, source_of(prefix), f"must be a mapping (got {data!r})"))
-            return None
-        return _collect(lambda: parse_architecture(data, prefix=prefix), problems, source_of, prefix)
-    if group == "sweep":
-        return _collect(lambda: _check_sweep(data, prefix), problems, source_of, prefix)
-    model = _group_model(group)
-    typed = _collect(lambda: model.model_validate(data), problems, source_of, prefix)
-    if group == "sim" and typed is not None:
-        from mettagrid.env_configs import ENV_CONFIGS_DIR
-
-        for name, sim in typed.simulations.items():
-            if not (ENV_CONFIGS_DIR / f"{sim.env}.yaml").is_file():
-                key = f"{prefix}.simulations.{name}.env"
-                problems.append(Problem(key, source_of(key), f"no such env config (got {sim.env!r})"))
-    return typed
-
-
-def _check_sweep(data: Any, prefix: str):
-    """A sweep file: its shape, every parameter's distribution, the Protein settings, and each
-    phase merged over the base (a phase can break a parameter the base has right)."""
-    from pydantic import ValidationError
-
-    from metta.sweep.distributions import SearchSpace
-    from metta.sweep.lifecycle import SweepConfig, current_phase
-    from metta.sweep.protein import parse_settings
-    from mettagrid.errors import describe_validation_error
-
-    try:
-        sweep = SweepConfig.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, prefix=prefix)) from None
-    SearchSpace.from_dict(sweep.parameters, prefix=f"{prefix}.parameters")
-    parse_settings(sweep.protein, f"{prefix}.protein")
-    done = 0
-    for phase in sweep.schedule.phases if sweep.schedule else []:
-        _, merged = current_phase(sweep, done)
-        SearchSpace.from_dict(merged.parameters, prefix=f"{prefix}.schedule.{phase.name}.parameters")
-        parse_settings(merged.protein, f"{prefix}.schedule.{phase.name}.protein")
-        done += phase.num_runs
-    return sweep
-
-
-def _group_model(group: str):
-    if group == "trainer":
-        from metta.rl.trainer_config import TrainerConfig
-
-        return TrainerConfig
-    if group == "sim":
-        from metta.sim.simulation_config import SimulationSuiteConfig
-
-        return SimulationSuiteConfig
-    from metta.rl.metrics_log import WandbConfig
-
-    return WandbConfig
-
-
-def _job_sections() -> dict[str, dict[str, Callable[[], type]]]:
-    """Per job file: its own sections (key -> schema). Groups are found from the composed config."""
-
-    def sim_job():
-        from metta.jobs.sim import SimJobConfig
-
-        return SimJobConfig
-
-    def analysis():
-        from metta.jobs.analyze import AnalysisConfig
-
-        return AnalysisConfig
-
-    def dashboard():
-        from metta.jobs.dashboard import DashboardConfig
-
-        return DashboardConfig
-
-    def renderer_job():
-        from metta.jobs.renderer import RendererJobConfig
-
-        return RendererJobConfig
-
-    def replay_job():
-        from metta.jobs.replay import ReplayJobConfig
-
-        return ReplayJobConfig
-
-    def play_job():
-        from metta.jobs.replay import PlayJobConfig
-
-        return PlayJobConfig
-
-    return {
-        "sim_job": {"sim_job": sim_job},
-        "analyze_job": {"analysis": analysis},
-        "dashboard_job": {"dashboard": dashboard},
-        "renderer_job": {"renderer_job": renderer_job},
-        "replay_job": {"replay_job": replay_job},
-        "play_job": {"replay_job": play_job},
-    }
+    return _collect(lambda: check(group, data, prefix), problems, source_of, prefix)
 
 
 def check_job(name: str, data: dict, problems: list[Problem], source_of: Callable[[str], str]) -> None:
-    typed = {}
-    for group in SCHEMA_GROUPS:
-        if group in data:
-            typed[group] = check_group(group, data[group], group, problems, source_of)
-    if name == "sweep_job" and typed.get("sweep") is not None and data.get("sweep_name") != "???":
-        from metta.sweep.lifecycle import SweepJobConfig
+    """Every part of a job config, as the table describes it: each group its own schema, each
+    section of the job its own, then the checks across parts (when the parts are all good)."""
+    from metta.common.config_table import JOBS, load
+    from metta.common.tool import section_data, validate_model
 
-        job_keys = {k: v for k, v in data.items() if k not in ("run", "sweep_params")}
-        _collect(lambda: SweepJobConfig.model_validate(job_keys), problems, source_of, "")
-    if name == "train_job":
-        from pydantic import ValidationError
-
-        from metta.rl.train_job import TrainJobConfig
-        from metta.jobs.train import _ALIASES, _GROUPS
-        from mettagrid.errors import describe_validation_error
-
-        job_keys = {k: v for k, v in data.items() if k not in _GROUPS + _ALIASES}
-        if data.get("run_name"):
-            job_keys["run"] = data["run_name"]
-        try:
-            TrainJobConfig.model_validate(job_keys)
-        except ValidationError as error:
-            for key, why in _split(describe_validation_error(error, data=job_keys)):
-                problems.append(Problem(key, source_of(key), why))
-        if typed.get("env") is not None and typed.get("trainer") is not None:
-            from metta.rl.trainer_config import rollout_shape
-
-            _collect(lambda: rollout_shape(typed["trainer"], typed["env"].game.num_agents),
-                     problems, source_of, "trainer.batch_size")
+    job = JOBS.get(name)
+    if job is None:
         return
-    from pydantic import ValidationError
-
-    from mettagrid.errors import describe_validation_error
-
-    for key, model in _job_sections().get(name, {}).items():
-        section = data.get(key) or {}
-        try:
-            model().model_validate(section)
-        except ValidationError as error:
-            for dotted, why in _split(describe_validation_error(error, prefix=key, data=section)):
-                problems.append(Problem(dotted, source_of(dotted), why))
+    typed: dict[str, Any] = {}
+    for group in job.groups:
+        if GROUPS[group].schema and group in data and not (group == "sim" and not data[group]):
+            typed[group] = check_group(group, data[group], group, problems, source_of)
+    for key, reference in job.sections.items():
+        section = section_data(name, key, data)
+        if key == "" and any(value == "???" for value in section.values()):
+            continue  # a required key left for the command line (sweep_name) was reported already
+        typed[key] = _collect(lambda: validate_model(load(reference), section, key), problems, source_of, key)
+    if job.cross_check and None not in typed.values() and all(g in typed for g in ("env", "trainer")):
+        _collect(lambda: load(job.cross_check)(typed), problems, source_of, "trainer.batch_size")
 
 
 def check_hardware(target: Target, problems: list[Problem], source_of: Callable[[str], str]) -> None:
@@ -430,13 +295,9 @@ def check_hardware(target: Target, problems: list[Problem], source_of: Callable[
 
 
 def _compose_overrides(overrides: list[str]) -> tuple[Any, None]:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from metta.common.tool import compose_job
 
-    from mettagrid.env_configs import isolated_hydra
-
-    with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-        return hydra_compose(overrides=overrides), None
+    return compose_job(None, overrides), None
 
 
 # ----------------------------------------------------------------------------- the tool
@@ -444,15 +305,12 @@ def _compose_overrides(overrides: list[str]) -> tuple[Any, None]:
 
 def validate(arg: str, overrides: list[str]) -> Report:
     """Compose, resolve and check one config. Raises UnknownConfig for a path that is not a config."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     target = find_target(arg)
     problems: list[Problem] = []
     notes: list[str] = []
     try:
         cfg, choices = compose(target, overrides)
-    except (HydraException, OmegaConfBaseException) as error:
+    except ConfigError as error:
         return Report(None, [_compose_problem(error, target)], notes)
     source_of = Sources(target, choices, overrides)
     prefix = target.group if target.group and _is_packaged_under_group(target) else ""
@@ -460,7 +318,7 @@ def validate(arg: str, overrides: list[str]) -> Report:
     if target.group is None:
         if isinstance(data, dict):
             check_job(target.name, data, problems, source_of)
-    elif target.group in SCHEMA_GROUPS:
+    elif target.group in GROUPS and GROUPS[target.group].schema:
         if target.group == "env" and target.name.startswith(("mettagrid/game/", "mettagrid/base/", "mettagrid/maps/")):
             notes.append(f"{target.source} is a building block of envs, not a whole env: expect missing keys")
         check_group(target.group, data, target.group, problems, source_of)
@@ -475,12 +333,12 @@ def _compose_problem(error: BaseException, target: Target) -> Problem:
     """Hydra's composition errors, as one Problem; an override of a key that does not exist names it."""
     import re
 
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    match = re.match(r"Could not override '([^']+)'", lines[0] if lines else "")
+    message = str(error).split(": ", 1)[1] if ": " in str(error) else str(error)  # drop the "configs/x.yaml: "
+    match = re.match(r"Could not override '([^']+)'", message)
     if match:
         key = match.group(1)
         return Problem(key, COMMAND_LINE, f"unknown key, cannot override it (to add a new key write +{key}=...)")
-    return Problem("<compose>", target.source, f"could not compose: {' '.join(lines[:2])}")
+    return Problem("<compose>", target.source, f"could not compose: {message}")
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

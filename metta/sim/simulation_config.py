@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -49,25 +50,37 @@ def list_suite_names() -> list[str]:
 def load_suite(name: str) -> SimulationSuiteConfig:
     """The suite of `configs/sim/<name>.yaml`, composed with Hydra and validated; unknown
     names and invalid files are one-line ConfigErrors."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
-    from pydantic import ValidationError
 
-    from mettagrid.env_configs import CONFIGS_DIR, isolated_hydra
-    from mettagrid.errors import ConfigError, describe_validation_error
+    from mettagrid.env_configs import compose_config, hydra_error_line
+    from mettagrid.errors import ConfigError
 
     source = f"configs/sim/{name}.yaml"
     if name not in list_suite_names():
         raise ConfigError(f"{source}: no such simulation suite (known: {', '.join(list_suite_names())})")
+    composed = compose_config(None, [f"+sim={name}"], source)
     try:
-        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-            data = OmegaConf.to_container(compose(overrides=[f"+sim={name}"]).sim, resolve=True)
-    except (HydraException, OmegaConfBaseException) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        raise ConfigError(f"{source}: {' '.join(lines[:2])}") from None
+        data = OmegaConf.to_container(composed.sim, resolve=True)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{source}: {hydra_error_line(error)}") from None
+    return check_suite(data, source=source)
+
+
+def check_suite(data: Any, prefix: str = "sim", source: str | None = None) -> SimulationSuiteConfig:
+    """Validate a suite (the `sim` group); every simulation's env must be a shipped env config."""
+    from pydantic import ValidationError
+
+    from mettagrid.env_configs import ENV_CONFIGS_DIR
+    from mettagrid.errors import ConfigError, describe_validation_error
+
     try:
-        return SimulationSuiteConfig.model_validate(data)
+        suite = SimulationSuiteConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, source=source, data=data)) from None
+        raise ConfigError(describe_validation_error(error, prefix="" if source else prefix, source=source,
+                                                    data=data)) from None
+    missing = [f"{prefix}.simulations.{name}.env: no such env config (got {sim.env!r})"
+               for name, sim in suite.simulations.items() if not (ENV_CONFIGS_DIR / f"{sim.env}.yaml").is_file()]
+    if missing:
+        raise ConfigError("; ".join(missing))
+    return suite

@@ -58,7 +58,7 @@ class SweepConfig(BaseModel):
 class SweepSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_consecutive_failures: NonNegativeInt = Field(0, description="Stop a worker after this many; 0 = never")
+    max_consecutive_failures: NonNegativeInt = Field(3, description="Stop a worker after this many; 0 = never")
     rollout_retry_delay: NonNegativeFloat = Field(5.0, description="Seconds to wait after a failed run")
     max_observations_to_load: PositiveInt = Field(250, description="Newest finished runs given to Protein")
     heartbeat_timeout_s: float = Field(HEARTBEAT_TIMEOUT_S, gt=0, description="A silent run this old has failed")
@@ -85,6 +85,24 @@ def parse_job(data: dict[str, Any]) -> SweepJobConfig:
         return SweepJobConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
+
+
+def check_sweep(data: Any, prefix: str = "sweep") -> SweepConfig:
+    """A sweep file: its shape, every parameter's distribution, the Protein settings, and each
+    phase merged over the base (a phase can break a parameter the base has right)."""
+    try:
+        sweep = SweepConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, prefix=prefix)) from None
+    SearchSpace.from_dict(sweep.parameters, prefix=f"{prefix}.parameters")
+    parse_settings(sweep.protein, f"{prefix}.protein")
+    done = 0
+    for phase in sweep.schedule.phases if sweep.schedule else []:
+        _, merged = current_phase(sweep, done)
+        SearchSpace.from_dict(merged.parameters, prefix=f"{prefix}.schedule.{phase.name}.parameters")
+        parse_settings(merged.protein, f"{prefix}.schedule.{phase.name}.protein")
+        done += phase.num_runs
+    return sweep
 
 
 # ---------------------------------------------------------------------------------------------

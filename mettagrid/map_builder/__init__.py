@@ -6,8 +6,8 @@ game config; the env config compiles names to int codes later and rejects unknow
 
 To add a generator: write its config class (a pydantic model with a ``type`` literal; one
 with a size inherits ``GridMapConfig`` from base.py for ``width``, ``height``, ``agents``,
-``objects`` and ``border_width``) and builder class, add the config to ``MapBuilderConfig``
-and a row to ``_BUILDERS``.
+``objects`` and ``border_width``) and builder class in one module, and add one row to
+``_BUILDERS``; the config union ``MapBuilderConfig`` is built from that table.
 docs/maps.md describes every builder, the scene format and the pattern library.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Union
 
 import numpy as np
 from pydantic import Field, TypeAdapter
@@ -37,27 +37,7 @@ from mettagrid.map_builder.wfc import WfcBuilder, WfcConfig
 
 GameMap = np.ndarray  # (height, width) array of cell-name strings
 
-MapBuilderConfig = Annotated[
-    AsciiMapConfig
-    | RandomMapConfig
-    | MazeConfig
-    | InstancesConfig
-    | BspConfig
-    | WfcConfig
-    | ConvChainConfig
-    | MirrorConfig
-    | MakeConnectedConfig
-    | RoomGridConfig
-    | SceneConfig
-    | CogsGuardMapConfig,
-    Field(discriminator="type"),
-]
-
-# Configs with a child config refer to the union above, which needs them itself.
-for _wrapper in (InstancesConfig, MirrorConfig, MakeConnectedConfig, RoomGridConfig):
-    _wrapper.model_rebuild(_types_namespace={"MapBuilderConfig": MapBuilderConfig})
-
-# The one table from config class to builder.
+# The one table of map generators: config class -> builder (the lambdas build children first).
 _BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
     AsciiMapConfig: AsciiMapBuilder,
     RandomMapConfig: RandomMapBuilder,
@@ -73,10 +53,15 @@ _BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
     CogsGuardMapConfig: CogsGuardMapBuilder,
 }
 
+# Every builder config, told apart by ``type``: built from the table, so a new generator is one row.
+MapBuilderConfig = Annotated[Union[tuple(_BUILDERS)], Field(discriminator="type")]  # noqa: UP007
+
+# Configs with a child config refer to the union above, which needs them itself.
+for _wrapper in (InstancesConfig, MirrorConfig, MakeConnectedConfig, RoomGridConfig):
+    _wrapper.model_rebuild(_types_namespace={"MapBuilderConfig": MapBuilderConfig})
+
 # Config class by its ``type`` value, for code that fills in fields before validating.
-_CONFIG_CLASSES: dict[str, type] = {
-    cls.model_fields["type"].default: cls for cls in get_args(get_args(MapBuilderConfig)[0])
-}
+_CONFIG_CLASSES: dict[str, type] = {cls.model_fields["type"].default: cls for cls in _BUILDERS}
 
 
 def config_class(type_name: Any, owner: str = "map builder") -> type:

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-import yaml
 
 from metta.agent.action_pairs import ActionPairs
 from metta.agent.compat import EnvAdapter, PolicyEnvMismatch
@@ -21,7 +19,6 @@ from metta.agent.architectures import ARCHITECTURES, make_policy, parse_architec
 from mettagrid.errors import ConfigError
 
 ARCHITECTURE_NAMES = list(ARCHITECTURES)  # every row of the table is tested
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "agent"
 
 FEATURES = (
     "type_id", "agent:group", "agent:frozen", "agent:orientation", "agent:color", "agent:glyph",
@@ -126,10 +123,24 @@ def test_action_pairs_convert_both_ways():
 
 @pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
 def test_config_files_validate_and_build(name):
-    data = yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text())
+    from omegaconf import OmegaConf
+
+    from metta.common.tool import compose_job
+
+    data = OmegaConf.to_container(compose_job(None, [f"+agent={name}"]).agent)
     config = parse_architecture(data)
-    assert config == ARCHITECTURES[name][0]()  # the YAML states the defaults
+    assert config == ARCHITECTURES[name][0]()  # the composed group holds the class's defaults
     assert make_policy(data, make_info()).architecture == config
+
+
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_a_setting_no_yaml_states_can_be_overridden(name):
+    from omegaconf import OmegaConf
+
+    from metta.common.tool import compose_job
+
+    data = OmegaConf.to_container(compose_job(None, [f"+agent={name}", "agent.hidden_size=32"]).agent)
+    assert parse_architecture(data).hidden_size == 32
 
 
 def test_config_errors_are_one_line():

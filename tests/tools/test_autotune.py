@@ -8,12 +8,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from pydantic import ValidationError
 
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from metta.jobs.autotune import GB, AutotuneConfig, estimate_memory, preset_target
-from mettagrid.env_configs import CONFIGS_DIR, compose_env_config, isolated_hydra
+from metta.common.tool import compose_job
+from mettagrid.env_configs import CONFIGS_DIR, compose_env_config
 from mettagrid.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +68,7 @@ def test_tiny_grid_prints_one_row_per_point_and_the_fastest():
 
 def test_memory_budget_leaves_out_big_points():
     env_config = compose_env_config("mettagrid/navigation")
-    with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-        composed = compose(config_name="autotune_job", overrides=[NAV])
+    composed = compose_job("autotune_job", [NAV])
     trainer = TrainerConfig.model_validate(dict(composed.trainer))
     agent = dict(composed.agent)
     small = estimate_memory(env_config, trainer, agent, 2, "threads")
@@ -121,9 +120,8 @@ def test_write_hardware_preset_composes_with_train_job():
         assert text.startswith("# @package _global_\n")
         best = table_rows(result.stdout)[0]
         assert f"hardware={name}" in result.stdout
-        with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-            tuned = compose(config_name="train_job", overrides=[NAV, f"hardware={name}"])
-            cpu = compose(config_name="train_job", overrides=[NAV, "hardware=cpu"])
+        tuned = compose_job("train_job", [NAV, f"hardware={name}"])
+        cpu = compose_job("train_job", [NAV, "hardware=cpu"])
         assert tuned.trainer.num_envs == int(best[2])
         assert tuned.trainer.num_workers == int(best[3])
         assert tuned.trainer.vectorization == "threads"

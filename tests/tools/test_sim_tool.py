@@ -106,7 +106,7 @@ def test_trained_checkpoint_on_navigation_exported_to_s3(tmp_path, s3_endpoint):
     ([uris("metta://policy/clever")], "unknown built-in policy"),
     ([uris()], "sim_job.policy_uris: no policies given"),
     ([uris("metta://policy/random"), "sim_job.simulation_suite=nope"], "no such simulation suite"),
-    ([uris("metta://policy/random"), "selector_type=best"], "selector_type: unknown selector"),
+    ([uris("metta://policy/random"), "selector_type=best"], "selector_type: Input should be 'latest', 'top' or 'all'"),
     ([uris("metta://policy/random"), "sim_job.num_workers=0"], "sim_job.num_workers"),
     ([uris("metta://policy/random"), "sim_job.polcy=1"], "sim_job.polcy"),
 ])

@@ -139,6 +139,14 @@ def test_bad_agent_key_is_refused_in_one_line():
     assert "agent.hiden_size" in result.stderr
 
 
+def test_a_scripted_initial_policy_is_refused_in_one_line_that_names_the_teacher(tmp_path):
+    result = run_train("initial_policy.uri=metta://policy/scripted", f"train_dir={tmp_path}", *TINY)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "initial_policy.uri" in result.stderr and "teacher.policy_uri=metta://policy/scripted" in result.stderr
+    assert not any(tmp_path.iterdir())  # refused before a run directory was made
+
+
 def test_evaluation_during_training_logs_suite_scores(tmp_path):
     result = run_train("run=evals", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
                        "trainer.evaluate_interval=1", "sim=smoke_test", *TINY)

@@ -1,252 +1,176 @@
-// The compiled params dict (docs section 9) -> GameParams. Type errors name the key path.
-#include "py_params.hpp"
+// The Python boundary (py_convert.hpp): params dict -> GameParams by plain pybind11 casts
+// (the dict comes from mettagrid.config.compile_params, which has validated the config;
+// nothing is re-checked here), buffer checks, and core data -> Python objects.
+#include "py_convert.hpp"
 
+#include <pybind11/stl.h>
+
+#include <array>
 #include <string>
+#include <tuple>
 
 namespace py = pybind11;
 
 namespace mettagrid {
 namespace {
 
-[[noreturn]] void bad(const std::string& path, const std::string& what) { throw py::value_error(path + ": " + what); }
-
-std::string type_name(py::handle h) { return Py_TYPE(h.ptr())->tp_name; }
-
-std::string sub(const std::string& path, const char* key) { return path + "[\"" + key + "\"]"; }
-std::string sub(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-bool is_int(py::handle h) {
-  PyObject* o = h.ptr();
-  if (PyBool_Check(o) || PyFloat_Check(o)) return false;
-  return PyLong_Check(o) || PyIndex_Check(o);
+template <typename T>
+T get(const py::dict& d, const char* key) {
+  return d[key].cast<T>();
 }
 
-long long as_int(py::handle h, const std::string& path) {
-  if (!is_int(h)) bad(path, "expected int, got " + type_name(h));
-  py::object v = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
-  if (!v) {
-    PyErr_Clear();
-    bad(path, "expected int");
-  }
-  long long x = PyLong_AsLongLong(v.ptr());
-  if (x == -1 && PyErr_Occurred()) {
-    PyErr_Clear();
-    bad(path, "int out of range");
-  }
-  return x;
+// Optional keys: absent or None -> `fallback`.
+template <typename T>
+T opt(const py::dict& d, const char* key, T fallback) {
+  return d.contains(key) && !d[key].is_none() ? d[key].cast<T>() : fallback;
 }
 
-int as_int32(py::handle h, const std::string& path) {
-  long long x = as_int(h, path);
-  if (x < INT32_MIN || x > INT32_MAX) bad(path, "int out of range");
-  return static_cast<int>(x);
-}
-
-double as_float(py::handle h, const std::string& path) {
-  PyObject* o = h.ptr();
-  if (PyBool_Check(o) || PyUnicode_Check(o) || !(PyFloat_Check(o) || is_int(h) || py::hasattr(h, "__float__")))
-    bad(path, "expected float, got " + type_name(h));
-  double x = PyFloat_AsDouble(o);
-  if (x == -1.0 && PyErr_Occurred()) {
-    PyErr_Clear();
-    bad(path, "expected float");
-  }
-  return x;
-}
-
-bool as_bool(py::handle h, const std::string& path) {
-  PyObject* o = h.ptr();
-  if (PyBool_Check(o)) return o == Py_True;
-  if (std::string(Py_TYPE(o)->tp_name) == "numpy.bool_" || std::string(Py_TYPE(o)->tp_name) == "numpy.bool")
-    return PyObject_IsTrue(o) == 1;
-  if (is_int(h)) {
-    long long x = as_int(h, path);
-    if (x == 0 || x == 1) return x == 1;
-  }
-  bad(path, "expected bool, got " + type_name(h));
-}
-
-std::string as_str(py::handle h, const std::string& path) {
-  if (!PyUnicode_Check(h.ptr())) bad(path, "expected str, got " + type_name(h));
-  return h.cast<std::string>();
-}
-
-py::sequence as_list(py::handle h, const std::string& path) {
-  PyObject* o = h.ptr();
-  if (PyUnicode_Check(o) || PyBytes_Check(o) || PyDict_Check(o) || !PySequence_Check(o))
-    bad(path, "expected list, got " + type_name(h));
-  return py::reinterpret_borrow<py::sequence>(h);
-}
-
-py::dict as_dict(py::handle h, const std::string& path) {
-  if (!PyDict_Check(h.ptr())) bad(path, "expected dict, got " + type_name(h));
-  return py::reinterpret_borrow<py::dict>(h);
-}
-
-py::object get(const py::dict& d, const char* key, const std::string& path) {
-  if (!d.contains(key)) bad(sub(path, key), "missing key");
-  return d[key];
-}
-
-// Optional keys: absent (or None) -> default.
-bool has(const py::dict& d, const char* key) { return d.contains(key) && !d[key].is_none(); }
-
-int req_int(const py::dict& d, const char* key, const std::string& path) {
-  return as_int32(get(d, key, path), sub(path, key));
-}
-float req_float(const py::dict& d, const char* key, const std::string& path) {
-  return static_cast<float>(as_float(get(d, key, path), sub(path, key)));
-}
-std::string req_str(const py::dict& d, const char* key, const std::string& path) {
-  return as_str(get(d, key, path), sub(path, key));
-}
-
-std::vector<ItemAmount> amounts(const py::dict& d, const char* key, const std::string& path, bool required) {
+std::vector<ItemAmount> amounts(const py::dict& d, const char* key) {
   std::vector<ItemAmount> out;
-  if (!required && !has(d, key)) return out;
-  const std::string p = sub(path, key);
-  py::sequence seq = as_list(get(d, key, path), p);
-  for (size_t i = 0; i < seq.size(); ++i) {
-    const std::string pi = sub(p, i);
-    py::sequence pair = as_list(seq[i], pi);
-    if (pair.size() != 2) bad(pi, "expected [item_id, amount]");
-    out.push_back(ItemAmount{as_int32(pair[0], sub(pi, size_t{0})), as_int32(pair[1], sub(pi, size_t{1}))});
-  }
+  for (const auto& pair : opt(d, key, std::vector<std::array<int, 2>>{})) out.push_back({pair[0], pair[1]});
   return out;
 }
 
-template <typename T, typename F>
-std::vector<T> list_of(const py::dict& d, const char* key, const std::string& path, F convert) {
-  const std::string p = sub(path, key);
-  py::sequence seq = as_list(get(d, key, path), p);
-  std::vector<T> out;
-  out.reserve(seq.size());
-  for (size_t i = 0; i < seq.size(); ++i) out.push_back(convert(seq[i], sub(p, i)));
-  return out;
+ActionParams action(const py::dict& a) {
+  ActionParams ap;
+  ap.name = get<std::string>(a, "name");
+  ap.kind = action_kind(ap.name);
+  ap.max_arg = get<int>(a, "max_arg");
+  ap.priority = opt(a, "priority", 0);
+  ap.required = amounts(a, "required");
+  ap.consumed = amounts(a, "consumed");
+  ap.defense = amounts(a, "defense");
+  ap.steal = opt(a, "steal", true);
+  return ap;
 }
 
-ActionKind action_kind(const std::string& name, const std::string& path) {
-  if (name == "noop") return ActionKind::Noop;
-  if (name == "move") return ActionKind::Move;
-  if (name == "rotate") return ActionKind::Rotate;
-  if (name == "put_items") return ActionKind::PutItems;
-  if (name == "get_items") return ActionKind::GetItems;
-  if (name == "attack") return ActionKind::Attack;
-  if (name == "swap") return ActionKind::Swap;
-  if (name == "change_color") return ActionKind::ChangeColor;
-  if (name == "change_glyph") return ActionKind::ChangeGlyph;
-  if (name == "align") return ActionKind::Align;
-  if (name == "scramble") return ActionKind::Scramble;
-  bad(path, "unknown action \"" + name + "\"");
+ObjectTypeParams object_type(const py::dict& o) {
+  ObjectTypeParams ot;
+  ot.name = get<std::string>(o, "name");
+  ot.type_id = get<int>(o, "type_id");
+  ot.kind = object_kind(get<std::string>(o, "kind"));
+  ot.color = opt(o, "color", 0);
+  if (ot.kind != ObjectKind::Converter) return ot;
+  ot.input = amounts(o, "input");
+  ot.output = amounts(o, "output");
+  ot.max_output = get<int>(o, "max_output");
+  ot.max_conversions = get<int>(o, "max_conversions");
+  ot.conversion_ticks = get<int>(o, "conversion_ticks");
+  ot.cooldown = get<int>(o, "cooldown");
+  ot.initial_resource_count = get<int>(o, "initial_resource_count");
+  ot.alignable = opt(o, "alignable", false);
+  ot.team_only = opt(o, "team_only", false);
+  ot.use_required = amounts(o, "use_required");
+  return ot;
 }
 
-ObjectKind object_kind(const std::string& name, const std::string& path) {
-  if (name == "wall") return ObjectKind::Wall;
-  if (name == "block") return ObjectKind::Block;
-  if (name == "converter") return ObjectKind::Converter;
-  bad(path, "unknown kind \"" + name + "\" (expected wall, block or converter)");
+GroupParams group(const py::dict& g) {
+  GroupParams gp;
+  gp.id = get<int>(g, "id");
+  gp.name = get<std::string>(g, "name");
+  gp.group_reward_pct = get<float>(g, "group_reward_pct");
+  gp.freeze_duration = get<int>(g, "freeze_duration");
+  gp.resource_limits = get<std::vector<int>>(g, "resource_limits");
+  gp.initial_inventory = get<std::vector<int>>(g, "initial_inventory");
+  gp.inventory_rewards = get<std::vector<float>>(g, "inventory_rewards");
+  gp.inventory_reward_max = get<std::vector<float>>(g, "inventory_reward_max");
+  for (const auto& [stat, reward, max] : opt(g, "stat_rewards", std::vector<std::tuple<std::string, float, float>>{}))
+    gp.stat_rewards.push_back(StatReward{stat, reward, max});
+  gp.action_failure_penalty = opt(g, "action_failure_penalty", 0.0f);
+  gp.color = opt(g, "color", 0);
+  return gp;
 }
 
 }  // namespace
 
 GameParams parse_params(const py::dict& d) {
-  const std::string root = "params";
   GameParams p;
-  p.num_agents = req_int(d, "num_agents", root);
-  p.obs_width = req_int(d, "obs_width", root);
-  p.obs_height = req_int(d, "obs_height", root);
-  p.num_observation_tokens = req_int(d, "num_observation_tokens", root);
-  p.max_steps = req_int(d, "max_steps", root);
-  if (has(d, "terminate_at_max_steps"))
-    p.terminate_at_max_steps = as_bool(d["terminate_at_max_steps"], sub(root, "terminate_at_max_steps"));
-  if (has(d, "desync_episodes")) p.desync_episodes = as_bool(d["desync_episodes"], sub(root, "desync_episodes"));
-  if (has(d, "auto_reset")) p.auto_reset = as_bool(d["auto_reset"], sub(root, "auto_reset"));
-  if (has(d, "color_step")) p.color_step = as_int32(d["color_step"], sub(root, "color_step"));
-  p.item_names = list_of<std::string>(d, "item_names", root, as_str);
-
-  {
-    const std::string pa = sub(root, "actions");
-    py::sequence seq = as_list(get(d, "actions", root), pa);
-    for (size_t i = 0; i < seq.size(); ++i) {
-      const std::string path = sub(pa, i);
-      py::dict a = as_dict(seq[i], path);
-      ActionParams ap;
-      ap.name = req_str(a, "name", path);
-      ap.kind = action_kind(ap.name, sub(path, "name"));
-      ap.max_arg = req_int(a, "max_arg", path);
-      ap.priority = has(a, "priority") ? as_int32(a["priority"], sub(path, "priority")) : 0;
-      ap.required = amounts(a, "required", path, false);
-      ap.consumed = amounts(a, "consumed", path, false);
-      ap.defense = amounts(a, "defense", path, false);
-      if (has(a, "steal")) ap.steal = as_bool(a["steal"], sub(path, "steal"));
-      p.actions.push_back(std::move(ap));
-    }
-  }
-
-  {
-    const std::string po = sub(root, "object_types");
-    py::sequence seq = as_list(get(d, "object_types", root), po);
-    for (size_t i = 0; i < seq.size(); ++i) {
-      const std::string path = sub(po, i);
-      py::dict o = as_dict(seq[i], path);
-      ObjectTypeParams ot;
-      ot.name = req_str(o, "name", path);
-      ot.type_id = req_int(o, "type_id", path);
-      ot.kind = object_kind(req_str(o, "kind", path), sub(path, "kind"));
-      if (has(o, "color")) ot.color = as_int32(o["color"], sub(path, "color"));
-      if (ot.kind == ObjectKind::Converter) {
-        ot.input = amounts(o, "input", path, true);
-        ot.output = amounts(o, "output", path, true);
-        ot.max_output = req_int(o, "max_output", path);
-        ot.max_conversions = req_int(o, "max_conversions", path);
-        ot.conversion_ticks = req_int(o, "conversion_ticks", path);
-        ot.cooldown = req_int(o, "cooldown", path);
-        ot.initial_resource_count = req_int(o, "initial_resource_count", path);
-        if (has(o, "alignable")) ot.alignable = as_bool(o["alignable"], sub(path, "alignable"));
-        if (has(o, "team_only")) ot.team_only = as_bool(o["team_only"], sub(path, "team_only"));
-        ot.use_required = amounts(o, "use_required", path, false);
-      }
-      p.object_types.push_back(std::move(ot));
-    }
-  }
-
-  {
-    const std::string pg = sub(root, "groups");
-    py::sequence seq = as_list(get(d, "groups", root), pg);
-    for (size_t i = 0; i < seq.size(); ++i) {
-      const std::string path = sub(pg, i);
-      py::dict g = as_dict(seq[i], path);
-      GroupParams gp;
-      gp.id = req_int(g, "id", path);
-      gp.name = req_str(g, "name", path);
-      gp.group_reward_pct = req_float(g, "group_reward_pct", path);
-      gp.freeze_duration = req_int(g, "freeze_duration", path);
-      gp.resource_limits = list_of<int>(g, "resource_limits", path, as_int32);
-      gp.initial_inventory = list_of<int>(g, "initial_inventory", path, as_int32);
-      auto to_float = [](py::handle h, const std::string& pth) { return static_cast<float>(as_float(h, pth)); };
-      gp.inventory_rewards = list_of<float>(g, "inventory_rewards", path, to_float);
-      gp.inventory_reward_max = list_of<float>(g, "inventory_reward_max", path, to_float);
-      if (has(g, "stat_rewards")) {
-        const std::string ps = sub(path, "stat_rewards");
-        py::sequence srs = as_list(g["stat_rewards"], ps);
-        for (size_t j = 0; j < srs.size(); ++j) {
-          const std::string pj = sub(ps, j);
-          py::sequence e = as_list(srs[j], pj);
-          if (e.size() != 2 && e.size() != 3) bad(pj, "expected [stat_name, reward, max]");
-          StatReward sr;
-          sr.stat = as_str(e[0], sub(pj, size_t{0}));
-          sr.reward = static_cast<float>(as_float(e[1], sub(pj, size_t{1})));
-          if (e.size() == 3) sr.max = static_cast<float>(as_float(e[2], sub(pj, size_t{2})));
-          gp.stat_rewards.push_back(std::move(sr));
-        }
-      }
-      gp.action_failure_penalty =
-          has(g, "action_failure_penalty") ? static_cast<float>(as_float(g["action_failure_penalty"], sub(path, "action_failure_penalty"))) : 0.0f;
-      if (has(g, "color")) gp.color = as_int32(g["color"], sub(path, "color"));
-      p.groups.push_back(std::move(gp));
-    }
-  }
+  p.num_agents = get<int>(d, "num_agents");
+  p.obs_width = get<int>(d, "obs_width");
+  p.obs_height = get<int>(d, "obs_height");
+  p.num_observation_tokens = get<int>(d, "num_observation_tokens");
+  p.max_steps = get<int>(d, "max_steps");
+  p.terminate_at_max_steps = opt(d, "terminate_at_max_steps", false);
+  p.desync_episodes = opt(d, "desync_episodes", false);
+  p.auto_reset = opt(d, "auto_reset", true);
+  p.color_step = opt(d, "color_step", 16);
+  p.item_names = get<std::vector<std::string>>(d, "item_names");
+  for (const auto& a : get<py::list>(d, "actions")) p.actions.push_back(action(a.cast<py::dict>()));
+  for (const auto& o : get<py::list>(d, "object_types")) p.object_types.push_back(object_type(o.cast<py::dict>()));
+  for (const auto& g : get<py::list>(d, "groups")) p.groups.push_back(group(g.cast<py::dict>()));
   return p;
+}
+
+namespace {
+
+std::string shape_str(const std::vector<py::ssize_t>& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+py::object to_object(const FieldValue& v) {
+  if (const auto* items = std::get_if<ItemCounts>(&v)) {
+    py::dict d;
+    for (const auto& [name, n] : *items) d[py::str(name)] = n;
+    return std::move(d);
+  }
+  return std::visit([](const auto& x) -> py::object { return py::cast(x); }, v);
+}
+
+}  // namespace
+
+void check_buffer(const py::array& a, const char* name, char kind, int size, const char* dtype,
+                  const std::vector<py::ssize_t>& shape, bool written) {
+  const py::dtype dt = a.dtype();
+  if (dt.kind() != kind || dt.itemsize() != size)
+    throw py::value_error(std::string(name) + ": expected dtype " + dtype + ", got " + std::string(py::str(dt)));
+  std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim());
+  if (got != shape) throw py::value_error(std::string(name) + ": expected shape " + shape_str(shape) + ", got " + shape_str(got));
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
+  if (written && !a.writeable()) throw py::value_error(std::string(name) + ": must be writeable");
+}
+
+py::array_t<int32_t> grid_cells(const py::array& grid) {
+  if (grid.ndim() != 2) throw py::value_error("grid: expected a 2-d array, got " + std::to_string(grid.ndim()) + " dims");
+  const char k = grid.dtype().kind();
+  if (k != 'i' && k != 'u') throw py::value_error("grid: expected an integer array (int32), got " + std::string(py::str(grid.dtype())));
+  return py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(grid);
+}
+
+py::dict stat_dict(const std::vector<std::string>& names, const double* values) {
+  py::dict d;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (values[i] != 0.0) d[py::str(names[i])] = static_cast<float>(values[i]);
+  return d;
+}
+
+py::list stat_dicts(const std::vector<std::string>& names, const std::vector<double>& values, int rows) {
+  py::list out;
+  for (int r = 0; r < rows; ++r) out.append(stat_dict(names, values.data() + r * names.size()));
+  return out;
+}
+
+py::list to_dicts(const std::vector<Record>& records) {
+  py::list out;
+  for (const Record& r : records) {
+    py::dict d;
+    for (const auto& [key, v] : r) d[key] = to_object(v);
+    out.append(std::move(d));
+  }
+  return out;
+}
+
+py::dict to_dict(const GameParams& p, const EpisodeResult& r) {
+  py::dict d;
+  d["env_index"] = r.env_index;
+  d["steps"] = r.steps;
+  d["episode_rewards"] = r.episode_rewards;
+  d["agent_stats"] = stat_dicts(p.agent_stat_names, r.agent_stats, p.num_agents);
+  d["building_stats"] = stat_dict(p.building_stat_names, r.building_stats.data());
+  d["game_stats"] = stat_dict(p.game_stat_names, r.game_stats.data());
+  d["agent_groups"] = r.agent_groups;
+  return d;
 }
 
 }  // namespace mettagrid

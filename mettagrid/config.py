@@ -22,24 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from mettagrid import _core
 from mettagrid.errors import ConfigError, describe_validation_error
 from mettagrid.map_builder import MapBuilderConfig
 
-# The canonical action order. A trained policy's action head depends on it, so new actions
-# are only ever appended; disabled actions are left out and the rest keep this order.
-ACTION_ORDER = (
-    "noop",
-    "move",
-    "rotate",
-    "put_items",
-    "get_items",
-    "attack",
-    "swap",
-    "change_color",
-    "change_glyph",
-    "align",
-    "scramble",
-)
+# The canonical action order, owned by the core. A trained policy's action head depends on it,
+# so new actions are only ever appended; disabled actions are left out and the rest keep this
+# order. ActionsConfig has one field per name, in this order.
+ACTION_ORDER: tuple[str, ...] = _core.ACTION_NAMES
 
 # Highest priority acts first within a step (attack resolves before movement).
 ACTION_PRIORITY = {"attack": 1}
@@ -235,17 +225,8 @@ def _split_reward_keys(rewards: dict[str, float]) -> tuple[dict[str, float], dic
 
 
 def agent_stat_names(items: list[str], action_names: list[str], alignable: list[str] = ()) -> set[str]:
-    """Names of the per-agent stats the core keeps (docs/mettagrid.md, section 7)."""
-    names = {"action.invalid", "attack.hit", "attack.blocked", "attack.own_team", "attack.other_team"}
-    for kind in alignable:
-        names |= {f"{kind}.aligned", f"{kind}.scrambled", f"aligned.{kind}.held"}
-    names |= {"attacked.frozen", "attacked.blocked", "status.frozen.ticks", "swap.block", "swap.agent", "reward"}
-    for action in action_names:
-        names |= {f"action.{action}.success", f"action.{action}.failed"}
-    for item in items:
-        for suffix in ("gained", "lost", "get", "put", "stolen", "stolen_from"):
-            names.add(f"{item}.{suffix}")
-    return names
+    """Names of the per-agent stats the core keeps (docs/mettagrid.md, section 7), as the core spells them."""
+    return set(_core.agent_stat_names(list(action_names), list(items), list(alignable)))
 
 
 def enabled_actions(actions: ActionsConfig) -> list[str]:
@@ -278,6 +259,14 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
     if len(known_items) != len(items):
         dupes = sorted({name for name in items if items.count(name) > 1})
         problems.append(f"{prefix}.inventory_item_names: duplicate item names {dupes}")
+    teams = any(obj.has_team for obj in game.objects.values())
+    # Feature ids are one byte: the fixed features, one per item, and "aligned" in games with teams.
+    max_items = _core.MAX_ITEMS - (1 if teams else 0)
+    if len(items) > max_items:
+        problems.append(
+            f"{prefix}.inventory_item_names: at most {max_items} items{' in a game with teams' if teams else ''}"
+            f" (got {len(items)})"
+        )
 
     def check_items(key: str, counts: dict[str, Any]) -> None:
         for item in counts:
@@ -309,7 +298,6 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
             problems.append(f"{prefix}.objects.{name}: {name!r} is a reserved cell name")
 
     group_ids: dict[int, str] = {}
-    teams = any(obj.has_team for obj in game.objects.values())
     alignable = [name for name, obj in game.objects.items() if obj.alignable]
     stat_names = agent_stat_names(items, enabled_actions(game.actions), alignable)
     agents = [("agent", game.agent)]
@@ -319,6 +307,8 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
         group_ids[group.id] = name
         if teams and group.id < 1:
             problems.append(f"{prefix}.groups.{name}.id: must be >= 1 in a game with teams (the observed 'aligned' value)")
+        if teams and group.id > 255:
+            problems.append(f"{prefix}.groups.{name}.id: must be <= 255 in a game with teams (the observed 'aligned' value)")
         try:
             agents.append((f"groups.{name}.props", resolved_agent(game, group)))
         except ValidationError as error:
@@ -370,9 +360,7 @@ def _compile_group(game: GameConfig, name: str, group: GroupConfig) -> dict[str,
 def _compile_action(game: GameConfig, name: str) -> dict[str, Any]:
     items = game.inventory_item_names
     action = getattr(game.actions, name)
-    max_arg = {"move": 1, "rotate": 3, "attack": 8, "change_color": 3}.get(name, 0)
-    if name == "change_glyph":
-        max_arg = action.number_of_glyphs - 1
+    max_arg = action.number_of_glyphs - 1 if name == "change_glyph" else _core.ACTION_MAX_ARGS[name]
     compiled = {
         "name": name,
         "max_arg": max_arg,

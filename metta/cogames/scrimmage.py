@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from mettagrid._core import REPLAY_FIXED_COLUMNS
 from mettagrid.cogsguard.missions import load_mission
 from mettagrid.cogsguard.policies.base import ROLES
 from mettagrid.vec_env import MettaGridVecEnv
 
 TEAMS = ("cogs", "clips")
 DEFAULT_OPPONENT = "metta://policy/baseline"
-GROUP_COLUMN = 7  # of a replay frame (mettagrid._core.VecEnv.replay_columns)
+GROUP_COLUMN = REPLAY_FIXED_COLUMNS.index("group")  # of a replay frame
 
 
 def _actor(uri: str, env: MettaGridVecEnv, seed: int):

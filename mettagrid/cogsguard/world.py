@@ -14,15 +14,18 @@ from collections import deque
 
 import numpy as np
 
+from mettagrid._core import REPLAY_FIXED_COLUMNS
 from mettagrid.vec_env import MettaGridVecEnv
 
 # Orientation ids (docs/mettagrid.md): up, down, left, right, as (drow, dcol).
 DIRS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 FAR = 1 << 20  # distance of a cell that cannot reach the building
 
-# Columns of a replay frame (mettagrid._core.VecEnv.replay_columns), fixed part.
-_TYPE, _ROW, _COL, _ORIENT, _FROZEN, _GLYPH, _GROUP = 0, 1, 2, 3, 4, 6, 7
-_FIXED = 14
+# Columns of a replay frame: the core's fixed ones, then inventory and input per item.
+_TYPE, _ROW, _COL, _ORIENT, _FROZEN, _GLYPH, _GROUP = (
+    REPLAY_FIXED_COLUMNS.index(name) for name in ("type", "row", "col", "orientation", "frozen", "glyph", "group")
+)
+_FIXED = len(REPLAY_FIXED_COLUMNS)
 
 
 class Layout:

@@ -99,6 +99,54 @@ def test_wrong_type_is_refused():
     assert "env.game.max_steps" in message and "'abc'" in message
 
 
+def test_missing_key_is_refused_naming_the_key():
+    config = compose_env_config("mettagrid/navigation").model_dump()
+    del config["game"]["num_agents"]
+    with pytest.raises(ConfigError, match=r"env\.game\.num_agents") as caught:
+        load_env_config(config)
+    assert "\n" not in str(caught.value)
+
+
+def test_ill_typed_object_field_is_refused():
+    message = refusal("mettagrid/arena/basic", ["game.objects.mine_red.cooldown=soon"])
+    assert "env.game.objects.mine_red.cooldown" in message and "'soon'" in message
+
+
+def test_unknown_action_is_refused():
+    message = refusal("mettagrid/arena/basic", ["+game.actions.dance.enabled=true"])
+    assert "env.game.actions.dance: unknown key" in message
+
+
+def test_more_items_than_feature_ids_is_refused():
+    # Checked by the core as well; the schema names the key first (feature ids are one byte).
+    config = compose_env_config("mettagrid/navigation").model_dump()
+    config["game"]["inventory_item_names"] += [f"item{i}" for i in range(250)]
+    with pytest.raises(ConfigError) as caught:
+        load_env_config(config, check_map=False)
+    assert str(caught.value) == (
+        f"env.game.inventory_item_names: at most 243 items (got {len(config['game']['inventory_item_names'])})"
+    )
+
+
+def test_group_id_beyond_one_byte_in_a_team_game_is_refused():
+    # In a game with teams the group id is observed as the "aligned" feature value (one byte).
+    config = compose_env_config("mettagrid/navigation").model_dump()
+    config["game"]["objects"]["altar"]["alignable"] = True
+    config["game"]["groups"]["agent"]["id"] = 300
+    with pytest.raises(ConfigError) as caught:
+        load_env_config(config, check_map=False)
+    assert str(caught.value) == (
+        "env.game.groups.agent.id: must be <= 255 in a game with teams (the observed 'aligned' value)"
+    )
+
+
+def test_action_order_is_the_cores():
+    from mettagrid import _core
+    from mettagrid.config import ActionsConfig
+
+    assert ACTION_ORDER == _core.ACTION_NAMES == tuple(ActionsConfig.model_fields)
+
+
 def test_unknown_env_name_lists_known_envs():
     with pytest.raises(ConfigError, match="no such env config"):
         compose_env_config("mettagrid/nope")

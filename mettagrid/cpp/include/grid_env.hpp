@@ -131,13 +131,32 @@ class GridEnv {
   int env_index() const { return env_index_; }
 
  private:
-  // grid_env.cpp
+  // grid_env.cpp: episode start (begin_episode runs these in order)
   void begin_episode();
+  void seed_episode();
+  void clear_layers(const MapData& m);
+  void clear_agents();
+  void clear_objects();
+  void place_things(const MapData& m);
+  void place_agent(int agent, int group, int r, int c);
+  void place_object(int type, int team, int r, int c);
+  int add_converter(int obj, const ObjectTypeParams& ot);  // returns the converter index
+  void build_token_caches();
+  // grid_env.cpp: the parts of a step, in order
+  void repeat_final_step(const StepBuffers& b);
+  void shuffle_order();
+  void run_actions(const int32_t* actions);
+  void apply_stat_and_group_rewards();
+  void emit_rewards(float* rewards);
+  bool advance(const StepBuffers& b);
+  void end_episode(const StepBuffers& b);
+  void record_episode();
+  // grid_env.cpp: observations
   void write_observations(uint8_t* obs);
   void refresh_agent_tokens();
   void refresh_object_tokens(int obj);
-  void apply_stat_and_group_rewards();
-  void record_episode();
+  void occupied_window(int base, uint64_t sorted_bits[4]) const;
+  int write_agent_observation(int a, uint8_t* out, uint8_t completion, int64_t& dropped);
   int cell(int r, int c) const { return (r + s_.pad) * s_.pw + (c + s_.pad); }
   bool in_bounds(int r, int c) const { return r >= 0 && c >= 0 && r < s_.height && c < s_.width; }
   // Adds `delta` (clamped to [0, limit]) to an agent's item; returns the applied change.

@@ -1,10 +1,13 @@
 // Immutable game parameters of the MettaGrid core.
 //
 // A GameParams is built once (from the compiled params dict in the Python binding, or in
-// code by the standalone benchmark), then `finalize_params` validates it and fills the
-// derived tables (stat layout, feature names, observation window offsets). After that it
-// is shared read-only by every env of a VecEnv; nothing in it changes during a run.
-// See docs/mettagrid.md section 9 for the meaning of every field.
+// code by the standalone benchmark and tests), then `finalize_params` checks the core's
+// invariants and fills the derived tables (stat layout, feature names, observation window
+// offsets). After that it is shared read-only by every env of a VecEnv; nothing in it
+// changes during a run. See docs/mettagrid.md section 9 for the meaning of every field.
+//
+// The names the core owns (actions and their arg ranges, object kinds, stat names) are
+// defined here once and exported to Python by the binding; Python does not restate them.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +16,29 @@
 
 namespace mettagrid {
 
-// Actions in their canonical order (docs section 3). The binding maps names to kinds.
+// Actions in their canonical order (docs section 3). A trained policy's action head depends
+// on it, so new actions are only ever appended.
 enum class ActionKind : uint8_t {
   Noop, Move, Rotate, PutItems, GetItems, Attack, Swap, ChangeColor, ChangeGlyph, Align, Scramble
 };
 enum class ObjectKind : uint8_t { Wall, Block, Converter };
+
+struct ActionInfo {
+  const char* name;
+  int max_arg;  // highest arg the handler reads; change_glyph: the cap (the game sets fewer glyphs)
+};
+// Indexed by ActionKind.
+inline constexpr ActionInfo kActionInfo[] = {
+    {"noop", 0}, {"move", 1},         {"rotate", 3},       {"put_items", 0}, {"get_items", 0}, {"attack", 8},
+    {"swap", 0}, {"change_color", 3}, {"change_glyph", 255}, {"align", 0},   {"scramble", 0},
+};
+inline constexpr int kNumActionKinds = sizeof(kActionInfo) / sizeof(kActionInfo[0]);
+// Indexed by ObjectKind.
+inline constexpr const char* kObjectKindNames[] = {"wall", "block", "converter"};
+
+// Name -> kind; throws std::invalid_argument for a name the core does not know.
+ActionKind action_kind(const std::string& name);
+ObjectKind object_kind(const std::string& name);
 
 // Fixed observation feature ids (docs section 6); inventory features are kFeatInv + item.
 enum Feature : uint8_t {
@@ -157,8 +178,16 @@ struct GameParams {
   uint8_t center_loc = 0;
 };
 
-// Validates `p` and fills its derived fields. Throws std::invalid_argument (ValueError in
-// Python) naming the offending field.
+// Names of the per-agent stats (docs section 7), in stat-array order, and their layout.
+// `alignable` are the names of the alignable object types.
+AgentStatLayout agent_stat_layout(const std::vector<std::string>& action_names,
+                                  const std::vector<std::string>& item_names,
+                                  const std::vector<std::string>& alignable, std::vector<std::string>& names);
+
+// Checks the core's invariants on `p` (indices in range, one entry per item, ...) and fills
+// its derived fields. Throws std::invalid_argument (ValueError in Python) naming the field.
+// The Python schema (mettagrid/config.py) refuses every such config first, with the YAML key;
+// these checks guard the core's memory for callers without the schema (C++ bench and tests).
 void finalize_params(GameParams& p);
 
 }  // namespace mettagrid

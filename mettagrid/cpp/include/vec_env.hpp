@@ -21,6 +21,7 @@
 
 #include "grid_env.hpp"
 #include "params.hpp"
+#include "snapshot.hpp"
 
 namespace mettagrid {
 
@@ -54,6 +55,12 @@ class VecEnv {
   const GameParams& params() const { return *params_; }
   int num_envs() const { return static_cast<int>(envs_.size()); }
   GridEnv& env(int i) { return *envs_.at(static_cast<size_t>(i)); }
+  // Throws std::out_of_range (IndexError in Python) unless 0 <= env_index < num_envs.
+  void check_index(int env_index) const;
+  // Inspection of one env (throws std::runtime_error before its first reset).
+  Snapshot snapshot(int env_index) const;
+  // (height, width) of env 0's current map (its pending map before the first reset; 0 without one).
+  std::pair<int, int> map_size() const;
 
   void set_map(int env_index, std::shared_ptr<const MapData> map);
   void set_buffers(uint8_t* obs, const int32_t* actions, float* rewards, uint8_t* terminals, uint8_t* truncations);

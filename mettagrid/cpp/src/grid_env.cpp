@@ -9,6 +9,27 @@
 
 namespace mettagrid {
 
+namespace {
+
+// Throws unless `code` is a valid cell code (docs section 9); returns true for an agent.
+bool check_cell(const GameParams& p, int r, int c, int32_t code) {
+  const int num_types = static_cast<int>(p.object_types.size());
+  const int num_groups = static_cast<int>(p.groups.size());
+  const std::string where = "map: cell (" + std::to_string(r) + ", " + std::to_string(c) + ") has code " + std::to_string(code);
+  if (code > num_types && p.has_teams) {
+    // An owned object: type k + kTeamCodeStride * (g + 1).
+    const int k = code % kTeamCodeStride, g = code / kTeamCodeStride - 1;
+    const bool teamed = k >= 1 && k <= num_types && (p.object_types[k - 1].alignable || p.object_types[k - 1].team_only);
+    if (teamed && g < num_groups) return false;
+    throw std::invalid_argument(where + ": not an object type with teams owned by a group");
+  }
+  if (code > num_types || code < -num_groups)
+    throw std::invalid_argument(where + "; valid codes are " + std::to_string(-num_groups) + ".." + std::to_string(num_types));
+  return code < 0;
+}
+
+}  // namespace
+
 std::shared_ptr<const MapData> make_map(const GameParams& p, int height, int width, const int32_t* cells) {
   if (height < 1 || width < 1) throw std::invalid_argument("map: height and width must be >= 1");
   if (height > 4096 || width > 4096) throw std::invalid_argument("map: at most 4096 x 4096 cells");
@@ -16,28 +37,9 @@ std::shared_ptr<const MapData> make_map(const GameParams& p, int height, int wid
   m->height = height;
   m->width = width;
   m->cells.assign(cells, cells + static_cast<size_t>(height) * width);
-  const int num_types = static_cast<int>(p.object_types.size());
-  const int num_groups = static_cast<int>(p.groups.size());
   int agents = 0;
-  for (int r = 0; r < height; ++r) {
-    for (int c = 0; c < width; ++c) {
-      const int32_t code = m->cells[static_cast<size_t>(r) * width + c];
-      if (code > num_types && p.has_teams) {
-        // An owned object: type k + kTeamCodeStride * (g + 1).
-        const int k = code % kTeamCodeStride, g = code / kTeamCodeStride - 1;
-        const bool teamed = k >= 1 && k <= num_types &&
-                            (p.object_types[k - 1].alignable || p.object_types[k - 1].team_only);
-        if (teamed && g < num_groups) continue;
-        throw std::invalid_argument("map: cell (" + std::to_string(r) + ", " + std::to_string(c) + ") has code " +
-                                    std::to_string(code) + ": not an object type with teams owned by a group");
-      }
-      if (code > num_types || code < -num_groups)
-        throw std::invalid_argument("map: cell (" + std::to_string(r) + ", " + std::to_string(c) +
-                                    ") has code " + std::to_string(code) + "; valid codes are " +
-                                    std::to_string(-num_groups) + ".." + std::to_string(num_types));
-      if (code < 0) ++agents;
-    }
-  }
+  for (int r = 0; r < height; ++r)
+    for (int c = 0; c < width; ++c) agents += check_cell(p, r, c, m->cells[static_cast<size_t>(r) * width + c]);
   if (agents != p.num_agents)
     throw std::invalid_argument("map has " + std::to_string(agents) + " agents, expected num_agents = " +
                                 std::to_string(p.num_agents));
@@ -50,36 +52,50 @@ GridEnv::GridEnv(const GameParams* params, int env_index, uint64_t seed)
   obj_tok_stride_ = 3 + p_.num_items + (p_.has_teams ? 1 : 0);
 }
 
+// A new episode: seed, empty layers sized to the map, agents and objects placed from the map
+// cells in row-major order, token caches built, converters started.
 void GridEnv::begin_episode() {
   if (!next_map_) throw std::runtime_error("env " + std::to_string(env_index_) + " has no map; call set_map first");
   map_ = next_map_;
-  const MapData& m = *map_;
-  const GameParams& p = p_;
-  const int A = p.num_agents, NI = p.num_items;
-  EnvState& s = s_;
+  seed_episode();
+  clear_layers(*map_);
+  clear_agents();
+  clear_objects();
+  place_things(*map_);
+  build_token_caches();
+  for (size_t conv = 0; conv < s_.c_obj.size(); ++conv) try_start(static_cast<int>(conv));
+}
 
+void GridEnv::seed_episode() {
+  EnvState& s = s_;
   s.rng.seed(mix_seed(seed_, static_cast<uint64_t>(env_index_), static_cast<uint64_t>(s.episode)));
-  s.episode_limit = p.max_steps;
-  if (p.desync_episodes && s.episode == 0 && p.max_steps > 0)
-    s.episode_limit = 1 + s.rng.below(static_cast<uint32_t>(p.max_steps));
+  s.episode_limit = p_.max_steps;
+  if (p_.desync_episodes && s.episode == 0 && p_.max_steps > 0)
+    s.episode_limit = 1 + s.rng.below(static_cast<uint32_t>(p_.max_steps));
   ++s.episode;
   s.current_step = 0;
   s.tick = 0;
   s.finished = false;
   s.final_terminal = s.final_truncation = 0;
+}
 
+void GridEnv::clear_layers(const MapData& m) {
+  EnvState& s = s_;
   s.height = m.height;
   s.width = m.width;
-  s.pad = p.obs_pad;
+  s.pad = p_.obs_pad;
   s.pw = m.width + 2 * s.pad;
   const size_t padded = static_cast<size_t>(m.height + 2 * s.pad) * s.pw;
   s.agent_layer.assign(padded, 0);
   s.object_layer.assign(padded, 0);
   s.occupied.assign(padded + 16, 0);  // slack: the observation writer loads 16 bytes per window row
+  window_delta_.resize(p_.window_dr.size());
+  for (size_t k = 0; k < p_.window_dr.size(); ++k) window_delta_[k] = p_.window_dr[k] * s.pw + p_.window_dc[k];
+}
 
-  window_delta_.resize(p.window_dr.size());
-  for (size_t k = 0; k < p.window_dr.size(); ++k) window_delta_[k] = p.window_dr[k] * s.pw + p.window_dc[k];
-
+void GridEnv::clear_agents() {
+  EnvState& s = s_;
+  const int A = p_.num_agents;
   s.a_row.assign(A, 0);
   s.a_col.assign(A, 0);
   s.a_frozen.assign(A, 0);
@@ -90,20 +106,23 @@ void GridEnv::begin_episode() {
   s.a_last_action.assign(A, 0);
   s.a_last_arg.assign(A, 0);
   s.a_last_success.assign(A, 0);
-  s.inventory.assign(static_cast<size_t>(A) * NI, 0);
+  s.inventory.assign(static_cast<size_t>(A) * p_.num_items, 0);
   s.step_reward.assign(A, 0.0f);
   s.episode_reward.assign(A, 0.0f);
-  s.stat_credit.assign(static_cast<size_t>(A) * p.max_stat_rewards, 0.0f);
-  s.agent_stats.assign(static_cast<size_t>(A) * p.stat.count, 0.0);
-  s.group_members.assign(p.groups.size(), {});
+  s.stat_credit.assign(static_cast<size_t>(A) * p_.max_stat_rewards, 0.0f);
+  s.agent_stats.assign(static_cast<size_t>(A) * p_.stat.count, 0.0);
+  s.group_members.assign(p_.groups.size(), {});
   s.order.resize(A);
+}
 
+void GridEnv::clear_objects() {
+  EnvState& s = s_;
   s.o_type.clear();
   s.o_row.clear();
   s.o_col.clear();
   s.o_conv.clear();
   s.o_team.clear();
-  s.held.assign(p.groups.size() * p.alignable_types.size(), 0);
+  s.held.assign(p_.groups.size() * p_.alignable_types.size(), 0);
   s.c_obj.clear();
   s.c_started.clear();
   s.c_out_total.clear();
@@ -113,72 +132,84 @@ void GridEnv::begin_episode() {
   s.c_in.clear();
   s.c_out.clear();
   s.events.clear();
-  s.building_stats.assign(p.object_types.size() * p.building_stat_stride, 0.0);
-  s.game_stats.assign(p.game_stat_names.size(), 0.0);
+  s.building_stats.assign(p_.object_types.size() * p_.building_stat_stride, 0.0);
+  s.game_stats.assign(p_.game_stat_names.size(), 0.0);
+}
 
+void GridEnv::place_things(const MapData& m) {
   int agent = 0;
   for (int r = 0; r < m.height; ++r) {
     for (int c = 0; c < m.width; ++c) {
       const int32_t code = m.cells[static_cast<size_t>(r) * m.width + c];
-      if (code < 0) {
-        const int g = -code - 1;
-        const GroupParams& gp = p.groups[g];
-        s.a_row[agent] = r;
-        s.a_col[agent] = c;
-        s.a_group[agent] = g;
-        s.a_color[agent] = static_cast<uint8_t>(gp.color);
-        for (int i = 0; i < NI; ++i)
-          s.inventory[static_cast<size_t>(agent) * NI + i] = std::min(gp.initial_inventory[i], gp.resource_limits[i]);
-        s.group_members[g].push_back(agent);
-        s.agent_layer[cell(r, c)] = agent + 1;
-        s.occupied[cell(r, c)] = 1;
-        ++agent;
-      } else if (code > 0) {
-        const int t = code % kTeamCodeStride - 1;
-        const int team = code / kTeamCodeStride - 1;
-        const ObjectTypeParams& ot = p.object_types[t];
-        const int obj = static_cast<int>(s.o_type.size());
-        s.o_type.push_back(t);
-        s.o_row.push_back(r);
-        s.o_col.push_back(c);
-        int conv = -1;
-        if (ot.kind == ObjectKind::Converter) {
-          conv = static_cast<int>(s.c_obj.size());
-          s.c_obj.push_back(obj);
-          s.c_started.push_back(0);
-          s.c_converting.push_back(0);
-          s.c_cooling.push_back(0);
-          s.c_dirty.push_back(1);
-          s.c_in.resize(s.c_in.size() + NI, 0);
-          s.c_out.resize(s.c_out.size() + NI, 0);
-          int total = 0;
-          for (const ItemAmount& o : ot.output) {
-            s.c_out[static_cast<size_t>(conv) * NI + o.item] += ot.initial_resource_count;
-            total += ot.initial_resource_count;
-          }
-          s.c_out_total.push_back(total);
-        }
-        s.o_conv.push_back(conv);
-        if (p.has_teams) {
-          s.o_team.push_back(team);
-          if (team >= 0 && ot.align_slot >= 0) ++s.held[team * p.alignable_types.size() + ot.align_slot];
-        }
-        s.object_layer[cell(r, c)] = obj + 1;
-        s.occupied[cell(r, c)] = 1;
-        s.game_stats[t] += 1.0;
-      }
+      if (code < 0)
+        place_agent(agent++, -code - 1, r, c);
+      else if (code > 0)
+        place_object(code % kTeamCodeStride - 1, code / kTeamCodeStride - 1, r, c);
     }
   }
+}
 
-  // Static tokens of walls and blocks; converters are refreshed when dirty.
+void GridEnv::place_agent(int agent, int g, int r, int c) {
+  EnvState& s = s_;
+  const GroupParams& gp = p_.groups[g];
+  const int NI = p_.num_items;
+  s.a_row[agent] = r;
+  s.a_col[agent] = c;
+  s.a_group[agent] = g;
+  s.a_color[agent] = static_cast<uint8_t>(gp.color);
+  for (int i = 0; i < NI; ++i)
+    s.inventory[static_cast<size_t>(agent) * NI + i] = std::min(gp.initial_inventory[i], gp.resource_limits[i]);
+  s.group_members[g].push_back(agent);
+  s.agent_layer[cell(r, c)] = agent + 1;
+  s.occupied[cell(r, c)] = 1;
+}
+
+void GridEnv::place_object(int t, int team, int r, int c) {
+  EnvState& s = s_;
+  const ObjectTypeParams& ot = p_.object_types[t];
+  const int obj = static_cast<int>(s.o_type.size());
+  s.o_type.push_back(t);
+  s.o_row.push_back(r);
+  s.o_col.push_back(c);
+  s.o_conv.push_back(ot.kind == ObjectKind::Converter ? add_converter(obj, ot) : -1);
+  if (p_.has_teams) {
+    s.o_team.push_back(team);
+    if (team >= 0 && ot.align_slot >= 0) ++s.held[team * p_.alignable_types.size() + ot.align_slot];
+  }
+  s.object_layer[cell(r, c)] = obj + 1;
+  s.occupied[cell(r, c)] = 1;
+  s.game_stats[t] += 1.0;
+}
+
+int GridEnv::add_converter(int obj, const ObjectTypeParams& ot) {
+  EnvState& s = s_;
+  const int NI = p_.num_items;
+  const int conv = static_cast<int>(s.c_obj.size());
+  s.c_obj.push_back(obj);
+  s.c_started.push_back(0);
+  s.c_converting.push_back(0);
+  s.c_cooling.push_back(0);
+  s.c_dirty.push_back(1);
+  s.c_in.resize(s.c_in.size() + NI, 0);
+  s.c_out.resize(s.c_out.size() + NI, 0);
+  int total = 0;
+  for (const ItemAmount& o : ot.output) {
+    s.c_out[static_cast<size_t>(conv) * NI + o.item] += ot.initial_resource_count;
+    total += ot.initial_resource_count;
+  }
+  s.c_out_total.push_back(total);
+  return conv;
+}
+
+// Static tokens of walls and blocks; converters are refreshed when dirty, agents every step.
+void GridEnv::build_token_caches() {
+  EnvState& s = s_;
   const size_t num_objects = s.o_type.size();
   s.obj_tok.assign(num_objects * obj_tok_stride_, 0);
   s.obj_tok_n.assign(num_objects, 0);
   for (size_t obj = 0; obj < num_objects; ++obj) refresh_object_tokens(static_cast<int>(obj));
-  s.agent_tok.assign(static_cast<size_t>(A) * agent_tok_stride_, 0);
-  s.agent_tok_n.assign(A, 0);
-
-  for (size_t conv = 0; conv < s.c_obj.size(); ++conv) try_start(static_cast<int>(conv));
+  s.agent_tok.assign(static_cast<size_t>(p_.num_agents) * agent_tok_stride_, 0);
+  s.agent_tok_n.assign(p_.num_agents, 0);
 }
 
 void GridEnv::reset(const StepBuffers& b) {
@@ -237,82 +268,100 @@ void GridEnv::apply_stat_and_group_rewards() {
 }
 
 void GridEnv::step(const StepBuffers& b) {
-  const GameParams& p = p_;
-  EnvState& s = s_;
-  const int A = p.num_agents;
-  const int NA = static_cast<int>(p.actions.size());
-
-  // A finished env (auto_reset off) waits for reset(): its agents get no reward, keep their
-  // dones and their final observation.
-  if (s.finished) {
-    std::fill(b.rewards, b.rewards + A, 0.0f);
-    std::memset(b.terminals, s.final_terminal, A);
-    std::memset(b.truncations, s.final_truncation, A);
+  if (s_.finished) {
+    repeat_final_step(b);
     return;
   }
-
-  // (1) clear rewards.
-  std::fill(s.step_reward.begin(), s.step_reward.end(), 0.0f);
-  // (2) building events due on this tick.
-  s.tick = s.current_step + 1;
+  // (1) clear rewards; (2) building events due on this tick.
+  std::fill(s_.step_reward.begin(), s_.step_reward.end(), 0.0f);
+  s_.tick = s_.current_step + 1;
   process_events();
+  // (3) agents act; held-building stats.
+  shuffle_order();
+  run_actions(b.actions);
+  if (!p_.alignable_types.empty()) add_held_stats();
+  // (4) stat rewards, group sharing; rewards out.
+  if (p_.max_stat_rewards > 0 || p_.groups.size() > 0) apply_stat_and_group_rewards();
+  emit_rewards(b.rewards);
+  // (5) advance; episode end.
+  const bool done = advance(b);
+  // (6) observations.
+  write_observations(b.obs);
+  // (7) episode end: auto-reset, or stay finished until reset().
+  if (done) end_episode(b);
+}
 
-  // (3) agents act: shuffle (Fisher-Yates with the env's RNG), then by priority level.
+// A finished env (auto_reset off) waits for reset(): its agents get no reward, keep their
+// dones and their final observation.
+void GridEnv::repeat_final_step(const StepBuffers& b) {
+  const int A = p_.num_agents;
+  std::fill(b.rewards, b.rewards + A, 0.0f);
+  std::memset(b.terminals, s_.final_terminal, A);
+  std::memset(b.truncations, s_.final_truncation, A);
+}
+
+// Fisher-Yates with the env's RNG, from the last index down.
+void GridEnv::shuffle_order() {
+  EnvState& s = s_;
+  const int A = p_.num_agents;
   for (int a = 0; a < A; ++a) s.order[a] = a;
   for (int i = A - 1; i > 0; --i) {
     const int j = static_cast<int>(s.rng.below(static_cast<uint32_t>(i + 1)));
     std::swap(s.order[i], s.order[j]);
   }
-  const int32_t* actions = b.actions;
-  if (p.priority_levels.size() == 1) {
+}
+
+// Agents act in the shuffled order, higher priority levels first.
+void GridEnv::run_actions(const int32_t* actions) {
+  const int A = p_.num_agents;
+  const int NA = static_cast<int>(p_.actions.size());
+  const int32_t* order = s_.order.data();
+  if (p_.priority_levels.size() == 1) {
     for (int i = 0; i < A; ++i) {
-      const int a = s.order[i];
+      const int a = order[i];
       act(a, actions[2 * a], actions[2 * a + 1]);
     }
-  } else {
-    for (int level : p.priority_levels) {
-      for (int i = 0; i < A; ++i) {
-        const int a = s.order[i];
-        const int32_t id = actions[2 * a];
-        const int prio = (id >= 0 && id < NA) ? p.actions[id].priority : 0;
-        if (prio == level) act(a, id, actions[2 * a + 1]);
-      }
+    return;
+  }
+  for (int level : p_.priority_levels) {
+    for (int i = 0; i < A; ++i) {
+      const int a = order[i];
+      const int32_t id = actions[2 * a];
+      const int prio = (id >= 0 && id < NA) ? p_.actions[id].priority : 0;
+      if (prio == level) act(a, id, actions[2 * a + 1]);
     }
   }
+}
 
-  if (!p.alignable_types.empty()) add_held_stats();
-
-  // (4) stat rewards, group sharing.
-  if (p.max_stat_rewards > 0 || p.groups.size() > 0) apply_stat_and_group_rewards();
-  for (int a = 0; a < A; ++a) {
-    const float r = s.step_reward[a];
-    b.rewards[a] = r;
-    s.episode_reward[a] += r;
-    agent_stat(a, p.stat.reward) += r;
+void GridEnv::emit_rewards(float* rewards) {
+  for (int a = 0; a < p_.num_agents; ++a) {
+    const float r = s_.step_reward[a];
+    rewards[a] = r;
+    s_.episode_reward[a] += r;
+    agent_stat(a, p_.stat.reward) += r;
   }
+}
 
-  // (5) advance; episode end.
+// current_step advances; returns true when the episode hits its step limit (dones written).
+bool GridEnv::advance(const StepBuffers& b) {
+  EnvState& s = s_;
   s.current_step = s.tick;
   const bool done = s.episode_limit > 0 && s.current_step >= s.episode_limit;
-  const uint8_t term = done && p.terminate_at_max_steps ? 1 : 0;
-  const uint8_t trunc = done && !p.terminate_at_max_steps ? 1 : 0;
-  std::memset(b.terminals, term, A);
-  std::memset(b.truncations, trunc, A);
+  s.final_terminal = done && p_.terminate_at_max_steps ? 1 : 0;
+  s.final_truncation = done && !p_.terminate_at_max_steps ? 1 : 0;
+  std::memset(b.terminals, s.final_terminal, p_.num_agents);
+  std::memset(b.truncations, s.final_truncation, p_.num_agents);
+  return done;
+}
 
-  // (6) observations.
-  write_observations(b.obs);
-
-  // (7) episode end: auto-reset, or stay finished until reset().
-  if (done) {
-    record_episode();
-    if (p.auto_reset) {
-      begin_episode();
-      write_observations(b.obs);
-    } else {
-      s.finished = true;
-      s.final_terminal = term;
-      s.final_truncation = trunc;
-    }
+// Records the result; then starts the next episode (auto_reset) or stays finished.
+void GridEnv::end_episode(const StepBuffers& b) {
+  record_episode();
+  if (p_.auto_reset) {
+    begin_episode();
+    write_observations(b.obs);
+  } else {
+    s_.finished = true;
   }
 }
 
@@ -440,18 +489,47 @@ void GridEnv::refresh_agent_tokens() {
 
 void GridEnv::write_observations(uint8_t* obs) {
   EnvState& s = s_;
-  const GameParams& p = p_;
   for (size_t conv = 0; conv < s.c_obj.size(); ++conv)
     if (s.c_dirty[conv]) refresh_object_tokens(s.c_obj[conv]);
   refresh_agent_tokens();
+  const int T = p_.num_observation_tokens;
+  const uint8_t completion =
+      p_.max_steps > 0 ? static_cast<uint8_t>(std::min<int64_t>(255, 255 * s.current_step / p_.max_steps)) : 0;
+  int64_t written = 0, dropped = 0;
+  for (int a = 0; a < p_.num_agents; ++a)
+    written += write_agent_observation(a, obs + static_cast<size_t>(a) * T * 3, completion, dropped);
+  s.game_stats[p_.game_stat_tokens_written] += static_cast<double>(written);
+  s.game_stats[p_.game_stat_tokens_dropped] += static_cast<double>(dropped);
+}
 
-  const int T = p.num_observation_tokens;
-  const int oh = p.obs_height, ow = p.obs_width, hr = oh / 2, hc = ow / 2, pw = s.pw;
+// Occupied cells of the window centred on padded cell `base`, as a bit set over the sorted
+// window order: each window row is scanned 8 cells at a time.
+void GridEnv::occupied_window(int base, uint64_t sorted_bits[4]) const {
+  const int oh = p_.obs_height, ow = p_.obs_width, pw = s_.pw;
   const uint32_t row_keep = (1u << ow) - 1;
-  const uint8_t* occ = s.occupied.data();
-  const uint8_t* ranks = p.window_rank.data();
+  const uint8_t* ranks = p_.window_rank.data();
+  const uint8_t* row_start = s_.occupied.data() + base - (oh / 2) * pw - ow / 2;
+  for (int i = 0; i < oh; ++i, row_start += pw) {
+    uint32_t m = row_mask8(row_start) | (ow > 8 ? row_mask8(row_start + 8) << 8 : 0u);
+    m &= row_keep;
+    const uint8_t* rank = ranks + i * ow;
+    while (m) {
+      const int j = ctz32(m);
+      m &= m - 1;
+      const int k = rank[j];
+      sorted_bits[k >> 6] |= uint64_t{1} << (k & 63);
+    }
+  }
+}
+
+// One agent's T tokens: the 4 globals at the centre, then the tokens of the occupied window
+// cells nearest first (agent before object), then 0xFF padding. Returns the tokens written;
+// adds what did not fit to `dropped`.
+int GridEnv::write_agent_observation(int a, uint8_t* out, uint8_t completion, int64_t& dropped) {
+  const EnvState& s = s_;
+  const int T = p_.num_observation_tokens;
   const int32_t* delta = window_delta_.data();
-  const uint8_t* locs = p.window_loc.data();
+  const uint8_t* locs = p_.window_loc.data();
   const int32_t* alayer = s.agent_layer.data();
   const int32_t* olayer = s.object_layer.data();
   const uint32_t* atok = s.agent_tok.data();
@@ -462,84 +540,61 @@ void GridEnv::write_observations(uint8_t* obs) {
   // While n + max_cell < T, a whole cell fits with at least one slot to spare, so tokens can
   // be stored as 4-byte words (the 4th byte lands in the next slot and is overwritten later).
   const int max_cell = astride + ostride;
-  const uint8_t completion =
-      p.max_steps > 0 ? static_cast<uint8_t>(std::min<int64_t>(255, 255 * s.current_step / p.max_steps)) : 0;
-  int64_t written = 0, dropped = 0;
-
-  for (int a = 0; a < p.num_agents; ++a) {
-    uint8_t* out = obs + static_cast<size_t>(a) * T * 3;
-    int n = 0;
-    const float rw = std::nearbyint(100.0f * s.step_reward[a]);
-    const uint8_t last_reward = static_cast<uint8_t>(rw <= 0.0f ? 0.0f : (rw >= 255.0f ? 255.0f : rw));
-    const uint32_t globals[4] = {token_word(kFeatEpisodeCompletion, completion),
-                                 token_word(kFeatLastAction, s.a_last_action[a]),
-                                 token_word(kFeatLastActionArg, s.a_last_arg[a]),
-                                 token_word(kFeatLastReward, last_reward)};
-    // Emits `cnt` tokens at `loc`, dropping what does not fit (the careful path).
-    auto emit_checked = [&](uint32_t lw, const uint32_t* t, int cnt) {
-      int fit = T - n;
-      if (cnt > fit) {
-        dropped += cnt - fit;
-        cnt = fit;
-      }
-      for (int j = 0; j < cnt; ++j) {
-        const uint32_t w = t[j] | lw;
-        uint8_t b[4];
-        std::memcpy(b, &w, 4);
-        out[3 * (n + j)] = b[0];
-        out[3 * (n + j) + 1] = b[1];
-        out[3 * (n + j) + 2] = b[2];
-      }
-      n += cnt;
-    };
-    auto emit_fast = [&](uint32_t lw, const uint32_t* t, int cnt) {
-      uint8_t* o = out + 3 * n;
-      for (int j = 0; j < cnt; ++j) {
-        const uint32_t w = t[j] | lw;
-        std::memcpy(o + 3 * j, &w, 4);
-      }
-      n += cnt;
-    };
-    emit_checked(loc_word(p.center_loc), globals, 4);
-    const int base = cell(s.a_row[a], s.a_col[a]);
-    // Occupied window cells as a bit set over the sorted window order: scan each window row
-    // 8 cells at a time, then visit the set bits in increasing order (nearest first).
-    uint64_t sorted_bits[4] = {0, 0, 0, 0};
-    const uint8_t* row_start = occ + base - hr * pw - hc;
-    for (int i = 0; i < oh; ++i, row_start += pw) {
-      uint32_t m = row_mask8(row_start) | (ow > 8 ? row_mask8(row_start + 8) << 8 : 0u);
-      m &= row_keep;
-      const uint8_t* rank = ranks + i * ow;
-      while (m) {
-        const int j = ctz32(m);
-        m &= m - 1;
-        const int k = rank[j];
-        sorted_bits[k >> 6] |= uint64_t{1} << (k & 63);
+  int n = 0;
+  const float rw = std::nearbyint(100.0f * s.step_reward[a]);
+  const uint8_t last_reward = static_cast<uint8_t>(rw <= 0.0f ? 0.0f : (rw >= 255.0f ? 255.0f : rw));
+  const uint32_t globals[4] = {token_word(kFeatEpisodeCompletion, completion),
+                               token_word(kFeatLastAction, s.a_last_action[a]),
+                               token_word(kFeatLastActionArg, s.a_last_arg[a]), token_word(kFeatLastReward, last_reward)};
+  // Emits `cnt` tokens at `loc`, dropping what does not fit (the careful path).
+  auto emit_checked = [&](uint32_t lw, const uint32_t* t, int cnt) {
+    int fit = T - n;
+    if (cnt > fit) {
+      dropped += cnt - fit;
+      cnt = fit;
+    }
+    for (int j = 0; j < cnt; ++j) {
+      const uint32_t w = t[j] | lw;
+      uint8_t b[4];
+      std::memcpy(b, &w, 4);
+      out[3 * (n + j)] = b[0];
+      out[3 * (n + j) + 1] = b[1];
+      out[3 * (n + j) + 2] = b[2];
+    }
+    n += cnt;
+  };
+  auto emit_fast = [&](uint32_t lw, const uint32_t* t, int cnt) {
+    uint8_t* o = out + 3 * n;
+    for (int j = 0; j < cnt; ++j) {
+      const uint32_t w = t[j] | lw;
+      std::memcpy(o + 3 * j, &w, 4);
+    }
+    n += cnt;
+  };
+  emit_checked(loc_word(p_.center_loc), globals, 4);
+  const int base = cell(s.a_row[a], s.a_col[a]);
+  uint64_t sorted_bits[4] = {0, 0, 0, 0};
+  occupied_window(base, sorted_bits);
+  for (int w = 0; w < 4; ++w) {
+    uint64_t bits = sorted_bits[w];
+    while (bits) {
+      const int k = (w << 6) + ctz64(bits);
+      bits &= bits - 1;
+      const int c = base + delta[k];
+      const int32_t ag = alayer[c];
+      const int32_t ob = olayer[c];
+      const uint32_t lw = loc_word(locs[k]);
+      if (n + max_cell < T) {
+        if (ag) emit_fast(lw, atok + static_cast<size_t>(ag - 1) * astride, atok_n[ag - 1]);
+        if (ob) emit_fast(lw, otok + static_cast<size_t>(ob - 1) * ostride, otok_n[ob - 1]);
+      } else {
+        if (ag) emit_checked(lw, atok + static_cast<size_t>(ag - 1) * astride, atok_n[ag - 1]);
+        if (ob) emit_checked(lw, otok + static_cast<size_t>(ob - 1) * ostride, otok_n[ob - 1]);
       }
     }
-    for (int w = 0; w < 4; ++w) {
-      uint64_t bits = sorted_bits[w];
-      while (bits) {
-        const int k = (w << 6) + ctz64(bits);
-        bits &= bits - 1;
-        const int c = base + delta[k];
-        const int32_t ag = alayer[c];
-        const int32_t ob = olayer[c];
-        const uint32_t lw = loc_word(locs[k]);
-        if (n + max_cell < T) {
-          if (ag) emit_fast(lw, atok + static_cast<size_t>(ag - 1) * astride, atok_n[ag - 1]);
-          if (ob) emit_fast(lw, otok + static_cast<size_t>(ob - 1) * ostride, otok_n[ob - 1]);
-        } else {
-          if (ag) emit_checked(lw, atok + static_cast<size_t>(ag - 1) * astride, atok_n[ag - 1]);
-          if (ob) emit_checked(lw, otok + static_cast<size_t>(ob - 1) * ostride, otok_n[ob - 1]);
-        }
-      }
-    }
-    if (n < T) std::memset(out + 3 * n, 0xFF, static_cast<size_t>(3) * (T - n));
-    written += n;
   }
-  s.game_stats[p.game_stat_tokens_written] += static_cast<double>(written);
-  s.game_stats[p.game_stat_tokens_dropped] += static_cast<double>(dropped);
+  if (n < T) std::memset(out + 3 * n, 0xFF, static_cast<size_t>(3) * (T - n));
+  return n;
 }
 
 }  // namespace mettagrid

@@ -1,4 +1,5 @@
-// Validation of GameParams and the derived tables (stat layout, features, window).
+// GameParams: the core's invariant checks and the derived tables (stat layout, features,
+// window). finalize_params runs each step below once, in order.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -25,9 +26,7 @@ void check_amounts(const std::vector<ItemAmount>& v, int num_items, const std::s
   }
 }
 
-}  // namespace
-
-void finalize_params(GameParams& p) {
+void check_sizes(const GameParams& p) {
   if (p.num_agents < 1) fail(key("num_agents"), "must be >= 1");
   if (p.obs_width < 1 || p.obs_width > 15 || p.obs_width % 2 == 0)
     fail(key("obs_width"), "must be odd and in [1, 15]");
@@ -35,101 +34,41 @@ void finalize_params(GameParams& p) {
     fail(key("obs_height"), "must be odd and in [1, 15]");
   if (p.num_observation_tokens < 1) fail(key("num_observation_tokens"), "must be >= 1");
   if (p.max_steps < 0) fail(key("max_steps"), "must be >= 0");
-  p.num_items = static_cast<int>(p.item_names.size());
-  if (p.num_items > 255 - kFeatInv) fail(key("item_names"), "too many items (at most 243)");
-  const int ni = p.num_items;
+  if (p.item_names.size() > static_cast<size_t>(255 - kFeatInv)) fail(key("item_names"), "too many items (at most 243)");
+}
 
-  // Actions.
-  p.action_names.clear();
-  p.priority_levels.assign(1, 0);
+void check_actions(const GameParams& p) {
   for (size_t a = 0; a < p.actions.size(); ++a) {
-    ActionParams& ap = p.actions[a];
+    const ActionParams& ap = p.actions[a];
     const std::string where = key("actions") + idx(a);
     if (ap.max_arg < 0) fail(where + key("max_arg"), "must be >= 0");
-    check_amounts(ap.required, ni, where + key("required"));
-    check_amounts(ap.consumed, ni, where + key("consumed"));
-    check_amounts(ap.defense, ni, where + key("defense"));
-    p.action_names.push_back(ap.name);
-    p.priority_levels.push_back(ap.priority);
+    check_amounts(ap.required, p.num_items, where + key("required"));
+    check_amounts(ap.consumed, p.num_items, where + key("consumed"));
+    check_amounts(ap.defense, p.num_items, where + key("defense"));
   }
-  std::sort(p.priority_levels.begin(), p.priority_levels.end(), std::greater<int>());
-  p.priority_levels.erase(std::unique(p.priority_levels.begin(), p.priority_levels.end()),
-                          p.priority_levels.end());
+}
 
-  // Object types.
+void check_object_types(const GameParams& p) {
   for (size_t t = 0; t < p.object_types.size(); ++t) {
-    ObjectTypeParams& ot = p.object_types[t];
+    const ObjectTypeParams& ot = p.object_types[t];
     const std::string where = key("object_types") + idx(t);
     if (ot.type_id < 1 || ot.type_id > 255) fail(where + key("type_id"), "must be in [1, 255]");
-    check_amounts(ot.input, ni, where + key("input"));
-    check_amounts(ot.output, ni, where + key("output"));
+    check_amounts(ot.input, p.num_items, where + key("input"));
+    check_amounts(ot.output, p.num_items, where + key("output"));
     if (ot.cooldown < 0) fail(where + key("cooldown"), "must be >= 0");
     if (ot.initial_resource_count < 0) fail(where + key("initial_resource_count"), "must be >= 0");
-    check_amounts(ot.use_required, ni, where + key("use_required"));
+    check_amounts(ot.use_required, p.num_items, where + key("use_required"));
     if ((ot.alignable || ot.team_only || !ot.use_required.empty()) && ot.kind != ObjectKind::Converter)
       fail(where, "alignable, team_only and use_required need kind converter");
   }
+}
 
-  // Teams: which types are alignable (slots), whether the "aligned" feature exists.
-  p.alignable_types.clear();
-  p.has_teams = false;
-  for (size_t t = 0; t < p.object_types.size(); ++t) {
-    ObjectTypeParams& ot = p.object_types[t];
-    ot.align_slot = -1;
-    if (ot.alignable) {
-      ot.align_slot = static_cast<int>(p.alignable_types.size());
-      p.alignable_types.push_back(static_cast<int>(t));
-    }
-    p.has_teams |= ot.alignable || ot.team_only;
-  }
-  if (p.has_teams && p.num_items > 254 - kFeatInv)
-    fail(key("item_names"), "too many items for a game with teams (at most 242)");
-  p.feat_aligned = p.has_teams ? kFeatInv + p.num_items : -1;
-
-  // Agent stat layout (docs section 7).
-  AgentStatLayout& s = p.stat;
-  std::vector<std::string>& names = p.agent_stat_names;
-  names.clear();
-  s.action_base = 0;
-  for (const auto& ap : p.actions) {
-    names.push_back("action." + ap.name + ".success");
-    names.push_back("action." + ap.name + ".failed");
-  }
-  s.invalid = static_cast<int>(names.size());
-  names.push_back("action.invalid");
-  s.item_base = static_cast<int>(names.size());
-  for (const auto& item : p.item_names) {
-    for (const char* suffix : {".gained", ".lost", ".get", ".put", ".stolen", ".stolen_from"})
-      names.push_back(item + suffix);
-  }
-  auto add = [&](const char* n) {
-    names.push_back(n);
-    return static_cast<int>(names.size()) - 1;
-  };
-  s.attack_hit = add("attack.hit");
-  s.attack_blocked = add("attack.blocked");
-  s.attack_own_team = add("attack.own_team");
-  s.attack_other_team = add("attack.other_team");
-  s.attacked_frozen = add("attacked.frozen");
-  s.attacked_blocked = add("attacked.blocked");
-  s.frozen_ticks = add("status.frozen.ticks");
-  s.swap_block = add("swap.block");
-  s.swap_agent = add("swap.agent");
-  s.reward = add("reward");
-  s.align_base = static_cast<int>(names.size());
-  for (int t : p.alignable_types) {
-    const std::string& type = p.object_types[t].name;
-    names.push_back(type + ".aligned");
-    names.push_back(type + ".scrambled");
-    names.push_back("aligned." + type + ".held");
-  }
-  s.count = static_cast<int>(names.size());
-
-  // Groups.
-  p.max_stat_rewards = 0;
+// Needs has_teams (derive_teams) for the id range.
+void check_groups(const GameParams& p) {
   if (p.groups.empty()) fail(key("groups"), "at least one group is required");
+  const int ni = p.num_items;
   for (size_t g = 0; g < p.groups.size(); ++g) {
-    GroupParams& gp = p.groups[g];
+    const GroupParams& gp = p.groups[g];
     const std::string where = key("groups") + idx(g);
     auto check_len = [&](size_t n, const char* field) {
       if (n != static_cast<size_t>(ni))
@@ -147,18 +86,61 @@ void finalize_params(GameParams& p) {
     if (gp.freeze_duration < 0) fail(where + key("freeze_duration"), "must be >= 0");
     if (p.has_teams && (gp.id < 1 || gp.id > 255))
       fail(where + key("id"), "must be in [1, 255] in a game with teams (it is the observed \"aligned\" value)");
+  }
+}
+
+void derive_action_tables(GameParams& p) {
+  p.action_names.clear();
+  p.priority_levels.assign(1, 0);
+  for (const ActionParams& ap : p.actions) {
+    p.action_names.push_back(ap.name);
+    p.priority_levels.push_back(ap.priority);
+  }
+  std::sort(p.priority_levels.begin(), p.priority_levels.end(), std::greater<int>());
+  p.priority_levels.erase(std::unique(p.priority_levels.begin(), p.priority_levels.end()), p.priority_levels.end());
+}
+
+// Which types are alignable (slots), whether the "aligned" feature exists.
+void derive_teams(GameParams& p) {
+  p.alignable_types.clear();
+  p.has_teams = false;
+  for (size_t t = 0; t < p.object_types.size(); ++t) {
+    ObjectTypeParams& ot = p.object_types[t];
+    ot.align_slot = -1;
+    if (ot.alignable) {
+      ot.align_slot = static_cast<int>(p.alignable_types.size());
+      p.alignable_types.push_back(static_cast<int>(t));
+    }
+    p.has_teams |= ot.alignable || ot.team_only;
+  }
+  if (p.has_teams && p.num_items > 254 - kFeatInv)
+    fail(key("item_names"), "too many items for a game with teams (at most 242)");
+  p.feat_aligned = p.has_teams ? kFeatInv + p.num_items : -1;
+}
+
+// The agent stat table, and each group's stat rewards resolved to stat indices.
+void derive_agent_stats(GameParams& p) {
+  std::vector<std::string> alignable;
+  for (int t : p.alignable_types) alignable.push_back(p.object_types[t].name);
+  p.stat = agent_stat_layout(p.action_names, p.item_names, alignable, p.agent_stat_names);
+  const std::vector<std::string>& names = p.agent_stat_names;
+  p.max_stat_rewards = 0;
+  for (size_t g = 0; g < p.groups.size(); ++g) {
+    GroupParams& gp = p.groups[g];
     for (size_t r = 0; r < gp.stat_rewards.size(); ++r) {
       StatReward& sr = gp.stat_rewards[r];
       auto it = std::find(names.begin(), names.end(), sr.stat);
       if (it == names.end())
-        fail(where + key("stat_rewards") + idx(r), "unknown agent stat \"" + sr.stat + "\"");
+        fail(key("groups") + idx(g) + key("stat_rewards") + idx(r), "unknown agent stat \"" + sr.stat + "\"");
       sr.stat_index = static_cast<int>(it - names.begin());
     }
     p.max_stat_rewards = std::max(p.max_stat_rewards, static_cast<int>(gp.stat_rewards.size()));
   }
+}
 
-  // Building stats: per object type.
-  p.building_stat_stride = 2 + 2 * ni;
+// Per object type: started, completed, produced[i], consumed[i]; then the game stats.
+void derive_building_and_game_stats(GameParams& p) {
+  p.building_stat_stride = 2 + 2 * p.num_items;
   p.building_stat_names.clear();
   for (const auto& ot : p.object_types) {
     p.building_stat_names.push_back(ot.name + ".conversions.started");
@@ -166,8 +148,6 @@ void finalize_params(GameParams& p) {
     for (const auto& item : p.item_names) p.building_stat_names.push_back(ot.name + ".produced." + item);
     for (const auto& item : p.item_names) p.building_stat_names.push_back(ot.name + ".consumed." + item);
   }
-
-  // Game stats.
   p.game_stat_names.clear();
   for (const auto& ot : p.object_types) p.game_stat_names.push_back("objects." + ot.name);
   p.game_stat_tokens_written = static_cast<int>(p.game_stat_names.size());
@@ -177,16 +157,20 @@ void finalize_params(GameParams& p) {
   p.game_stat_held_base = static_cast<int>(p.game_stat_names.size());
   for (const auto& gp : p.groups)
     for (int t : p.alignable_types) p.game_stat_names.push_back(gp.name + "/aligned." + p.object_types[t].name + ".held");
+}
 
-  // Feature table (docs section 6).
+// Feature table (docs section 6).
+void derive_feature_names(GameParams& p) {
   p.feature_names = {"type_id",        "agent:group",     "agent:frozen",
                      "agent:orientation", "agent:color", "agent:glyph",
                      "converting",     "swappable",       "episode_completion_pct",
                      "last_action",    "last_action_arg", "last_reward"};
   for (const auto& item : p.item_names) p.feature_names.push_back("inv:" + item);
   if (p.has_teams) p.feature_names.push_back("aligned");
+}
 
-  // Observation window, sorted by (Manhattan distance, row, col).
+// Observation window, sorted by (Manhattan distance, row, col).
+void derive_observation_window(GameParams& p) {
   const int hr = p.obs_height / 2, hc = p.obs_width / 2;
   p.obs_pad = std::max(hr, hc);
   std::vector<std::tuple<int, int, int>> cells;
@@ -205,6 +189,73 @@ void finalize_params(GameParams& p) {
     p.window_loc.push_back(static_cast<uint8_t>(((dr + hr) << 4) | (dc + hc)));
   }
   p.center_loc = static_cast<uint8_t>((hr << 4) | hc);
+}
+
+}  // namespace
+
+ActionKind action_kind(const std::string& name) {
+  for (int k = 0; k < kNumActionKinds; ++k)
+    if (name == kActionInfo[k].name) return static_cast<ActionKind>(k);
+  throw std::invalid_argument("unknown action \"" + name + "\"");
+}
+
+ObjectKind object_kind(const std::string& name) {
+  for (int k = 0; k < 3; ++k)
+    if (name == kObjectKindNames[k]) return static_cast<ObjectKind>(k);
+  throw std::invalid_argument("unknown object kind \"" + name + "\" (expected wall, block or converter)");
+}
+
+AgentStatLayout agent_stat_layout(const std::vector<std::string>& action_names,
+                                  const std::vector<std::string>& item_names,
+                                  const std::vector<std::string>& alignable, std::vector<std::string>& names) {
+  AgentStatLayout s;
+  names.clear();
+  s.action_base = 0;
+  for (const auto& action : action_names) {
+    names.push_back("action." + action + ".success");
+    names.push_back("action." + action + ".failed");
+  }
+  s.invalid = static_cast<int>(names.size());
+  names.push_back("action.invalid");
+  s.item_base = static_cast<int>(names.size());
+  for (const auto& item : item_names)
+    for (const char* suffix : {".gained", ".lost", ".get", ".put", ".stolen", ".stolen_from"}) names.push_back(item + suffix);
+  auto add = [&](const char* n) {
+    names.push_back(n);
+    return static_cast<int>(names.size()) - 1;
+  };
+  s.attack_hit = add("attack.hit");
+  s.attack_blocked = add("attack.blocked");
+  s.attack_own_team = add("attack.own_team");
+  s.attack_other_team = add("attack.other_team");
+  s.attacked_frozen = add("attacked.frozen");
+  s.attacked_blocked = add("attacked.blocked");
+  s.frozen_ticks = add("status.frozen.ticks");
+  s.swap_block = add("swap.block");
+  s.swap_agent = add("swap.agent");
+  s.reward = add("reward");
+  s.align_base = static_cast<int>(names.size());
+  for (const auto& type : alignable) {
+    names.push_back(type + ".aligned");
+    names.push_back(type + ".scrambled");
+    names.push_back("aligned." + type + ".held");
+  }
+  s.count = static_cast<int>(names.size());
+  return s;
+}
+
+void finalize_params(GameParams& p) {
+  p.num_items = static_cast<int>(p.item_names.size());
+  check_sizes(p);
+  check_actions(p);
+  check_object_types(p);
+  derive_action_tables(p);
+  derive_teams(p);
+  check_groups(p);
+  derive_agent_stats(p);
+  derive_building_and_game_stats(p);
+  derive_feature_names(p);
+  derive_observation_window(p);
 }
 
 }  // namespace mettagrid

@@ -96,10 +96,26 @@ VecEnv::VecEnv(GameParams params, int num_envs, uint64_t seed, int num_threads) 
   pool_ = std::make_unique<ThreadPool>(threads - 1);
 }
 
-void VecEnv::set_map(int env_index, std::shared_ptr<const MapData> map) {
+void VecEnv::check_index(int env_index) const {
   if (env_index < 0 || env_index >= num_envs())
     throw std::out_of_range("env_index " + std::to_string(env_index) + " out of range [0, " +
                             std::to_string(num_envs()) + ")");
+}
+
+Snapshot VecEnv::snapshot(int env_index) const {
+  check_index(env_index);
+  return take_snapshot(*envs_[env_index]);
+}
+
+std::pair<int, int> VecEnv::map_size() const {
+  const GridEnv& e = *envs_[0];
+  if (e.started()) return {e.state().height, e.state().width};
+  if (e.next_map()) return {e.next_map()->height, e.next_map()->width};
+  return {0, 0};
+}
+
+void VecEnv::set_map(int env_index, std::shared_ptr<const MapData> map) {
+  check_index(env_index);
   envs_[env_index]->set_map(std::move(map));
 }
 
@@ -148,9 +164,7 @@ void VecEnv::reset() {
 }
 
 void VecEnv::reset_env(int env_index) {
-  if (env_index < 0 || env_index >= num_envs())
-    throw std::out_of_range("env_index " + std::to_string(env_index) + " out of range [0, " +
-                            std::to_string(num_envs()) + ")");
+  check_index(env_index);
   check_ready();
   envs_[env_index]->reset(slice(env_index));
 }

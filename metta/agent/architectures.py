@@ -7,9 +7,9 @@ one YAML in `configs/agent/<name>.yaml` (docs/architecture.md).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policies.fast import FastArchitecture, FastPolicy
@@ -22,13 +22,6 @@ ARCHITECTURES: dict[str, tuple[type[ArchitectureBase], type[Policy]]] = {
     "latent_attn_small": (LatentAttnArchitecture, LatentAttnPolicy),
 }
 DEFAULT_ARCHITECTURE = "fast"
-
-# For embedding in a larger pydantic config (`agent: PolicyArchitecture`): the union of the
-# table's config classes, told apart by `name`.
-PolicyArchitecture = Annotated[
-    Union[tuple(config for config, _ in ARCHITECTURES.values())],  # noqa: UP007  (built from the table)
-    Field(discriminator="name"),
-]
 
 
 def parse_architecture(data: dict[str, Any] | ArchitectureBase, prefix: str = "agent") -> ArchitectureBase:

@@ -27,7 +27,6 @@ class RendererJobConfig(BaseModel):
     num_steps: int = Field(200, ge=0, description="Steps to run; 0 = until interrupted")
     sleep_time: float = Field(0.0, ge=0, description="Seconds between frames")
     num_agents: int | None = Field(None, ge=1, description="Agent count override (random maps only)")
-    env_index: int = Field(0, ge=0, description="Unused; one env is rendered")
     seed: int = 0
     frames: Literal["auto", "all", "last"] = Field("auto", description="Which frames to print")
 

@@ -143,6 +143,31 @@ def test_a_setting_no_yaml_states_can_be_overridden(name):
     assert parse_architecture(data).hidden_size == 32
 
 
+def test_a_new_architecture_is_one_module_and_one_row(monkeypatch, tmp_path):
+    """What docs/architecture.md promises: with a config class, a policy class and a row in the
+    table, the architecture validates, builds, saves and loads back like the shipped ones."""
+    from typing import Literal
+
+    from pydantic import Field
+
+    from metta.agent import architectures
+    from metta.agent.policies.fast import FastArchitecture, FastPolicy
+    from metta.agent.policy_file import load_policy, save_policy
+
+    class TinyArchitecture(FastArchitecture):
+        name: Literal["tiny"] = Field("tiny")
+        cnn_channels: int = 8
+
+    monkeypatch.setitem(architectures.ARCHITECTURES, "tiny", (TinyArchitecture, FastPolicy))
+    policy = make_policy({"name": "tiny", "hidden_size": 16}, make_info())
+    assert policy.architecture == TinyArchitecture(hidden_size=16)
+    save_policy(tmp_path / "tiny:v1.pt", policy, {})
+    loaded = load_policy(tmp_path / "tiny:v1.pt")
+    assert loaded.architecture.name == "tiny" and loaded.architecture.cnn_channels == 8
+    with pytest.raises(ValueError, match="agent.name: unknown architecture 'huge'"):
+        parse_architecture({"name": "huge"})
+
+
 def test_config_errors_are_one_line():
     with pytest.raises(ConfigError, match=r"^agent.cnn_chanels: unknown key \(got 32\)$"):
         parse_architecture({"name": "fast", "cnn_chanels": 32})

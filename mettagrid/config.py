@@ -367,11 +367,10 @@ def _compile_action(game: GameConfig, name: str) -> dict[str, Any]:
         "priority": ACTION_PRIORITY.get(name, 0),
         "required": _item_pairs(items, action.required_resources),
         "consumed": _item_pairs(items, action.consumed_resources),
+        # Only the attack reads these two; every action carries them so the core reads every key.
+        "defense": _item_pairs(items, action.defense_resources) if isinstance(action, AttackActionConfig) else [],
+        "steal": isinstance(action, AttackActionConfig) and action.steal,
     }
-    if isinstance(action, AttackActionConfig):
-        compiled["defense"] = _item_pairs(items, action.defense_resources)
-        if not action.steal:
-            compiled["steal"] = False
     return compiled
 
 
@@ -381,7 +380,7 @@ def compile_params(config: EnvConfig) -> dict[str, Any]:
     items = game.inventory_item_names
     object_types = []
     for name, obj in game.objects.items():
-        entry: dict[str, Any] = {"name": name, "type_id": obj.type_id, "kind": obj.kind}
+        entry: dict[str, Any] = {"name": name, "type_id": obj.type_id, "kind": obj.kind, "color": obj.color}
         if obj.kind == "converter":
             entry.update(
                 input=_item_pairs(items, obj.input_resources),
@@ -391,14 +390,10 @@ def compile_params(config: EnvConfig) -> dict[str, Any]:
                 conversion_ticks=obj.conversion_ticks,
                 cooldown=obj.cooldown,
                 initial_resource_count=obj.initial_resource_count,
-                color=obj.color,
+                alignable=obj.alignable,
+                team_only=obj.team_only,
+                use_required=_item_pairs(items, obj.required_resources),
             )
-            if obj.alignable or obj.team_only or obj.required_resources:
-                entry.update(
-                    alignable=obj.alignable,
-                    team_only=obj.team_only,
-                    use_required=_item_pairs(items, obj.required_resources),
-                )
         object_types.append(entry)
     return {
         "num_agents": game.num_agents,

@@ -7,6 +7,7 @@ one YAML in `configs/agent/<name>.yaml` (docs/architecture.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +29,8 @@ def parse_architecture(data: dict[str, Any] | ArchitectureBase, prefix: str = "a
     """Validate an architecture dict (e.g. the composed `agent` group); one-line ConfigError if bad."""
     if isinstance(data, ArchitectureBase):
         return data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix}: must be a mapping (got {data!r})")
     data = dict(data)
     name = data.get("name", DEFAULT_ARCHITECTURE)
     if name not in ARCHITECTURES:

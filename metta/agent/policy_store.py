@@ -29,7 +29,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,11 +37,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from metta.common.uri import download_file, first_line, make_s3_client, parse_s3_uri, s3_error_message
+from metta.common.uri import (
+    download_file,
+    first_line,
+    local_path,
+    make_s3_client,
+    parse_s3_uri,
+    s3_error_message,
+    s3_errors,
+    uri_scheme,
+)
 from metta.agent.policy_file import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
 
 SELECTORS = ("latest", "top", "all")
-_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 class PolicyStoreError(ValueError):
@@ -116,7 +124,7 @@ class PolicyStore:
         candidates = self._candidates(uri)
         if not candidates:
             raise PolicyStoreError(f"{uri}: no checkpoints found")
-        with self._remote_errors(uri):
+        with s3_errors(uri, error_type=PolicyStoreError):
             chosen = _select(candidates, selector, metric, n, uri)
             return [candidate.record() for candidate in chosen]
 
@@ -132,7 +140,7 @@ class PolicyStore:
         bucket, key = self._parse_s3(s3_uri)
         if key == "" or key.endswith("/"):
             key += local.name
-        with self._remote_errors(s3_uri):
+        with s3_errors(s3_uri, error_type=PolicyStoreError):
             client = make_s3_client()
             side = sidecar_path(local)
             if side.is_file():
@@ -143,27 +151,14 @@ class PolicyStore:
     # -- resolution -----------------------------------------------------------------------------
 
     def _candidates(self, uri: str) -> list[_Candidate]:
-        match = _SCHEME_RE.match(uri)
-        scheme = match[1].lower() if match else "file"
+        scheme = uri_scheme(uri)
         if scheme == "file":
-            return _local_candidates(_local_path(uri), uri_override=None)
+            return _local_candidates(local_path(uri), uri_override=None)
         if scheme == "s3":
             return self._s3_candidates(uri)
         if scheme == "wandb":
             return self._wandb_candidates(uri)
         raise PolicyStoreError(f"{uri}: unknown URI scheme {scheme!r} (use file://, s3:// or wandb://)")
-
-    @contextlib.contextmanager
-    def _remote_errors(self, uri: str) -> Iterator[None]:
-        try:
-            yield
-        except PolicyStoreError:
-            raise
-        except Exception as error:
-            message = s3_error_message(error)
-            if message is None:
-                raise
-            raise PolicyStoreError(f"{uri}: {message}") from None
 
     def _parse_s3(self, uri: str) -> tuple[str, str]:
         try:
@@ -173,7 +168,7 @@ class PolicyStore:
 
     def _s3_candidates(self, uri: str) -> list[_Candidate]:
         bucket, key = self._parse_s3(uri)
-        with self._remote_errors(uri):
+        with s3_errors(uri, error_type=PolicyStoreError):
             client = make_s3_client()
             if key.endswith(".pt"):
                 try:
@@ -204,12 +199,12 @@ class PolicyStore:
         uri = f"s3://{bucket}/{key}"
 
         def fetch() -> Path:
-            with self._remote_errors(uri):
+            with s3_errors(uri, error_type=PolicyStoreError):
                 return self._download_s3(client, bucket, key, size)
 
         def read_meta() -> dict:
             if sidecar is not False:
-                with self._remote_errors(uri), contextlib.suppress(ValueError):
+                with s3_errors(uri, error_type=PolicyStoreError), contextlib.suppress(ValueError):
                     try:
                         body = client.get_object(Bucket=bucket, Key=_sidecar_key(key))["Body"].read()
                     except Exception as error:
@@ -306,12 +301,6 @@ def parse_wandb_uri(uri: str) -> WandbRef:
 
 def _version_number(version: str) -> int:
     return int(version[1:]) if re.fullmatch(r"v\d+", version or "") else -1
-
-
-def _local_path(uri: str) -> Path:
-    # file:///abs -> /abs ; file://./rel -> ./rel (relative to the working directory)
-    path = uri[len("file://") :] if uri.lower().startswith("file://") else uri
-    return Path(path).expanduser()
 
 
 def _local_candidates(path: Path, uri_override: str | None, any_name: bool = False) -> list[_Candidate]:

@@ -37,6 +37,8 @@ class Group:
     schema: str | None
     # Register the schema's defaults as `<name>/_schema`, for group files to start from.
     defaults_from_schema: bool = False
+    # A job may leave it out (null): its part is then None (a train job without evaluations).
+    optional: bool = False
     # "module:attr" of a table {option: model or (model, ...)} whose options each have their own
     # schema; each is registered as `<name>/_<option>` (configs/agent/fast.yaml starts from `_fast`).
     option_schemas: str | None = None
@@ -74,7 +76,7 @@ GROUPS: dict[str, Group] = {
         Group("trainer", "metta.rl.trainer_config:TrainerConfig", defaults_from_schema=True),
         Group("agent", "metta.agent.architectures:parse_architecture",
               option_schemas="metta.agent.architectures:ARCHITECTURES"),
-        Group("sim", "metta.sim.simulation_config:check_suite"),
+        Group("sim", "metta.sim.simulation_config:check_suite", optional=True),
         Group("wandb", "metta.rl.metrics_log:WandbConfig", defaults_from_schema=True),
         Group("sweep", "metta.sweep.lifecycle:check_sweep"),
         Group("hardware", None),  # `@package _global_` presets: checked through the groups they set

@@ -15,7 +15,6 @@ from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from metta.common.config_table import GROUPS, JOBS, TOOLS, load, register_schema_defaults
-from mettagrid.config import EnvConfig, load_env_config
 from mettagrid.env_configs import CONFIGS_DIR, compose_config
 from mettagrid.errors import ConfigError, describe_validation_error
 
@@ -99,12 +98,6 @@ def exit_on_config_error(run, *args: Any) -> Any:
 # typed parts
 
 
-def env_config_from(cfg: DictConfig, key: str = "env") -> EnvConfig:
-    if key not in cfg or cfg[key] is None:
-        raise ConfigError(f"{key}: no env selected (add e.g. {key}=mettagrid/arena/basic)")
-    return load_env_config(to_container(cfg[key]), prefix=key)
-
-
 def job_config_from(cfg: DictConfig, key: str, model: type[Model]) -> Model:
     """The section `key` of the composed config, validated by `model`."""
     return validate_model(model, to_container(cfg.get(key)) or {}, key)
@@ -126,8 +119,6 @@ def check_group(group: str, data: Any, prefix: str | None = None) -> Any:
     schema = load(GROUPS[group].schema)
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return validate_model(schema, data, prefix)
-    if group == "agent" and not isinstance(data, dict):
-        raise ConfigError(f"{prefix}: must be a mapping (got {data!r})")
     return schema(data, prefix=prefix)
 
 
@@ -154,15 +145,9 @@ def validate_job(cfg: DictConfig | dict[str, Any], config_name: str) -> dict[str
     job = JOBS[config_name]
     data = to_container(cfg) if isinstance(cfg, DictConfig) else cfg
     parts: dict[str, Any] = {}
-    for group in job.groups:
-        if not GROUPS[group].schema:
-            continue
-        value = data.get(group)
-        if group == "sim" and not value:
-            parts[group] = None  # a train job without evaluations
-        else:
-            # A group left out entirely takes its schema's defaults; only the env has none.
-            parts[group] = check_group(group, {} if value is None and group not in data and group != "env" else value)
+    for group in (GROUPS[name] for name in job.groups if GROUPS[name].schema):
+        value = data.get(group.name)
+        parts[group.name] = None if group.optional and not value else check_group(group.name, value)
     for key, reference in job.sections.items():
         parts[key] = validate_model(load(reference), section_data(config_name, key, data), key)
     if job.cross_check:

@@ -4,8 +4,9 @@
 - Local writes are atomic (`atomic_path`, `atomic_write`): a temporary file beside the
   target, fsynced, then renamed over it, so a reader or a crash sees the old file or the
   new one, never half of one.
-- `write_output` / `read_bytes` / `download_file` take any supported URI and turn every
-  failure into a one-line `ConfigError` naming the config key and the URI.
+- `write_output` takes any supported URI and turns every failure into a one-line
+  `ConfigError` naming the config key and the URI; `s3_errors` does the same for any boto
+  call, with the caller's error type; `download_file` fetches an object atomically.
 - S3: `make_s3_client` (honours `AWS_ENDPOINT_URL[_S3]`) and `s3_error_message`, which words
   boto errors in one line. boto3 is imported lazily so paths that never touch S3 work
   without it.
@@ -135,23 +136,6 @@ def write_output(destination: str, data: bytes, key: str, content_type: str = "a
     except OSError as error:
         raise ConfigError(f"{key}: {destination}: cannot write ({error.strerror or first_line(error)})") from None
     return str(path)
-
-
-def read_bytes(uri: str, key: str) -> bytes:
-    """The content of the file or S3 object at `uri`."""
-    scheme = uri_scheme(uri)
-    if scheme == "s3":
-        bucket, object_key = _s3_object(uri, key)
-        with s3_errors(uri, key):
-            return make_s3_client().get_object(Bucket=bucket, Key=object_key)["Body"].read()
-    if scheme != "file":
-        raise ConfigError(f"{key}: {uri}: unsupported URI (use a local path or s3://bucket/key)")
-    try:
-        return local_path(uri).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{key}: {uri}: no such file") from None
-    except OSError as error:
-        raise ConfigError(f"{key}: {uri}: cannot read ({error.strerror or first_line(error)})") from None
 
 
 def download_file(bucket: str, object_key: str, dest: Path, client: Any | None = None) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from metta.common.uri import first_line, s3_error_message
+from metta.sim.stats_db import load_stats_db
 from mettagrid.errors import ConfigError
 
 # The tables the analysis reads; a file without them is not a stats database.
@@ -18,20 +19,11 @@ REQUIRED_TABLES = ("episodes", "simulations", "agent_policies", "agent_metrics")
 def local_stats_db(uri: str, key: str, cache_dir: str | None = None) -> Path:
     """The database at `uri` as a local file (remote ones are downloaded by `metta.sim.stats_db`)."""
     try:
-        from metta.sim.stats_db import load_stats_db
-    except ImportError:
-        load_stats_db = None
-    if load_stats_db is not None:
-        try:
-            path = Path(load_stats_db(uri, cache_dir=cache_dir))
-        except Exception as error:  # noqa: BLE001  (tool boundary: whatever went wrong, one line)
-            reason = s3_error_message(error) or first_line(error)
-            named = uri in reason or uri.removeprefix("file://") in reason  # stats_db names it already
-            raise ConfigError(f"{key}: {reason}" if named else f"{key}: {uri}: {reason}") from None
-    elif "://" in uri and not uri.startswith("file://"):
-        raise ConfigError(f"{key}: {uri}: only local paths can be read here (metta.sim.stats_db is missing)")
-    else:
-        path = Path(uri.removeprefix("file://")).expanduser()
+        path = Path(load_stats_db(uri, cache_dir=cache_dir))
+    except Exception as error:  # noqa: BLE001  (tool boundary: whatever went wrong, one line)
+        reason = s3_error_message(error) or first_line(error)
+        named = uri in reason or uri.removeprefix("file://") in reason  # stats_db names it already
+        raise ConfigError(f"{key}: {reason}" if named else f"{key}: {uri}: {reason}") from None
     if not path.is_file():
         raise ConfigError(f"{key}: {uri}: no such file")
     return path

@@ -24,7 +24,7 @@ from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from metta.common.uri import atomic_write_bytes
-from metta.common.tool import env_config_from, job_config_from
+from metta.common.tool import job_config_from
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from mettagrid.config import EnvConfig
 from mettagrid.env_configs import CONFIGS_DIR
@@ -383,15 +383,12 @@ def write_hardware(name: str, point: Point, base: str, env_name: str, hardware_d
 
 def check_preset(name: str, env_name: str | None) -> None:
     """Compose train_job with the new preset and check the trainer accepts its batch layout."""
-    from metta.common.tool import compose_job
+    from metta.common.tool import compose_job, validate_job
 
     overrides = [f"hardware={name}"] + ([f"env={env_name}"] if env_name else [])
-    composed = compose_job("train_job", overrides)
-    trainer = job_config_from(composed, "trainer", TrainerConfig)
-    num_agents = env_config_from(composed).game.num_agents
     try:
-        rollout_shape(trainer, num_agents)
-    except ValueError as error:
+        validate_job(compose_job("train_job", overrides), "train_job")  # includes the batch-vs-agents check
+    except ConfigError as error:
         raise ConfigError(f"hardware/{name}: {error}") from None
 
 

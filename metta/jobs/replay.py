@@ -120,22 +120,22 @@ def fetch_replay(uri: str) -> str:
     """A local, readable replay file for `uri` (s3:// objects are downloaded)."""
     from mettagrid.replay import ReplayFormatError, load_replay
 
-    if uri.startswith("s3://"):
-        from metta.common.uri import make_s3_client, parse_s3_uri, s3_error_message
+    from metta.common.uri import download_file, local_path, parse_s3_uri, s3_errors, uri_scheme
 
-        bucket, key = parse_s3_uri(uri)
-        path = Path(tempfile.mkdtemp(prefix="metta-replay-")) / Path(key).name
+    key = "replay_job.replay_uri"
+    scheme = uri_scheme(uri)
+    if scheme == "s3":
         try:
-            make_s3_client().download_file(bucket, key, str(path))
-        except Exception as error:
-            message = s3_error_message(error)
-            if message is None:
-                raise
-            raise ConfigError(f"replay_job.replay_uri: {uri}: {message}") from None
-    elif "://" in uri and not uri.startswith("file://"):
-        raise ConfigError(f"replay_job.replay_uri: {uri}: use a local path, file:// or s3://")
+            bucket, object_key = parse_s3_uri(uri)
+        except ValueError as error:
+            raise ConfigError(f"{key}: {error}") from None
+        path = Path(tempfile.mkdtemp(prefix="metta-replay-")) / Path(object_key).name
+        with s3_errors(uri, key):
+            download_file(bucket, object_key, path)
+    elif scheme != "file":
+        raise ConfigError(f"{key}: {uri}: use a local path, file:// or s3://")
     else:
-        path = Path(uri.removeprefix("file://")).expanduser()
+        path = local_path(uri)
         if not path.is_file():
             raise ConfigError(f"replay_job.replay_uri: {uri}: no such file")
     try:

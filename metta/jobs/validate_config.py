@@ -270,15 +270,20 @@ def check_job(name: str, data: dict, problems: list[Problem], source_of: Callabl
     if job is None:
         return
     typed: dict[str, Any] = {}
-    for group in job.groups:
-        if GROUPS[group].schema and group in data and not (group == "sim" and not data[group]):
-            typed[group] = check_group(group, data[group], group, problems, source_of)
+    found_before = len(problems)
+    for group in (GROUPS[group_name] for group_name in job.groups if GROUPS[group_name].schema):
+        value = data.get(group.name)
+        typed[group.name] = None if group.optional and not value else check_group(
+            group.name, value, group.name, problems, source_of)
+    complete = True
     for key, reference in job.sections.items():
         section = section_data(name, key, data)
         if key == "" and any(value == "???" for value in section.values()):
-            continue  # a required key left for the command line (sweep_name) was reported already
+            complete = False  # a required key left for the command line (sweep_name), reported already
+            continue
         typed[key] = _collect(lambda: validate_model(load(reference), section, key), problems, source_of, key)
-    if job.cross_check and None not in typed.values() and all(g in typed for g in ("env", "trainer")):
+    # The checks across parts need every part, each good on its own.
+    if job.cross_check and complete and len(problems) == found_before:
         _collect(lambda: load(job.cross_check)(typed), problems, source_of, "trainer.batch_size")
 
 

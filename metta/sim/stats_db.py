@@ -44,7 +44,16 @@ from typing import Any, Self
 
 import duckdb
 
-from metta.common.uri import atomic_path, download_file, first_line, make_s3_client, parse_s3_uri, s3_error_message
+from metta.common.uri import (
+    atomic_path,
+    download_file,
+    first_line,
+    local_path,
+    make_s3_client,
+    parse_s3_uri,
+    s3_errors,
+    uri_scheme,
+)
 
 TABLES = (
     "simulations",
@@ -345,9 +354,9 @@ def load_stats_db(uri: str, cache_dir: str | Path | None = None) -> Path:
     or `wandb://<entity>/<project>/<artifact>[:version]` (`wandb://stats/<artifact>` uses
     $WANDB_ENTITY and $WANDB_PROJECT). Remote DBs are downloaded into `cache_dir`."""
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    scheme = _scheme(uri)
+    scheme = uri_scheme(uri)
     if scheme == "file":
-        return check_stats_db(_local_path(uri))
+        return check_stats_db(local_path(uri))
     if scheme == "s3":
         return check_stats_db(_download_s3(uri, cache))
     if scheme == "wandb":
@@ -355,13 +364,13 @@ def load_stats_db(uri: str, cache_dir: str | Path | None = None) -> Path:
     raise StatsDBError(f"{uri}: unknown URI scheme {scheme!r} (use a path, file://, s3:// or wandb://)")
 
 
-def export_stats_db(local_path: str | Path, uri: str) -> str:
-    """Copy a stats DB to a local path or `s3://` URI (a URI ending in "/" keeps the file
-    name); returns where it went."""
-    local = check_stats_db(local_path)
-    scheme = _scheme(uri)
+def export_stats_db(db_path: str | Path, uri: str) -> str:
+    """Copy the stats DB at `db_path` to a local path or `s3://` URI (a URI ending in "/"
+    keeps the file name); returns where it went."""
+    local = check_stats_db(db_path)
+    scheme = uri_scheme(uri)
     if scheme == "file":
-        dest = _local_path(uri)
+        dest = local_path(uri)
         if uri.endswith("/") or dest.is_dir():
             dest = dest / local.name
         if dest.resolve() == local.resolve():
@@ -376,20 +385,10 @@ def export_stats_db(local_path: str | Path, uri: str) -> str:
         bucket, key = _parse_s3(uri)
         if key == "" or key.endswith("/"):
             key += local.name
-        with _s3_errors(uri):
+        with s3_errors(uri, error_type=StatsDBError):
             make_s3_client().upload_file(str(local), bucket, key)
         return f"s3://{bucket}/{key}"
     raise StatsDBError(f"{uri}: can export only to a local path or s3:// (got scheme {scheme!r})")
-
-
-def _scheme(uri: str) -> str:
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", uri)
-    return match[1].lower() if match else "file"
-
-
-def _local_path(uri: str) -> Path:
-    path = uri[len("file://") :] if uri.lower().startswith("file://") else uri
-    return Path(path).expanduser()
 
 
 def _parse_s3(uri: str) -> tuple[str, str]:
@@ -397,19 +396,6 @@ def _parse_s3(uri: str) -> tuple[str, str]:
         return parse_s3_uri(uri)
     except ValueError as error:
         raise StatsDBError(str(error)) from None
-
-
-@contextlib.contextmanager
-def _s3_errors(uri: str) -> Iterator[None]:
-    try:
-        yield
-    except StatsDBError:
-        raise
-    except Exception as error:
-        message = s3_error_message(error)
-        if message is None:
-            raise
-        raise StatsDBError(f"{uri}: {message}") from None
 
 
 def _download_s3(uri: str, cache: Path) -> Path:
@@ -421,7 +407,7 @@ def _download_s3(uri: str, cache: Path) -> Path:
     if root not in dest.parents:  # a key with ".." must not write outside the cache
         raise StatsDBError(f"{uri}: key escapes the cache directory")
     # Always fetched again: unlike checkpoints, a DB at one URI may be overwritten by a new run.
-    with _s3_errors(uri):
+    with s3_errors(uri, error_type=StatsDBError):
         download_file(bucket, key, dest)
     return dest
 

@@ -21,16 +21,16 @@ FEATURES = [
 ]  # then "inv:<item>"
 
 ACTIONS = [
-    {"name": "noop", "max_arg": 0, "priority": 0, "required": [], "consumed": []},
-    {"name": "move", "max_arg": 1, "priority": 0, "required": [], "consumed": []},
-    {"name": "rotate", "max_arg": 3, "priority": 0, "required": [], "consumed": []},
-    {"name": "put_items", "max_arg": 0, "priority": 0, "required": [], "consumed": []},
-    {"name": "get_items", "max_arg": 0, "priority": 0, "required": [], "consumed": []},
+    {"name": "noop", "max_arg": 0, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
+    {"name": "move", "max_arg": 1, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
+    {"name": "rotate", "max_arg": 3, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
+    {"name": "put_items", "max_arg": 0, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
+    {"name": "get_items", "max_arg": 0, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
     {"name": "attack", "max_arg": 8, "priority": 1, "required": [], "consumed": [[LASER, 1]],
-     "defense": [[ARMOR, 1]]},
-    {"name": "swap", "max_arg": 0, "priority": 0, "required": [], "consumed": []},
-    {"name": "change_color", "max_arg": 3, "priority": 0, "required": [], "consumed": []},
-    {"name": "change_glyph", "max_arg": 15, "priority": 0, "required": [], "consumed": []},
+     "defense": [[ARMOR, 1]], "steal": True},
+    {"name": "swap", "max_arg": 0, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
+    {"name": "change_color", "max_arg": 3, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
+    {"name": "change_glyph", "max_arg": 15, "priority": 0, "required": [], "consumed": [], "defense": [], "steal": False},
 ]
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 
@@ -40,14 +40,15 @@ def converter(name, type_id, inp, out, max_output=-1, max_conversions=-1, conver
     return {"name": name, "type_id": type_id, "kind": "converter", "input": inp, "output": out,
             "max_output": max_output, "max_conversions": max_conversions,
             "conversion_ticks": conversion_ticks, "cooldown": cooldown,
-            "initial_resource_count": initial_resource_count, "color": 0}
+            "initial_resource_count": initial_resource_count, "color": 0,
+            "alignable": False, "team_only": False, "use_required": []}
 
 
 def default_object_types():
     """Cell codes: 1 wall, 2 block, 3 mine_red, 4 generator_red, 5 altar, 6 temple."""
     return [
-        {"name": "wall", "type_id": 1, "kind": "wall"},
-        {"name": "block", "type_id": 2, "kind": "block"},
+        {"name": "wall", "type_id": 1, "kind": "wall", "color": 0},
+        {"name": "block", "type_id": 2, "kind": "block", "color": 0},
         converter("mine_red", 3, [], [[ORE, 1]], max_output=5, cooldown=50),
         converter("generator_red", 4, [[ORE, 1]], [[BATTERY, 1]], max_output=5, cooldown=25),
         converter("altar", 5, [[BATTERY, 3]], [[HEART, 1]], max_output=5, cooldown=10),

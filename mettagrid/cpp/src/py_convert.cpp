@@ -19,15 +19,13 @@ T get(const py::dict& d, const char* key) {
   return d[key].cast<T>();
 }
 
-// Optional keys: absent or None -> `fallback`.
-template <typename T>
-T opt(const py::dict& d, const char* key, T fallback) {
-  return d.contains(key) && !d[key].is_none() ? d[key].cast<T>() : fallback;
-}
+// Every key of the compiled dict is required (its defaults live in the Python schema); the one
+// exception is `auto_reset`, a run-time switch of the vector env rather than part of the game.
+bool auto_reset(const py::dict& d) { return !d.contains("auto_reset") || d["auto_reset"].is_none() || d["auto_reset"].cast<bool>(); }
 
 std::vector<ItemAmount> amounts(const py::dict& d, const char* key) {
   std::vector<ItemAmount> out;
-  for (const auto& pair : opt(d, key, std::vector<std::array<int, 2>>{})) out.push_back({pair[0], pair[1]});
+  for (const auto& pair : get<std::vector<std::array<int, 2>>>(d, key)) out.push_back({pair[0], pair[1]});
   return out;
 }
 
@@ -36,11 +34,11 @@ ActionParams action(const py::dict& a) {
   ap.name = get<std::string>(a, "name");
   ap.kind = action_kind(ap.name);
   ap.max_arg = get<int>(a, "max_arg");
-  ap.priority = opt(a, "priority", 0);
+  ap.priority = get<int>(a, "priority");
   ap.required = amounts(a, "required");
   ap.consumed = amounts(a, "consumed");
   ap.defense = amounts(a, "defense");
-  ap.steal = opt(a, "steal", true);
+  ap.steal = get<bool>(a, "steal");
   return ap;
 }
 
@@ -49,7 +47,7 @@ ObjectTypeParams object_type(const py::dict& o) {
   ot.name = get<std::string>(o, "name");
   ot.type_id = get<int>(o, "type_id");
   ot.kind = object_kind(get<std::string>(o, "kind"));
-  ot.color = opt(o, "color", 0);
+  ot.color = get<int>(o, "color");
   if (ot.kind != ObjectKind::Converter) return ot;
   ot.input = amounts(o, "input");
   ot.output = amounts(o, "output");
@@ -58,8 +56,8 @@ ObjectTypeParams object_type(const py::dict& o) {
   ot.conversion_ticks = get<int>(o, "conversion_ticks");
   ot.cooldown = get<int>(o, "cooldown");
   ot.initial_resource_count = get<int>(o, "initial_resource_count");
-  ot.alignable = opt(o, "alignable", false);
-  ot.team_only = opt(o, "team_only", false);
+  ot.alignable = get<bool>(o, "alignable");
+  ot.team_only = get<bool>(o, "team_only");
   ot.use_required = amounts(o, "use_required");
   return ot;
 }
@@ -74,10 +72,10 @@ GroupParams group(const py::dict& g) {
   gp.initial_inventory = get<std::vector<int>>(g, "initial_inventory");
   gp.inventory_rewards = get<std::vector<float>>(g, "inventory_rewards");
   gp.inventory_reward_max = get<std::vector<float>>(g, "inventory_reward_max");
-  for (const auto& [stat, reward, max] : opt(g, "stat_rewards", std::vector<std::tuple<std::string, float, float>>{}))
+  for (const auto& [stat, reward, max] : get<std::vector<std::tuple<std::string, float, float>>>(g, "stat_rewards"))
     gp.stat_rewards.push_back(StatReward{stat, reward, max});
-  gp.action_failure_penalty = opt(g, "action_failure_penalty", 0.0f);
-  gp.color = opt(g, "color", 0);
+  gp.action_failure_penalty = get<float>(g, "action_failure_penalty");
+  gp.color = get<int>(g, "color");
   return gp;
 }
 
@@ -90,10 +88,10 @@ GameParams parse_params(const py::dict& d) {
   p.obs_height = get<int>(d, "obs_height");
   p.num_observation_tokens = get<int>(d, "num_observation_tokens");
   p.max_steps = get<int>(d, "max_steps");
-  p.terminate_at_max_steps = opt(d, "terminate_at_max_steps", false);
-  p.desync_episodes = opt(d, "desync_episodes", false);
-  p.auto_reset = opt(d, "auto_reset", true);
-  p.color_step = opt(d, "color_step", 16);
+  p.terminate_at_max_steps = get<bool>(d, "terminate_at_max_steps");
+  p.desync_episodes = get<bool>(d, "desync_episodes");
+  p.auto_reset = auto_reset(d);
+  p.color_step = get<int>(d, "color_step");
   p.item_names = get<std::vector<std::string>>(d, "item_names");
   for (const auto& a : get<py::list>(d, "actions")) p.actions.push_back(action(a.cast<py::dict>()));
   for (const auto& o : get<py::list>(d, "object_types")) p.object_types.push_back(object_type(o.cast<py::dict>()));

@@ -1,0 +1,474 @@
+"""Every command line of the reference documents, one row per line, in document order.
+
+A row is the line as the document types it (continuation lines joined), plus what the test
+changes to run it here, each stated: `budget` is appended to shrink long work (later
+overrides win), placeholders such as `<run_id>` get the document's values, and `given` lists
+what the line assumes exists (written before the document's first line runs).
+
+A row runs unless it says why not:
+  hosted   needs a service or machine that has no local stand-in (an ssh host, a GPU, a
+           wandb account); the reason is shown in the test report
+  serves   a viewer that runs until interrupted: the test opens the address it prints
+           (the page must answer) and then stops it
+  syntax   a usage pattern (`<tool> <recipe> [args...]`), not a command
+
+S3 lines run against a local S3 server (moto) with the bucket the line names; the
+tournament lines run against the local tournament server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.reference.givens import Given
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    command: str
+    budget: str = ""
+    expect: str = ""  # text the output must contain, where the exit code alone says too little
+    hosted: str = ""
+    syntax: bool = False
+    serves: bool = False  # runs until interrupted: passes when the address it prints answers
+    timeout: float = 240
+
+
+@dataclass
+class Doc:
+    name: str
+    rows: list[Row]
+    placeholders: dict[str, str] = field(default_factory=dict)
+    given: Given = field(default_factory=Given)
+
+
+ARENA = "mettagrid/arena/basic_easy_shaped"
+NAVIGATION = "mettagrid/navigation/emptyspace"
+
+# Budgets. A training line keeps what it types (batch sizes, architectures) and trains one
+# small batch; evaluations play one short episode per simulation.
+TRAIN = "trainer.total_timesteps=1024 trainer.batch_size=1024 trainer.minibatch_size=512"
+TRAIN_STEPS = "trainer.total_timesteps=1024"
+EVAL = "sim_job.num_episodes=1 sim_job.max_steps=60"
+# Viewers serve until interrupted; any free port, so a busy 8000 on the test machine does not matter.
+VIEWER = "replay_job.port=0"
+
+
+ARCHITECTURE_MAP = Doc(
+    "architecture-map.md",
+    given=Given(checkpoints={
+        "train_dir/my_run/checkpoints/my_run:v42.pt": ARENA,
+        "train_dir/run1/checkpoints/run1:v10.pt": ARENA,
+        "train_dir/run2/checkpoints/run2:v20.pt": ARENA,
+        "s3://my-bucket/policies/run_name/checkpoints/run_name:v10.pt": ARENA,
+    }, files={
+        # The document's recipe walkthrough: step 1 is "create recipes/experiment/my_recipe.py".
+        "metta/recipes/experiment/my_recipe.py": (
+            '"""A user\'s recipe: the arena with a longer episode."""\n\n'
+            "from metta.recipes import RecipeCall\n\n\n"
+            "def train() -> RecipeCall:\n"
+            '    return RecipeCall("train_job", ["env=mettagrid/arena/basic_easy_shaped", "env.game.max_steps=500"])\n'
+        ),
+    }),
+    rows=[
+        Row(49, "./tools/run.py <tool> <recipe> [key=value ...]", syntax=True),
+        Row(50, "./tools/run.py train arena run=my_experiment", budget=TRAIN),
+        Row(548, "uv run python devops/tools/ensure_recipe_packages.py"),
+        Row(801, "./tools/run.py <tool> <recipe> [args...]", syntax=True),
+        Row(802, "./tools/run.py train arena run=my_run trainer.total_timesteps=1000000", budget=TRAIN),
+        Row(803, "./tools/run.py evaluate arena policy_uris=file://./train_dir/my_run/checkpoints", budget=EVAL),
+        Row(804, "./tools/run.py play arena", budget=VIEWER, serves=True),
+        Row(805, "./tools/run.py analyze arena"),
+        Row(877, "export TEST_ID=$(date +%Y%m%d_%H%M%S)"),
+        Row(878, "./tools/run.py train arena run=test_$TEST_ID trainer.total_timesteps=1000000", budget=TRAIN),
+        Row(881, "./tools/run.py train arena_basic_easy_shaped run=prod_run_1 trainer.total_timesteps=100000000",
+            budget=TRAIN),
+        Row(884, "./tools/run.py train arena run=my_exp trainer.total_timesteps=50000000 trainer.batch_size=512 "
+                 "policy_architecture=latent_attn_small trainer.learning_rate=0.001", budget=TRAIN_STEPS),
+        Row(896, "./tools/run.py evaluate arena policy_uris=file://./train_dir/test_$TEST_ID/checkpoints",
+            budget=EVAL),
+        Row(900, "./tools/run.py evaluate arena policy_uris=file://./train_dir/my_run/checkpoints/my_run:v42.mpt",
+            budget=EVAL),
+        Row(904, "./tools/run.py evaluate arena policy_uris='[\n"
+                 '    "file://./train_dir/run1/checkpoints/run1:v10.mpt",\n'
+                 '    "file://./train_dir/run2/checkpoints/run2:v20.mpt"\n'
+                 "  ]'", budget=EVAL),
+        Row(911, "./tools/run.py evaluate arena "
+                 "policy_uris=s3://my-bucket/policies/run_name/checkpoints/run_name:v10.mpt", budget=EVAL),
+        Row(919, "./tools/run.py play arena policy_uri=file://./train_dir/my_run/checkpoints",
+            budget=VIEWER, serves=True),
+        Row(922, "./tools/run.py replay arena policy_uri=file://./train_dir/my_run/checkpoints",
+            budget=VIEWER, serves=True),
+        Row(939, "./tools/run.py train my_recipe run=test", budget=TRAIN),
+        Row(940, "./tools/run.py --list  # Discover available recipes", expect="my_recipe"),
+        Row(947, "metta ci --stage recipe-tests", timeout=600),
+        Row(950, "uv run python devops/tools/ensure_recipe_packages.py  # Setup __init__.py files first"),
+        Row(953, "./tools/run.py recipes.prod.arena_basic_easy_shaped.train run=ci_test "
+                 "trainer.total_timesteps=10000 trainer.batch_size=32", budget="trainer.total_timesteps=1024"),
+        Row(963, "metta ci", timeout=600),
+        Row(966, "metta pytest", budget="tests/test_layers.py"),
+        Row(969, "metta lint --fix metta/"),
+        Row(972, "metta lint --staged --fix"),
+        Row(1145, "metta install              # Reinstall all components", budget="--dry-run"),
+        Row(1146, "metta install core         # Core dependencies only", budget="--dry-run"),
+        Row(1151, "metta clean                # Clean build artifacts"),
+        Row(1152, "metta configure            # Reconfigure for your system"),
+        Row(1158, "uv run python devops/tools/ensure_recipe_packages.py"),
+        Row(1164, "ls ./train_dir/my_run/checkpoints/"),
+    ],
+)
+
+COGSGUARD_GUIDE = Doc(
+    "cogsguard-training-guide.md",
+    placeholders={"PORT": "8765"},
+    given=Given(checkpoints={
+        "train_dir/my_run/checkpoints/my_run:v5.pt": "cogsguard/arena/basic",
+        "train_dir/my-run/checkpoints/my-run:v1.pt": "cogsguard/arena/basic",
+    }),
+    rows=[
+        Row(21, "uv run cogames play -m cogsguard_arena.basic -p role", budget="-s 100"),
+        Row(24, "uv run cogames play -m cogsguard_arena.basic -p role -r unicode", budget="-s 100"),
+        Row(27, "uv run cogames play -m cogsguard_arena.basic -p role -r log -s 500"),
+        Row(41, "uv run cogames scrimmage -m cogsguard_arena.basic -p role", budget="-e 2 -s 200"),
+        Row(44, "uv run cogames scrimmage -m cogsguard_arena.basic -p role -e 50 -s 2000 --format json",
+            budget="-e 2 -s 200"),
+        Row(47, "uv run cogames scrimmage -m cogsguard_arena.basic -p ./train_dir/my_run:v5", budget="-e 1 -s 100"),
+        Row(56, "uv run cogames run -m cogsguard_arena.basic -p role -p random", budget="-e 1 -s 100"),
+        Row(59, "uv run cogames run -m cogsguard_arena.basic -p ./train_dir/my_run:v5,proportion=3 "
+                "-p class=random,proportion=5", budget="-e 1 -s 100"),
+        Row(64, "uv run cogames run -S integrated_evals -p ./train_dir/my_run:v5", budget="-e 1 -s 100"),
+        Row(72, "uv run python tools/run.py recipes.experiment.cogsguard.play policy_uri=metta://policy/role "
+                "render=gui max_steps=1000", budget="max_steps=100"),
+        Row(75, "uv run python tools/run.py recipes.experiment.cogsguard.evaluate", budget=EVAL),
+        Row(103, "uv run cogames train -m cogsguard_arena.basic --steps 5000000000 --batch-size 2097152 -p lstm",
+            budget="--steps 2048 --batch-size 2048"),
+        Row(109, "uv run cogames train -m cogsguard_arena.basic --steps 1000000 --batch-size 4096 --device cpu",
+            budget="--steps 4096"),
+        Row(119, "uv run python tools/run.py recipes.experiment.cogsguard.train run=my-cogsguard-bc-001 "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/cogsguard?gear=10\", "
+                 "teacher_led_proportion: 0.5, student_led_proportion: 0.5}' trainer.total_timesteps=5_000_000_000 "
+                 "trainer.batch_size=2097152", budget=TRAIN),
+        Row(126, "uv run python tools/run.py recipes.experiment.cogsguard.train run=my-cogsguard-ppo-001 "
+                 "trainer.total_timesteps=10_000_000_000", budget=TRAIN),
+        Row(131, "uv run python tools/run.py recipes.experiment.cogsguard.train run=my-cogsguard-miner-001 "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/miner\", teacher_led_proportion: 0.7}' "
+                 "trainer.total_timesteps=2_000_000_000", budget=TRAIN),
+        Row(194, "ssh metta@metta0   # or metta1, metta2", hosted="the team's GPU boxes over ssh"),
+        Row(200, "cd /home/metta/metta/devops/mettabox && bash docker.sh test",
+            hosted="a directory and docker setup on the team's GPU boxes"),
+        Row(207, "python tools/run.py recipes.experiment.cogsguard.train run=my_experiment_name "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/cogsguard?gear=10\", "
+                 "teacher_led_proportion: 0.5, student_led_proportion: 0.5}' trainer.total_timesteps=5_000_000_000 "
+                 "trainer.batch_size=2097152", budget=TRAIN),
+        Row(228, "watch -n 1 nvidia-smi", hosted="an NVIDIA GPU (and runs until interrupted)"),
+        Row(231, "ssh metta@metta0 nvidia-smi", hosted="the team's GPU boxes over ssh"),
+        Row(232, "ssh metta@metta1 nvidia-smi", hosted="the team's GPU boxes over ssh"),
+        Row(233, "ssh metta@metta2 nvidia-smi", hosted="the team's GPU boxes over ssh"),
+        Row(249, "uv run python devops/mettabox/cli.py exec metta1 -- /usr/local/bin/aws sso login "
+                 "--profile softmax --no-browser", hosted="the team's GPU boxes and their AWS SSO account"),
+        Row(253, "ssh -L <PORT>:127.0.0.1:<PORT> metta@metta1", hosted="the team's GPU boxes over ssh"),
+        Row(269, "uv run python scripts/run_cogsguard_rollout.py --steps 200 --agents 10 "
+                 "--policy-uri \"metta://policy/role?miner=4&scout=2&aligner=2&scrambler=2\""),
+        Row(275, "uv run python scripts/run_cogsguard_rollout.py --steps 500 --trace-roles --trace-prereqs "
+                 "--trace-resources"),
+        Row(298, "uv run python scripts/run_cogsguard_parity.py --policy-a \"metta://policy/role\" "
+                 "--policy-b \"metta://policy/role_py\" --steps 500 --agents 10"),
+        Row(313, "uv run python scripts/run_cogsguard_instrumented_audit.py --steps 1000 --agents 2 "
+                 "--policy-uri \"metta://policy/role_py?miner=1&scout=1\" --trace-every 200"),
+        Row(337, "uv run python scripts/run_cogsguard_rollout.py --steps 500 --agents 10 --trace-roles"),
+        Row(340, "uv run python scripts/run_cogsguard_instrumented_audit.py --steps 1000 --agents 10 --trace-every 50"),
+        Row(343, "uv run python scripts/run_cogsguard_parity.py --policy-a role --policy-b role_py --steps 500"),
+        Row(367, "uv run cogames login"),
+        Row(376, "uv run cogames upload -p ./train_dir/my_run -n my-policy"),
+        Row(379, "uv run cogames upload -p my_module.MyPolicy -n my-policy"),
+        Row(382, "uv run cogames upload -p ./train_dir/my_run -n my-policy -f ./extra_data/"),
+        Row(385, "uv run cogames upload -p ./train_dir/my_run -n my-policy --dry-run"),
+        Row(394, "uv run cogames submit my-policy --season beta-cogsguard"),
+        Row(397, "uv run cogames submit my-policy:v3 --season beta-cogsguard"),
+        Row(404, "uv run cogames submissions"),
+        Row(407, "uv run cogames seasons"),
+        Row(410, "uv run cogames leaderboard --season beta-cogsguard"),
+        Row(413, "uv run cogames leaderboard --season beta-cogsguard --json"),
+        Row(423, "ssh metta@metta0", hosted="the team's GPU boxes over ssh"),
+        Row(424, "python tools/run.py recipes.experiment.cogsguard.train run=cogsguard-bc-smartgear-v1 "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/cogsguard?gear=10\", "
+                 "teacher_led_proportion: 0.5, student_led_proportion: 0.5}' trainer.total_timesteps=5_000_000_000 "
+                 "trainer.batch_size=2097152", budget=TRAIN),
+        Row(437, "python tools/run.py recipes.experiment.cogsguard.train run=cogsguard-curriculum-miner "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/miner\", teacher_led_proportion: 0.7}' "
+                 "trainer.total_timesteps=2_000_000_000", budget=TRAIN),
+        Row(443, "python tools/run.py recipes.experiment.cogsguard.train run=cogsguard-curriculum-full "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/cogsguard?gear=10\", "
+                 "teacher_led_proportion: 0.3, student_led_proportion: 0.7}' trainer.total_timesteps=5_000_000_000",
+            budget=TRAIN),
+        Row(452, "python tools/run.py recipes.experiment.cogsguard.train run=cogsguard-ppo-baseline "
+                 "trainer.total_timesteps=10_000_000_000", budget=TRAIN),
+        Row(460, "uv run cogames train -m cogsguard_arena.basic --steps 100000 --batch-size 4096 --device cpu",
+            budget="--steps 4096"),
+        Row(477, "uv run cogames play -m cogsguard_arena.basic -p role -r log"),
+        Row(478, "uv run cogames scrimmage -m cogsguard_arena.basic -p role -e 20", budget="-e 2 -s 200"),
+        Row(481, "ssh metta@metta0", hosted="the team's GPU boxes over ssh"),
+        Row(482, "python tools/run.py recipes.experiment.cogsguard.train run=my-run "
+                 "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/cogsguard?gear=10\", "
+                 "teacher_led_proportion: 0.5, student_led_proportion: 0.5}' trainer.total_timesteps=5_000_000_000 "
+                 "trainer.batch_size=2097152", budget=TRAIN),
+        Row(492, "uv run cogames scrimmage -m cogsguard_arena.basic -p ./train_dir/my-run -e 50", budget="-e 1 -s 100"),
+        Row(493, "uv run cogames run -S integrated_evals -p ./train_dir/my-run", budget="-e 1 -s 100"),
+        Row(496, "uv run cogames upload -p ./train_dir/my-run -n my-policy"),
+        Row(497, "uv run cogames submit my-policy --season beta-cogsguard"),
+        Row(500, "uv run cogames leaderboard --season beta-cogsguard"),
+    ],
+)
+
+SWEEP_SYSTEM = Doc(
+    "sweep-system.md",
+    placeholders={"entity": "metta-research", "project": "metta", "sweep_name": "my_sweep",
+                  "run_name": "my_sweep.r.0"},
+    rows=[
+        Row(271, "./tools/sweep_execute.py sweep_name=my_sweep"),
+        Row(274, "./tools/sweep_execute.py sweep_name=my_sweep sweep=quick"),
+        Row(277, "./tools/sweep_execute.py sweep_name=my_sweep sweep.protein.num_random_samples=10 "
+                 "sweep_job_overrides.trainer.total_timesteps=10000000"),
+        Row(282, "./devops/sweep.sh run=my_sweep"),
+        Row(289, "./devops/skypilot/launch.py sweep run=my_sweep"),
+        Row(292, "./devops/skypilot/launch.py sweep run=my_sweep --gpus 8 --nodes 4"),
+        Row(297, "./devops/skypilot/launch.py sweep run=my_sweep --no-spot"),
+        Row(330, "./devops/train.sh run=sweep_name.r.0 wandb.entity=<entity> wandb.project=<project> "
+                 "wandb.group=<sweep_name> wandb.name=sweep_name.r.0 ++trainer.batch_size=1024 "
+                 "++trainer.optimizer.learning_rate=0.0003 ++trainer.total_timesteps=1000000000 sim=arena",
+            budget="++trainer.total_timesteps=1024"),
+        Row(402, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep"),
+        Row(405, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep --entity metta-research "
+                 "--project metta"),
+        Row(411, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep --max-observations 500 "
+                 "--hourly-cost 5.0"),
+        Row(468, "pip install dash dash-bootstrap-components plotly",
+            hosted="installs packages from the network into the venv; the dashboard here needs none of them"),
+        Row(475, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep"),
+        Row(478, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep --top-n 5"),
+        Row(481, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep --output-dir configs/trainer/patch"),
+        Row(489, "./tools/train.py run=production +trainer/patch=my_sweep_best", budget=TRAIN),
+        Row(582, "HYDRA_FULL_ERROR=1 ./tools/sweep_execute.py sweep_name=debug"),
+        Row(585, "ls train_dir/<sweep_name>/<run_name>/"),
+    ],
+)
+
+
+TOOLS_HYDRA_ERA = Doc(
+    "tools-hydra-era.md",
+    placeholders={"run_id": "lr_search.r.0", "sweep_name": "lr_search"},
+    given=Given(files={
+        "map.txt": "#####\n#.@.#\n# m #\n#####\n",
+    }),
+    rows=[
+        Row(35, "./tools/train.py  # Direct execution", budget=TRAIN),
+        Row(37, "uv run tools/train.py  # Explicit uv execution", budget=TRAIN),
+        Row(71, "./tools/train.py", budget=TRAIN),
+        Row(74, "./tools/train.py env=mettagrid/navigation", budget=TRAIN),
+        Row(77, "./tools/train.py trainer.num_workers=8 trainer.batch_size=4096", budget=TRAIN_STEPS),
+        Row(80, "./tools/train.py env=mettagrid/ants agent=latent_attn_small trainer.learning_rate=0.0003",
+            budget=TRAIN),
+        Row(125, "./tools/sweep_init.py sweep_name=lr_search sweep_params=configs/sweep/fast.yaml"),
+        Row(128, "./tools/sweep_init.py sweep_name=full_search sweep_params=configs/sweep/cogeval_sweep.yaml"),
+        Row(131, "NODE_INDEX=0 ./tools/sweep_init.py sweep_name=distributed_exp"),
+        Row(134, "NODE_INDEX=1 ./tools/sweep_init.py sweep_name=distributed_exp"),
+        Row(155, "./tools/sweep_eval.py run=<run_id> sweep_name=<sweep_name>"),
+        Row(158, "./tools/sweep_eval.py run=<run_id> metric=navigation_score"),
+        Row(201, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/experiment_001\"]'"),
+        Row(204, "./tools/sim.py sim_job.policy_uris='[\"wandb://team/project/model:v0\", \"wandb://run/exp_002\"]'"),
+        Row(207, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/exp\"]' sim_job.stats_db_uri=s3://bucket/eval.db"),
+        Row(210, "./tools/sim.py sim_job.simulation_suite=navigation selector_type=top", budget=EVAL),
+        Row(260, "./tools/analyze.py analysis.policy_uri=\"wandb://run/experiment_001\""),
+        Row(263, "./tools/analyze.py analysis.policy_uri=\"wandb://run/exp\" "
+                 "analysis.policy_selector.metric=navigation_score"),
+        Row(266, "./tools/analyze.py analysis.policy_uri=\"wandb://run/exp\" analysis.output_path=s3://bucket/analysis/"),
+        Row(304, "./tools/renderer.py renderer_job.policy_type=random", budget="renderer_job.max_steps=20"),
+        Row(307, "./tools/renderer.py renderer_job.policy_type=trained policy_uri=\"wandb://run/experiment\"",
+            budget="renderer_job.max_steps=20"),
+        Row(310, "./tools/renderer.py env=mettagrid/multiagent renderer_job.num_agents=4",
+            budget="renderer_job.max_steps=20"),
+        Row(313, "./tools/renderer.py renderer_job.sleep_time=0.5", budget="renderer_job.max_steps=4"),
+        Row(316, "./tools/renderer.py renderer_job.renderer_type=miniscope", budget="renderer_job.max_steps=20"),
+        Row(326, "./tools/replay.py replay_job.policy_uri=\"wandb://run/abc123\"", budget=VIEWER, serves=True),
+        Row(329, "./tools/replay.py replay_job.sim.env=mettagrid/memory", budget=VIEWER, serves=True),
+        Row(332, "./tools/replay.py replay_job.open_browser_on_start=false", budget=VIEWER, serves=True),
+        Row(348, "./tools/play.py", budget=VIEWER, serves=True),
+        Row(351, "./tools/play.py replay_job.open_browser_on_start=false", budget=VIEWER, serves=True),
+        Row(383, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/experiment.json"),
+        Row(386, "./tools/dashboard.py dashboard.output_path=./local_dashboard.json"),
+        Row(389, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]"),
+        Row(427, "./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml"),
+        Row(430, "./tools/map/gen.py configs/env/mettagrid/maps/wfc_dungeon.yaml --output-uri=./dungeon.yaml"),
+        Row(433, "./tools/map/gen.py configs/env/mettagrid/maps/random.yaml --output-uri=s3://bucket/maps/ --count=100",
+            budget="--count=3"),
+        Row(436, "./tools/map/gen.py configs/env/mettagrid/maps/base.yaml --overrides \"width=50 height=50 density=0.7\""),
+        Row(439, "./tools/map/gen.py map_config.yaml --show-mode=ascii  # Terminal display"),
+        Row(440, "./tools/map/gen.py map_config.yaml --show-mode=PIL    # Image popup"),
+        Row(450, "./tools/map/gen_scene.py scenes/wfc/blob.yaml 32 32"),
+        Row(453, "./tools/map/gen_scene.py scenes/convchain/maze.yaml 64 64 --overrides \"seed=42\""),
+        Row(456, "./tools/map/gen_scene.py scenes/test/grid.yaml 16 16 --show-mode=ascii"),
+        Row(471, "./tools/map/view.py ./my_map.yaml"),
+        Row(474, "./tools/map/view.py s3://bucket/maps/"),
+        Row(477, "./tools/map/view.py ./map.yaml --show-mode=ascii"),
+        Row(492, "./tools/map/normalize_ascii_map.py map.txt"),
+        Row(495, "./tools/map/normalize_ascii_map.py map.txt --in-place"),
+        Row(510, "./tools/map/normalize_scene_patterns.py scene.yaml"),
+        Row(513, "./tools/map/normalize_scene_patterns.py scene.yaml --in-place"),
+        Row(543, "./tools/validate_config.py configs/env/mettagrid/navigation.yaml"),
+        Row(546, "./tools/validate_config.py trainer/trainer.yaml"),
+        Row(549, "./tools/validate_config.py configs/train_job.yaml"),
+        Row(552, "./tools/validate_config.py configs/sweep/fast.yaml"),
+        Row(587, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2"),
+        Row(590, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db"),
+        Row(620, "./tools/upload_map_imgs.py --dry-run"),
+        Row(623, "./tools/upload_map_imgs.py"),
+        Row(639, "./tools/dump_src.py . --extensions .py"),
+        Row(642, "./tools/dump_src.py metta/agent metta/rl --extensions .py .yaml"),
+        Row(645, "./tools/dump_src.py configs/env/"),
+        Row(662, "./tools/autotune.py"),
+        Row(677, "./tools/train.py env=mettagrid/navigation run_name=nav_experiment_001", budget=TRAIN),
+        Row(680, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/nav_experiment_001\"]' "
+                 "sim_job.stats_db_uri=s3://my-bucket/evals/nav_001.db", budget=EVAL),
+        Row(684, "./tools/analyze.py analysis.policy_uri=\"wandb://run/nav_experiment_001\""),
+        Row(687, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/nav_001.json"),
+        Row(694, "./tools/sweep_init.py sweep_name=hyperparam_search_001 "
+                 "sweep_params=configs/sweep/navigation_sweep.yaml"),
+        Row(700, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001"),
+        Row(703, "./tools/renderer.py renderer_job.policy_type=trained "
+                 "policy_uri=\"wandb://sweep/hyperparam_search_001:best\"", budget="renderer_job.max_steps=20"),
+        Row(711, "./tools/map/gen.py configs/env/mettagrid/maps/template.yaml --output-uri=./my_map.yaml "
+                 "--overrides \"seed=42\""),
+        Row(715, "./tools/map/view.py ./my_map.yaml"),
+        Row(718, "./tools/map/normalize_ascii_map.py ./my_map.yaml --in-place"),
+        Row(721, "./tools/renderer.py env.game.map=@file://./my_map.yaml", budget="renderer_job.max_steps=20"),
+        Row(740, "./tools/train.py trainer.batch_size=1024", budget=TRAIN_STEPS),
+        Row(743, "./tools/train.py device=cpu", budget=TRAIN),
+        Row(749, "./tools/validate_config.py configs/my_config.yaml"),
+        Row(752, "./tools/train.py hydra/help=default"),
+        Row(758, "./tools/train.py wandb=off stats_client=null", budget=TRAIN),
+    ],
+)
+
+TOOLS_RECIPE_ERA = Doc(
+    "tools-recipe-era.md",
+    placeholders={"run_id": "lr_search.r.0", "sweep_name": "lr_search"},
+    given=Given(checkpoints={
+        "s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt": ARENA,
+        "s3://bucket/run:v10.pt": ARENA,
+        "s3://my-bucket/checkpoints/experiment_001/experiment_001:v12.pt": ARENA,
+        "train_dir/my_run/checkpoints/my_run:v12.pt": ARENA,
+        "s3://team-checkpoints/project/my_run/checkpoints/my_run:v0.pt": NAVIGATION,
+        "s3://my-bucket/checkpoints/experiment/experiment:v20.pt": ARENA,
+        "s3://my-bucket/checkpoints/abc123/abc123:v5.pt": ARENA,
+        "train_dir/nav_experiment/checkpoints/nav_experiment:v8.pt": NAVIGATION,
+        "s3://my-bucket/checkpoints/nav_experiment_001/nav_experiment_001:v8.pt": NAVIGATION,
+        "s3://my-bucket/checkpoints/sweeps/hyperparam_search_001/hyperparam_search_001:v42.pt": ARENA,
+    }, files={
+        "map.txt": "#####\n#.@.#\n# m #\n#####\n",
+    }),
+    rows=[
+        Row(35, "./tools/run.py train arena run=my_experiment # Training", budget=TRAIN),
+        Row(36, "./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt "
+                "# Evaluation", budget=EVAL),
+        Row(37, "./tools/run.py play arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt "
+                "# Interactive play", budget=VIEWER, serves=True),
+        Row(58, "./tools/run.py eval arena policy_uris=mock://policy", budget=EVAL),
+        Row(61, "./tools/run.py eval_remote arena policy_uri=s3://bucket/run:v10.pt", budget=EVAL),
+        Row(100, "./tools/run.py train arena run=my_experiment", budget=TRAIN),
+        Row(103, "./tools/run.py train navigation run=my_experiment", budget=TRAIN),
+        Row(106, "./tools/run.py train arena run=my_experiment trainer.total_timesteps=1000000", budget=TRAIN),
+        Row(109, "./tools/run.py train arena run=my_experiment system.device=cpu wandb.enabled=false", budget=TRAIN),
+        Row(161, "./tools/sweep_init.py sweep_name=lr_search sweep_params=configs/sweep/fast.yaml"),
+        Row(164, "./tools/sweep_init.py sweep_name=full_search sweep_params=configs/sweep/cogeval_sweep.yaml"),
+        Row(167, "NODE_INDEX=0 ./tools/sweep_init.py sweep_name=distributed_exp"),
+        Row(170, "NODE_INDEX=1 ./tools/sweep_init.py sweep_name=distributed_exp"),
+        Row(194, "./tools/sweep_eval.py run=<run_id> sweep_name=<sweep_name>"),
+        Row(197, "./tools/sweep_eval.py run=<run_id> metric=navigation_score"),
+        Row(242, "./tools/run.py eval navigation "
+                 "policy_uri=s3://my-bucket/checkpoints/experiment_001/experiment_001:v12.pt", budget=EVAL),
+        Row(245, "./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/experiment_001/experiment_001:v12.pt",
+            budget=EVAL),
+        Row(248, "./tools/run.py eval arena policy_uri=file://./train_dir/my_run/checkpoints/my_run:v12.pt",
+            budget=EVAL),
+        Row(251, "./tools/run.py eval navigation policy_uri=s3://team-checkpoints/project/my_run/checkpoints/my_run:v0.pt",
+            budget=EVAL),
+        Row(311, "./tools/run.py analyze arena eval_db_uri=./train_dir/eval_experiment/stats.db"),
+        Row(314, "./tools/run.py analyze navigation eval_db_uri=./train_dir/eval_experiment/stats.db"),
+        Row(317, "./tools/run.py analyze arena eval_db_uri=wandb://artifacts/navigation_db"),
+        Row(360, "./tools/renderer.py renderer_job.policy_type=random", budget="renderer_job.max_steps=20"),
+        Row(363, "./tools/renderer.py renderer_job.policy_type=trained "
+                 "policy_uri=\"s3://my-bucket/checkpoints/experiment/experiment:v20.pt\"",
+            budget="renderer_job.max_steps=20"),
+        Row(366, "./tools/renderer.py env=mettagrid/multiagent renderer_job.num_agents=4",
+            budget="renderer_job.max_steps=20"),
+        Row(369, "./tools/renderer.py renderer_job.sleep_time=0.5", budget="renderer_job.max_steps=4"),
+        Row(372, "./tools/renderer.py renderer_job.renderer_type=miniscope", budget="renderer_job.max_steps=20"),
+        Row(383, "./tools/run.py replay arena policy_uri=s3://my-bucket/checkpoints/abc123/abc123:v5.pt", budget=VIEWER, serves=True),
+        Row(386, "./tools/run.py replay navigation policy_uri=s3://my-bucket/checkpoints/abc123/abc123:v5.pt", budget=VIEWER, serves=True),
+        Row(389, "./tools/run.py replay arena policy_uri=file://./train_dir/my_run/checkpoints/my_run:v12.pt", budget=VIEWER, serves=True),
+        Row(407, "./tools/run.py play arena", budget=VIEWER, serves=True),
+        Row(410, "./tools/run.py play arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt", budget=VIEWER, serves=True),
+        Row(413, "./tools/run.py play navigation "
+                 "policy_uri=file://./train_dir/nav_experiment/checkpoints/nav_experiment:v8.pt", budget=VIEWER, serves=True),
+        Row(449, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/experiment.json"),
+        Row(452, "./tools/dashboard.py dashboard.output_path=./local_dashboard.json"),
+        Row(455, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]"),
+        Row(498, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py configs/env/mettagrid/maps/maze_9x9.yaml"),
+        Row(501, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py "
+                 "configs/env/mettagrid/maps/wfc_dungeon.yaml --output-uri=./dungeon.yaml"),
+        Row(504, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py configs/env/mettagrid/maps/random.yaml "
+                 "--output-uri=s3://bucket/maps/ --count=100", budget="--count=3"),
+        Row(507, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py configs/env/mettagrid/maps/base.yaml "
+                 "\"width=50 height=50 density=0.7\""),
+        Row(510, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py map_config.yaml --show-mode=ascii "
+                 "# Terminal display"),
+        Row(511, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py map_config.yaml --show-mode=PIL  "
+                 "# Image popup"),
+        Row(522, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen_scene.py scenes/wfc/blob.yaml 32 32"),
+        Row(525, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen_scene.py scenes/convchain/maze.yaml 64 64 "
+                 "\"seed=42\""),
+        Row(528, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen_scene.py scenes/test/grid.yaml 16 16 "
+                 "--show-mode=ascii"),
+        Row(545, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/view.py ./my_map.yaml"),
+        Row(548, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/view.py s3://bucket/maps/"),
+        Row(551, "./tools/map/view.py ./map.yaml --show-mode=ascii"),
+        Row(568, "./tools/map/normalize_ascii_map.py map.txt"),
+        Row(571, "./tools/map/normalize_ascii_map.py map.txt --in-place"),
+        Row(588, "./tools/map/normalize_scene_patterns.py scene.yaml"),
+        Row(591, "./tools/map/normalize_scene_patterns.py scene.yaml --in-place"),
+        Row(624, "./tools/validate_config.py configs/env/mettagrid/navigation.yaml"),
+        Row(627, "./tools/validate_config.py trainer/trainer.yaml"),
+        Row(630, "./tools/validate_config.py configs/train_job.yaml"),
+        Row(633, "./tools/validate_config.py configs/sweep/fast.yaml"),
+        Row(673, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2"),
+        Row(676, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db"),
+        Row(708, "./tools/upload_map_imgs.py --dry-run"),
+        Row(711, "./tools/upload_map_imgs.py"),
+        Row(729, "./tools/dump_src.py . --extensions .py"),
+        Row(732, "./tools/dump_src.py metta/agent metta/rl --extensions .py .yaml"),
+        Row(735, "./tools/dump_src.py configs/env/"),
+        Row(754, "./tools/autotune.py"),
+        Row(770, "./tools/run.py train navigation run=nav_experiment_001", budget=TRAIN),
+        Row(773, "./tools/run.py eval navigation "
+                 "policy_uri=s3://my-bucket/checkpoints/nav_experiment_001/nav_experiment_001:v8.pt", budget=EVAL),
+        Row(776, "./tools/run.py analyze navigation eval_db_uri=./train_dir/eval_nav_experiment_001/stats.db"),
+        Row(779, "./tools/run.py play navigation "
+                 "policy_uri=s3://my-bucket/checkpoints/nav_experiment_001/nav_experiment_001:v8.pt", budget=VIEWER, serves=True),
+        Row(786, "./tools/sweep_init.py sweep_name=hyperparam_search_001 "
+                 "sweep_params=configs/sweep/navigation_sweep.yaml"),
+        Row(792, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001"),
+        Row(795, "./tools/run.py play arena "
+                 "policy_uri=\"s3://my-bucket/checkpoints/sweeps/hyperparam_search_001/hyperparam_search_001:v42.pt\"", budget=VIEWER, serves=True),
+        Row(803, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py configs/env/mettagrid/maps/template.yaml "
+                 "--output-uri=./my_map.yaml \"seed=42\""),
+        Row(807, "./tools/map/view.py ./my_map.yaml"),
+        Row(810, "./tools/map/normalize_ascii_map.py ./my_map.yaml --in-place"),
+        Row(813, "./tools/renderer.py env.game.map=@file://./my_map.yaml", budget="renderer_job.max_steps=20"),
+        Row(833, "./tools/run.py train arena run=cpu_test system.device=cpu", budget=TRAIN),
+        Row(836, "./tools/run.py train arena run=quick_test trainer.total_timesteps=10000", budget=TRAIN),
+        Row(843, "./tools/run.py train arena run=local_test wandb.enabled=false system.device=cpu", budget=TRAIN),
+    ],
+)
+
+DOCS = [TOOLS_HYDRA_ERA, TOOLS_RECIPE_ERA, ARCHITECTURE_MAP, SWEEP_SYSTEM, COGSGUARD_GUIDE]

@@ -1,0 +1,106 @@
+"""Every command line of the reference documents runs, as typed, in a fresh checkout.
+
+One test per line (tests/reference/commands.py has the table). The lines of one document
+share a sandbox and run in document order, as a reader following it would run them: a line
+that reads `./my_map.yaml` finds what an earlier line wrote. Long work is shrunk by the
+row's stated budget; hosted-only lines are skipped with their reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.reference.commands import DOCS, Doc, Row
+from tests.reference.givens import make_buckets
+from tests.reference.runner import REPO, Sandbox, make_sandbox, prepare, run_line, run_server_line, shell_value
+
+REFERENCE_DIR = Path(os.environ.get("METTA_REFERENCE_DOCS", REPO.parent / "shared" / "reference"))
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "reference test", "GIT_AUTHOR_EMAIL": "test@localhost",
+                "GIT_COMMITTER_NAME": "reference test", "GIT_COMMITTER_EMAIL": "test@localhost"}
+
+
+def _cases() -> list:
+    return [pytest.param(doc, row, id=f"{doc.name}:{row.line}") for doc in DOCS for row in doc.rows]
+
+
+@pytest.fixture(scope="session")
+def sandboxes(tmp_path_factory, _moto_server):
+    """One sandbox per document, made when its first line runs."""
+    made: dict[str, Sandbox] = {}
+
+    def get(doc: Doc) -> Sandbox:
+        if doc.name not in made:
+            made[doc.name] = _make_doc_sandbox(tmp_path_factory.mktemp("reference") / "checkout", doc, _moto_server)
+        return made[doc.name]
+
+    yield get
+    for sandbox in made.values():
+        sandbox.close()
+
+
+def _make_doc_sandbox(root: Path, doc: Doc, s3_endpoint: str) -> Sandbox:
+    sandbox = make_sandbox(root, {
+        "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", **GIT_IDENTITY,
+    })
+    # A checkout is a git repository (`metta lint --staged` asks git what is staged).
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "checkout"]):
+        subprocess.run(["git", *args], cwd=root, env=sandbox.env, check=True, capture_output=True)
+    make_buckets(sandbox, {bucket for row in doc.rows for bucket in re.findall(r"s3://([a-z0-9.-]+)", row.command)}
+                 | {bucket for path in doc.given.checkpoints for bucket in re.findall(r"^s3://([a-z0-9.-]+)", path)})
+    doc.given.make(sandbox)
+    return sandbox
+
+
+@pytest.mark.parametrize(("doc", "row"), _cases())
+def test_reference_line(doc: Doc, row: Row, sandboxes) -> None:
+    if row.hosted:
+        pytest.skip(f"needs a hosted service: {row.hosted}")
+    if row.syntax:
+        pytest.skip("a usage pattern, not a command")
+    sandbox = sandboxes(doc)
+    export = re.fullmatch(r"export (\w+)=(.+)", row.command)
+    if export:
+        sandbox.env[export[1]] = shell_value(sandbox, export[2])
+        assert sandbox.env[export[1]], row.command
+        return
+    command = prepare(row.command, doc.placeholders, row.budget)
+    outcome = (run_server_line if row.serves else run_line)(sandbox, command, row.timeout)
+    report = f"{doc.name}:{row.line} exit {outcome.returncode}\n$ {command}\n{outcome.tail()}"
+    assert outcome.returncode == 0, report
+    assert row.expect in outcome.output, f"expected {row.expect!r} in the output\n{report}"
+
+
+def documented_command_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, first line) of every command in the document's shell code blocks. A
+    command goes on while its line ends in a backslash (before any annotation comment) or a
+    single quote is still open."""
+    found, fence, pending = [], None, ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            fence, pending = (None if fence is not None else stripped[3:]), ""
+            continue
+        if fence not in ("bash", "sh", "shell") or not stripped or (stripped.startswith("#") and not pending):
+            continue
+        if not pending:
+            found.append((number, stripped))
+        pending += stripped + "\n"
+        code = re.sub(r"\s+#.*$", "", stripped)
+        if not (code.endswith("\\") or pending.count("'") % 2):
+            pending = ""
+    return found
+
+
+@pytest.mark.skipif(not REFERENCE_DIR.is_dir(), reason=f"reference documents not found at {REFERENCE_DIR}")
+@pytest.mark.parametrize("doc", DOCS, ids=[doc.name for doc in DOCS])
+def test_every_documented_line_has_a_row(doc: Doc) -> None:
+    documented = documented_command_lines((REFERENCE_DIR / doc.name).read_text())
+    rows = {row.line for row in doc.rows}
+    missing = [f"{number}: {text}" for number, text in documented if number not in rows]
+    assert not missing, f"{doc.name}: command lines without a row:\n" + "\n".join(missing)

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -127,14 +128,12 @@ def cmd_login(args) -> None:
 
 def cmd_upload(args) -> None:
     try:
-        from metta.cogames.game_commands import expand_versioned_run
-
         if (PYTHON_CLASS.fullmatch(args.policy) and not args.policy.endswith((".pt", ".zip", ".gz"))
                 and not Path(args.policy).exists()):
             raise CommandError(f"upload: {args.policy} looks like a Python class; the server runs nothing from a "
                                "bundle, so upload a trained checkpoint (a run directory or .pt) or a built-in "
                                "(metta://policy/<name>)")
-        bundle = bundle_policy(expand_versioned_run(args.policy), extra_files=args.file)
+        bundle = bundle_policy(_upload_source(args.policy), extra_files=args.file)
         manifest = validate_bundle(bundle, env=args.mission)
     except BundleError as error:
         raise CommandError(f"upload: {error}") from None
@@ -144,8 +143,27 @@ def cmd_upload(args) -> None:
     if args.dry_run:
         print(f"dry run: nothing uploaded (bundle at {bundle})")
         return
-    result = _client().upload(args.name, bundle, args.description)
+    try:
+        result = _client().upload(args.name, bundle, args.description)
+    finally:
+        shutil.rmtree(bundle.parent, ignore_errors=True)  # bundle_policy's own temporary directory
     print(f"uploaded {args.name}:v{result['version']} ({manifest.kind})")
+
+
+def _upload_source(policy: str) -> str:
+    """What `-p` names, for bundle_policy: a built-in's bare name (`role`, `miner?gear=2`), as
+    `cogames play -p` takes it, becomes its metta://policy/ URI; `run_dir:vN` that checkpoint."""
+    from metta.agent.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
+    from metta.cogames.game_commands import expand_versioned_run
+
+    source = expand_versioned_run(policy)
+    if "://" in source or Path(source.split("?")[0]).exists():
+        return source
+    try:
+        parse_builtin(source)
+    except BuiltinNameError:
+        return source  # bundle_policy says why it is not a checkpoint
+    return BUILTIN_PREFIX + source
 
 
 def cmd_submit(args) -> None:

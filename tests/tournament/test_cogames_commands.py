@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -46,6 +47,8 @@ def user_dir(tmp_path, monkeypatch, arena_run_dir):
     (tmp_path / "extra_data" / "notes.md").write_text("how it was trained\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COGAMES_TOKEN_FILE", str(tmp_path / "login.json"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where bundles are made
     return tmp_path
 
 
@@ -78,7 +81,10 @@ def test_relative_paths_play_matches_and_failures_show(user_dir, capsys):
         [policy] = alice.policies()
         assert [v["version"] for v in policy["versions"]] == [1, 2]  # the dry run uploaded nothing
 
-        assert run(capsys, "upload", "-p", "metta://policy/scripted", "-n", "scripted", *CHECK)[0] == 0
+        code, out, _ = run(capsys, "upload", "-p", "scripted", "-n", "scripted", *CHECK)  # a built-in's bare name
+        assert code == 0 and "uploaded scripted:v1 (builtin)" in out
+        # Uploaded bundles are removed; the dry run's stays, for a look at what would go.
+        assert [p.name for p in (user_dir / "tmp").glob("policy-bundle-*/*")] == ["bundle.zip"]
         code, out, _ = run(capsys, "submit", "my-policy:v2", "--season", SEASON)
         assert code == 0 and f"submitted my-policy:v2 to {SEASON}" in out
         assert run(capsys, "submit", "scripted", "--season", SEASON)[0] == 0

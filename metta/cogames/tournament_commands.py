@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from metta.tournament.client import (
     DEFAULT_SERVER,
     BundleError,
+    Login,
     TournamentClient,
     TournamentError,
     bundle_policy,
@@ -76,8 +78,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     board.set_defaults(run=cmd_leaderboard)
 
 
+# What a user who cannot reach the server is told to do.
+START_HINT = "start a server with devops/tournament_server.sh (docs/tournament.md) or pass --server URL"
+
+
+def _login() -> Login | None:
+    try:
+        return load_login()
+    except ValueError as error:  # a damaged login file
+        raise CommandError(str(error)) from None
+
+
 def _client(need_login: bool = True) -> TournamentClient:
-    login = load_login()
+    login = _login()
     if login is None:
         if need_login:
             raise CommandError("not logged in: run `cogames login --user NAME` (or --token TOKEN) first")
@@ -86,8 +99,17 @@ def _client(need_login: bool = True) -> TournamentClient:
 
 
 def cmd_login(args) -> None:
-    login = load_login()
-    server = args.server or (login.server if login else DEFAULT_SERVER)
+    login = _login()
+    server = (args.server or (login.server if login else DEFAULT_SERVER)).rstrip("/")
+    if login and not args.token and login.server == server and args.user in (None, login.user):
+        try:  # logging in again where the stored token still works is not a second sign-up
+            TournamentClient(server, login.token).whoami()
+        except TournamentError as error:
+            if error.status is None:
+                raise
+        else:
+            print(f"already logged in to {server} as {login.user} (log in as another user with --user NAME)")
+            return
     if args.token:
         user, token = TournamentClient(server, args.token).whoami()["name"], args.token
     else:
@@ -95,6 +117,8 @@ def cmd_login(args) -> None:
         try:
             created = TournamentClient(server).signup(name)
         except TournamentError as error:
+            if error.status is None:  # not reached: run_command says how to start one
+                raise
             hint = "" if args.user else " (pick a name with --user NAME, or store a token with --token TOKEN)"
             raise CommandError(f"login: {error}{hint}") from None
         user, token = created["name"], created["token"]
@@ -104,14 +128,12 @@ def cmd_login(args) -> None:
 
 def cmd_upload(args) -> None:
     try:
-        from metta.cogames.game_commands import expand_versioned_run
-
         if (PYTHON_CLASS.fullmatch(args.policy) and not args.policy.endswith((".pt", ".zip", ".gz"))
                 and not Path(args.policy).exists()):
             raise CommandError(f"upload: {args.policy} looks like a Python class; the server runs nothing from a "
                                "bundle, so upload a trained checkpoint (a run directory or .pt) or a built-in "
                                "(metta://policy/<name>)")
-        bundle = bundle_policy(expand_versioned_run(args.policy), extra_files=args.file)
+        bundle = bundle_policy(_upload_source(args.policy), extra_files=args.file)
         manifest = validate_bundle(bundle, env=args.mission)
     except BundleError as error:
         raise CommandError(f"upload: {error}") from None
@@ -121,12 +143,34 @@ def cmd_upload(args) -> None:
     if args.dry_run:
         print(f"dry run: nothing uploaded (bundle at {bundle})")
         return
-    result = _client().upload(args.name, bundle, args.description)
+    try:
+        result = _client().upload(args.name, bundle, args.description)
+    finally:
+        shutil.rmtree(bundle.parent, ignore_errors=True)  # bundle_policy's own temporary directory
     print(f"uploaded {args.name}:v{result['version']} ({manifest.kind})")
 
 
+def _upload_source(policy: str) -> str:
+    """What `-p` names, for bundle_policy: a built-in's bare name (`role`, `miner?gear=2`), as
+    `cogames play -p` takes it, becomes its metta://policy/ URI; `run_dir:vN` that checkpoint."""
+    from metta.agent.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
+    from metta.cogames.game_commands import expand_versioned_run
+
+    source = expand_versioned_run(policy)
+    if "://" in source or Path(source.split("?")[0]).exists():
+        return source
+    try:
+        parse_builtin(source)
+    except BuiltinNameError:
+        return source  # bundle_policy says why it is not a checkpoint
+    return BUILTIN_PREFIX + source
+
+
 def cmd_submit(args) -> None:
-    name, version = parse_policy_ref(args.policy)
+    try:
+        name, version = parse_policy_ref(args.policy)
+    except ValueError as error:
+        raise CommandError(f"submit: {error}") from None
     result = _client().submit(args.season, name, version)
     shown = result.get("version", version)
     print(f"submitted {name}:v{shown} to {args.season} (submission {result.get('id')})")
@@ -142,7 +186,14 @@ def cmd_submissions(args) -> None:
     for row in rows:
         rank = row.get("rank")
         print(f"{row.get('id')}: {row.get('policy')}:v{row.get('version')} in {row.get('season')} - "
-              f"{row.get('status')}" + (f", rank {rank}" if rank else ""))
+              f"{row.get('status')}" + (f", rank {rank}" if rank else "") + f", {row.get('matches', 0)} matches"
+              + _failures(row.get("errors"), row.get("last_error"))
+              + (f" ({row['message']})" if row.get("status") == "failed" and row.get("message") else ""))
+
+
+def _failures(count: int | None, last_error: str | None) -> str:
+    """`, 3 failed (last: why)` when matches failed, else nothing."""
+    return f", {count} failed (last: {last_error})" if count else ""
 
 
 def cmd_seasons(args) -> None:
@@ -151,7 +202,9 @@ def cmd_seasons(args) -> None:
         print(json.dumps(rows, indent=2))
         return
     for row in rows:
-        print(f"{row.get('name')}: {row.get('status')}" + _settings_summary(row.get("settings") or {}))
+        print(f"{row.get('name')}: {row.get('status')}" + _settings_summary(row.get("settings") or {})
+              + f", {row.get('matches_played', 0)} matches played"
+              + _failures(row.get("matches_failed"), row.get("last_error")))
 
 
 def _settings_summary(settings: dict[str, Any]) -> str:
@@ -160,7 +213,8 @@ def _settings_summary(settings: dict[str, Any]) -> str:
 
 
 def cmd_leaderboard(args) -> None:
-    rows = _client(need_login=False).leaderboard(args.season)
+    standings = _client(need_login=False).standings(args.season)
+    rows = standings["entries"]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -168,14 +222,22 @@ def cmd_leaderboard(args) -> None:
         print(f"{args.season}: no ranked policies yet")
     for row in rows:
         print(f"{row.get('rank'):>3}. {row.get('policy')}:v{row.get('version')} ({row.get('owner')}) "
-              f"rating {row.get('rating', 0):.0f}, {row.get('matches', 0)} matches, {row.get('wins', 0)} wins")
+              f"rating {row.get('rating', 0):.0f}, {row.get('matches', 0)} matches, {row.get('wins', 0)} wins"
+              + _failures(row.get("errors"), row.get("last_error")))
+    if standings.get("matches_failed"):
+        print(f"{args.season}: {standings.get('matches_played', 0)} matches played"
+              + _failures(standings["matches_failed"], standings.get("last_error")))
 
 
 def run_command(args) -> int:
     """Run a parsed command; a user error is one `error:` line and exit code 2."""
     try:
         args.run(args)
-    except (CommandError, TournamentError, ConfigError) as error:
+    except TournamentError as error:
+        hint = f" ({START_HINT})" if error.status is None and str(error).startswith("cannot reach") else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        return 2
+    except (CommandError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -310,7 +310,7 @@ def load_bundle_spec(bundle_dir: str | Path, label: str | None = None):
     it in stats and messages."""
     from metta.agent.policy_uri import PolicySpec, builtin_spec
 
-    bundle_dir = Path(bundle_dir)
+    bundle_dir = Path(bundle_dir).resolve()  # a file URI needs an absolute path
     manifest = read_manifest(bundle_dir)
     if manifest.kind == "builtin":
         return builtin_spec(manifest.builtin_name)

@@ -155,7 +155,12 @@ class TournamentClient:
         return self._request("DELETE", f"/api/submissions/{int(submission_id)}")
 
     def leaderboard(self, season: str) -> list[dict[str, Any]]:
-        return self._request("GET", f"/api/seasons/{_quote(season)}/leaderboard")["entries"]
+        return self.standings(season)["entries"]
+
+    def standings(self, season: str) -> dict[str, Any]:
+        """The leaderboard with the season's match counts: `{"season", "matches_played",
+        "matches_failed", "last_error", "entries"}`."""
+        return self._request("GET", f"/api/seasons/{_quote(season)}/leaderboard")
 
     def matches(self, season: str, limit: int = 50) -> list[dict[str, Any]]:
         return self._request("GET", f"/api/seasons/{_quote(season)}/matches?limit={int(limit)}")["matches"]

@@ -364,7 +364,10 @@ class Database:
         "SELECT id, name, status, settings_json, created_at,"
         " (SELECT COUNT(*) FROM submissions s WHERE s.season_id = seasons.id AND s.status = 'active')"
         " AS active_submissions,"
-        " (SELECT COUNT(*) FROM matches m WHERE m.season_id = seasons.id AND m.status = 'done') AS matches_played"
+        " (SELECT COUNT(*) FROM matches m WHERE m.season_id = seasons.id AND m.status = 'done') AS matches_played,"
+        " (SELECT COUNT(*) FROM matches m WHERE m.season_id = seasons.id AND m.status = 'error') AS matches_failed,"
+        " (SELECT m.error FROM matches m WHERE m.season_id = seasons.id AND m.status = 'error'"
+        "  ORDER BY m.id DESC LIMIT 1) AS last_error"
         " FROM seasons"
     )
 
@@ -432,14 +435,15 @@ class Database:
         return self._with_standing(self._all(sql + " ORDER BY s.id", args))
 
     def _with_standing(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add rank (active submissions only: None otherwise), matches, wins, draws, losses."""
+        """Add rank (active submissions only: None otherwise), matches, wins, draws, losses,
+        mean score and failed matches (errors, last_error)."""
         boards: dict[str, dict[int, dict[str, Any]]] = {}
         for row in rows:
             if row["season"] not in boards:
                 boards[row["season"]] = {e["submission_id"]: e for e in self.leaderboard(row["season"])}
             entry = boards[row["season"]].get(row["id"]) or self._record(row["id"])
-            row.update(rank=entry.get("rank"), matches=entry["matches"], wins=entry["wins"],
-                       draws=entry["draws"], losses=entry["losses"], mean_score=entry["mean_score"])
+            row.update(rank=entry.get("rank"), **{key: entry[key] for key in (
+                "matches", "wins", "draws", "losses", "mean_score", "errors", "last_error")})
         return rows
 
     def withdraw(self, user: dict[str, Any], submission_id: int) -> dict[str, Any]:
@@ -461,15 +465,25 @@ class Database:
         " FROM match_participants mp LEFT JOIN matches m ON m.id = mp.match_id AND m.status = 'done'"
     )
 
+    _ERRORS_SQL = (
+        "SELECT COUNT(*) AS errors, (SELECT m2.error FROM match_participants p2 JOIN matches m2 ON m2.id = p2.match_id"
+        "  WHERE p2.submission_id = ?1 AND m2.status = 'error' ORDER BY m2.id DESC LIMIT 1) AS last_error"
+        " FROM match_participants mp JOIN matches m ON m.id = mp.match_id WHERE mp.submission_id = ?1"
+        " AND m.status = 'error'"
+    )
+
     def _record(self, submission_id: int) -> dict[str, Any]:
+        """A submission's finished matches (wins, draws, losses, mean score) and its failed ones
+        (`errors`, with the newest reason in `last_error`)."""
         record = self._one(self._RECORD_SQL + " WHERE mp.submission_id = ?", (submission_id,))
-        assert record is not None
+        errors = self._one(self._ERRORS_SQL, (submission_id,))
+        assert record is not None and errors is not None
         record["losses"] = record["matches"] - record["wins"] - record["draws"]
-        return record
+        return {**record, **errors}
 
     def leaderboard(self, season_name: str) -> list[dict[str, Any]]:
         """Active submissions of a season, best first: rank, policy, owner, version, rating,
-        matches, wins, draws, losses, mean score."""
+        matches, wins, draws, losses, mean score, and failed matches (errors, last_error)."""
         season = self.season(season_name)
         rows = self._all(
             "SELECT s.id AS submission_id, p.name AS policy, u.name AS owner, v.version, s.rating"

@@ -342,8 +342,9 @@ async def withdraw(request: web.Request) -> web.Response:
 
 
 async def leaderboard(request: web.Request) -> web.Response:
-    season = request.match_info["season"]
-    return web.json_response({"season": season, "entries": request.app[DB_KEY].leaderboard(season)})
+    db, season = request.app[DB_KEY], request.match_info["season"]
+    counts = {key: db.season(season)[key] for key in ("matches_played", "matches_failed", "last_error")}
+    return web.json_response({"season": season, **counts, "entries": db.leaderboard(season)})
 
 
 async def season_matches(request: web.Request) -> web.Response:
@@ -463,6 +464,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--storage is required to serve")
     if args.match_workers < 0:
         parser.error("--match-workers must be 0 or more")
+    # Absolute from here on: the match workers and the bundles' file URIs must not depend on
+    # the directory the server was started from.
+    args.db = Path(args.db).expanduser().resolve()
+    if args.storage is not None:
+        args.storage = Path(args.storage).expanduser().resolve()
     return args
 
 

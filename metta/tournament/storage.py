@@ -19,7 +19,7 @@ from metta.tournament.bundle import extract_bundle
 
 class BundleStore:
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.root = Path(root).expanduser().resolve()  # unpacked paths go to workers and into file URIs
         for sub in ("bundles", "unpacked", "incoming"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 

@@ -97,11 +97,16 @@ class MettaGridGymEnv(gymnasium.Env):
                 f"{config.game.num_agents}; use MettaGridParallelEnv (PettingZoo) for multi-agent games"
             )
         self.config = config
+        self._seed = seed
         self._runner = EpisodeRunner(config, seed=seed)
         self.observation_space = self._runner.vec.observation_space
         self.action_space = self._runner.vec.action_space
         self.action_names = self._runner.vec.action_names
         self.feature_names = self._runner.feature_names
+
+    def __reduce__(self):
+        """Pickled as its config and seed (the core env is not picklable): a new env, not reset."""
+        return type(self), (self.config, (), self._seed)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)  # seeds self.np_random, which the checker expects

@@ -22,13 +22,16 @@ class MettaGridParallelEnv(ParallelEnv):
 
     An agent left out of the actions dict does `noop` (or action 0 if noop is disabled).
     `infos` are empty except on the final step, where each agent's holds its episode return
-    and stats.
+    and stats. Every agent has the same spaces, so SuperSuit's `pettingzoo_env_to_vec_env_v1`
+    and `concat_vec_envs_v1` take it as it is; `render_mode` is None (nothing to render).
     """
 
     metadata = {"name": "mettagrid_v0", "render_modes": [], "is_parallelizable": True}
+    render_mode = None  # no PettingZoo render modes; wrappers (SuperSuit) read the attribute
 
     def __init__(self, config: EnvConfig | str, overrides: list[str] | tuple[str, ...] = (), seed: int = 0):
         self.config = resolve_config(config, overrides)
+        self._seed = seed
         self._runner = EpisodeRunner(self.config, seed=seed)
         vec = self._runner.vec
         self.possible_agents = [f"agent_{index}" for index in range(vec.num_agents)]
@@ -41,6 +44,11 @@ class MettaGridParallelEnv(ParallelEnv):
         self._action_spaces = {agent: vec.action_space for agent in self.possible_agents}
         self._default_action = [self.action_names.index("noop") if "noop" in self.action_names else 0, 0]
         self._actions = np.zeros((vec.num_agents, 2), dtype=ACTION_DTYPE)
+
+    def __reduce__(self):
+        """Pickled as its config and seed (the core env is not picklable): the copy is a new env,
+        not reset, as vectorizers that copy an env into workers (SuperSuit) expect."""
+        return type(self), (self.config, (), self._seed)
 
     def observation_space(self, agent: str):
         return self._observation_spaces[agent]

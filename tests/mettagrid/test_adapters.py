@@ -4,6 +4,7 @@ boundaries (the final observation is the episode's own), seeding, and PufferLib 
 from __future__ import annotations
 
 import functools
+import pickle
 import subprocess
 import sys
 import warnings
@@ -171,6 +172,62 @@ def test_parallel_env_episode_boundaries():
         env.step({})
     env.reset()
     assert env.agents == env.possible_agents
+
+
+def _rollout(env, steps: int, seed: int) -> list[tuple]:
+    """(observations, rewards) of `steps` steps of fixed actions after reset(seed)."""
+    obs, _ = env.reset(seed=seed)
+    played = [(np.stack(list(obs.values())), None)]
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        actions = {agent: rng.integers(0, 4, 2) for agent in env.agents}
+        obs, rewards, *_ = env.step(actions)
+        played.append((np.stack(list(obs.values())), np.array(list(rewards.values()))))
+    return played
+
+
+def test_parallel_env_pickles_as_its_config_and_seed():
+    env = MettaGridParallelEnv("mettagrid/arena/basic", ["game.max_steps=8"], seed=3)
+    copied = pickle.loads(pickle.dumps(env))
+    assert copied is not env and copied.config == env.config and copied.render_mode is None
+    assert copied.agents == []  # a new env: the copy starts before its first reset
+    # The copy plays the same episodes as the original (the seed travelled with it).
+    for (obs, rewards), (copied_obs, copied_rewards) in zip(_rollout(env, 6, 5), _rollout(copied, 6, 5)):
+        np.testing.assert_array_equal(obs, copied_obs)
+        np.testing.assert_array_equal(rewards, copied_rewards)
+    other_seed = pickle.loads(pickle.dumps(MettaGridParallelEnv("mettagrid/arena/basic", ["game.max_steps=8"], 4)))
+    first_obs = _rollout(other_seed, 0, None)[0][0], _rollout(env, 0, None)[0][0]
+    assert not np.array_equal(*first_obs)  # unseeded resets follow each env's own seed
+    gym_env = pickle.loads(pickle.dumps(MettaGridGymEnv(SINGLE_AGENT, seed=2)))
+    assert gym_env.config == MettaGridGymEnv(SINGLE_AGENT).config and gym_env.reset()[0].shape[-1] == 3
+
+
+@pytest.mark.parametrize("num_cpus", [0, 2])  # 0: in this process; 2: one worker process per env
+def test_parallel_env_in_supersuit_vector_envs(num_cpus):
+    supersuit = pytest.importorskip("supersuit")
+    env = MettaGridParallelEnv("mettagrid/navigation", ["game.max_steps=6"])
+    agents, tokens = len(env.possible_agents), env.observation_space("agent_0").shape[0]
+    vec = supersuit.concat_vec_envs_v1(supersuit.pettingzoo_env_to_vec_env_v1(env), 2, num_cpus=num_cpus,
+                                       base_class="gymnasium")
+    try:
+        assert vec.num_envs == 2 * agents
+        obs, _ = vec.reset(seed=0)
+        assert obs.shape == (2 * agents, tokens, 3) and obs.dtype == np.uint8  # (reset's infos differ by backend)
+        rng = np.random.default_rng(0)
+        for step in range(1, 8):
+            actions = rng.integers(0, vec.action_space.nvec, size=(vec.num_envs, 2))
+            obs, rewards, terminations, truncations, infos = vec.step(actions)
+            assert obs.shape == (2 * agents, tokens, 3) and rewards.shape == (2 * agents,)
+            assert truncations.all() == (step == 6) and not terminations.any()
+            completion = completion_token(obs, env.feature_names)
+            if step == 6:  # the episode ended: SuperSuit reset it and keeps its last observation
+                assert (completion == 0).all()
+                assert all(info["episode_length"] == 6 for info in infos)
+                assert all(completion_token(info["terminal_observation"], env.feature_names) == 255 for info in infos)
+            else:
+                assert (completion > 0).all() and (completion < 255).all()
+    finally:
+        vec.close()
 
 
 # ------------------------------------------------------------------------------------------

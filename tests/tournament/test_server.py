@@ -4,6 +4,7 @@ temporary database and storage, driven through the client library."""
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import signal
 import subprocess
@@ -27,14 +28,23 @@ QUICK_SEASON = json.dumps({"env": "mettagrid/arena/basic", "max_steps": 200, "ep
                            "target_matches": 2})
 
 
+def project_env() -> dict[str, str]:
+    """The environment with this checkout first on the path, for processes started elsewhere."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 class Server:
-    def __init__(self, tmp: Path, *args: str):
+    """`python -m metta.tournament.server` on port 0; `db` and `storage` are taken relative to
+    `cwd`, as a user's shell would."""
+
+    def __init__(self, tmp: Path, *args: str, cwd: Path = ROOT, db: str | None = None, storage: str | None = None):
         self.log = tmp / f"server-{time.monotonic_ns()}.log"
         self.storage = tmp / "storage"
-        command = [sys.executable, "-m", "metta.tournament.server", "--db", str(tmp / "t.db"),
-                   "--storage", str(self.storage), "--host", "127.0.0.1", "--port", "0", *args]
+        command = [sys.executable, "-m", "metta.tournament.server", "--db", db or str(tmp / "t.db"),
+                   "--storage", storage or str(self.storage), "--host", "127.0.0.1", "--port", "0", *args]
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+            self.process = subprocess.Popen(command, cwd=cwd, env=project_env(), stdout=subprocess.PIPE, stderr=log,
+                                            text=True)
         self.url = self._read_url(timeout=30)
 
     def _read_url(self, timeout: float) -> str:

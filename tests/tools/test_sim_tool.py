@@ -50,8 +50,11 @@ def test_builtin_policies_on_the_smoke_test(tmp_path):
     assert scripted_cp["metrics"]["reward_avg"] > random_cp["metrics"]["reward_avg"]
 
     db = Path(report["stats_db"])
-    assert db.parent == tmp_path / "eval" and db.name.startswith("smoke_test_") and db.suffix == ".duckdb"
+    assert db == tmp_path / "eval_random+scripted" / "stats.db"  # the default: <train_dir>/eval_<run>/stats.db
     assert f"stats DB written to {db}" in result.stderr
+    [record] = [json.loads(line) for line in (tmp_path / "evaluations.jsonl").read_text().splitlines()]
+    assert (record["local"], record["stats_db"], record["suite"]) == (str(db), str(db), "smoke_test")
+    assert record["policies"] == [["random", "builtin"], ["scripted", "builtin"]]
     averages = dict(query(db, AVG_REWARD))
     assert set(averages) == {"random:builtin", "scripted:builtin"}
     episodes = query(db, EPISODE_STEPS)
@@ -75,6 +78,9 @@ def test_trained_checkpoint_on_navigation_exported_to_s3(tmp_path, s3_endpoint):
     assert f"replays written under {tmp_path}/replays" in result.stderr
     report = json.loads(result.stdout)
     assert report["stats_db"] == "s3://sim-tool/evals/nav.duckdb"
+    [record] = [json.loads(line) for line in (tmp_path / "evaluations.jsonl").read_text().splitlines()]
+    assert record["stats_db"] == "s3://sim-tool/evals/nav.duckdb"
+    assert record["local"] == str(tmp_path / "eval_navrun+random" / "stats.db")  # the local copy stays
     trained = report["policies"][0]
     assert trained["policy_uri"] == checkpoints
     [checkpoint] = trained["checkpoints"]

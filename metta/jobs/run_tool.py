@@ -186,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         call = resolve(tool, recipe)
         if isinstance(call, CommandCall):
             return run_command_call(call, args, dry_run)
-        overrides = list(call.overrides) + translate(call.config_name, args)
+        from metta.common.tool import rejoin_split_lists
+
+        overrides = list(call.overrides) + translate(call.config_name, rejoin_split_lists(args))
         cfg = compose(call.config_name, overrides)
         if call.config_name not in JOBS:
             raise UsageError(f"{tool}: job {call.config_name!r} has no tool")

@@ -57,6 +57,7 @@ def main(cfg: DictConfig) -> None:
 
 
 def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
+    from metta.agent.policy_store import PolicyStore
     from metta.agent.policy_uri import resolve_policies
     from metta.sim.eval_index import default_db_path, record_evaluation
     from metta.sim.simulation_config import load_suite
@@ -73,12 +74,15 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     device = _device(run.device)
     suite = load_suite(job.simulation_suite)
 
+    store = PolicyStore(train_dir=run.train_dir)
     specs, sources = [], []
     for uri in job.policy_uris:
         try:
-            found = resolve_policies(uri, selector=selector, metric=job.metric)
+            found = resolve_policies(uri, selector=selector, metric=job.metric, store=store)
         except ValueError as error:
             raise ConfigError(f"sim_job.policy_uris: {error}") from None
+        if (local := store.local_run_dir(uri)) is not None:
+            print(f"sim: {uri}: the run trained here, {local} (wandb not asked)", file=log)
         specs += found
         sources += [uri] * len(found)
 

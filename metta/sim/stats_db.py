@@ -429,17 +429,28 @@ def _download_s3(uri: str, cache: Path) -> Path:
     return dest
 
 
+_WANDB_LOCAL_HINT = ("; stats DBs on this machine are read by path instead "
+                     "(an evaluation's default: ./train_dir/eval_<run>/stats.db)")
+
+
 def _download_wandb(uri: str, cache: Path) -> Path:
+    try:
+        return _fetch_wandb(uri, cache)
+    except StatsDBError as error:
+        raise StatsDBError(str(error) + _WANDB_LOCAL_HINT) from None
+
+
+def _fetch_wandb(uri: str, cache: Path) -> Path:
     parts = uri[len("wandb://") :].strip("/").split("/")
-    if len(parts) == 2 and parts[0] == "stats" and parts[1]:
+    if len(parts) == 2 and parts[0] in ("stats", "artifacts") and parts[1]:
         entity, project = os.environ.get("WANDB_ENTITY"), os.environ.get("WANDB_PROJECT")
         if not entity or not project:
-            raise StatsDBError(f"{uri}: set WANDB_ENTITY and WANDB_PROJECT to resolve wandb://stats/<artifact>")
+            raise StatsDBError(f"{uri}: set WANDB_ENTITY and WANDB_PROJECT to resolve wandb://{parts[0]}/<artifact>")
         parts = [entity, project, parts[1]]
     if len(parts) != 3 or not all(parts):
         raise StatsDBError(
-            f"{uri}: malformed wandb URI "
-            "(use wandb://<entity>/<project>/<artifact>[:version] or wandb://stats/<artifact>)"
+            f"{uri}: malformed wandb URI (use wandb://<entity>/<project>/<artifact>[:version], "
+            "wandb://stats/<artifact> or wandb://artifacts/<artifact>)"
         )
     entity, project, artifact_ref = parts
     name, _, version = artifact_ref.partition(":")

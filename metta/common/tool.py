@@ -45,8 +45,8 @@ def rejoin_split_lists(words: list[str]) -> list[str]:
     Typed unquoted, `dashboard.policies=["run1", "run2"]` reaches us as two words,
     `dashboard.policies=[run1,` and `run2]` (the shell drops the quotes and splits at the
     space). A `key=value` word whose value opens more `[` than it closes takes the following
-    words (joined with a space) until the brackets balance; when they never do, the words are
-    left as they were, for the usual one-line error. Line breaks inside a word (a list typed
+    words (joined with a space) until the brackets balance; when they never do, that is a
+    one-line ConfigError naming the key. Line breaks inside a word (a list typed
     over several lines inside quotes) become spaces, since Hydra's grammar has no newlines."""
     words = [re.sub(r"\s*\n\s*", " ", word) for word in words]
     out: list[str] = []
@@ -58,7 +58,11 @@ def rejoin_split_lists(words: list[str]) -> list[str]:
         while depth > 0 and end < len(words) and not words[end].startswith("-"):
             depth += _bracket_depth(words[end])
             end += 1
-        if depth == 0 and end > index + 1:
+        if depth > 0:
+            key = word.partition("=")[0].lstrip("+")
+            raise ConfigError(f"{key}: the list {' '.join(words[index:end]).partition('=')[2]!r} is never closed "
+                              f"with ']' (quote the whole value: {key}='[\"a\", \"b\"]')")
+        if end > index + 1:
             out.append(" ".join(words[index:end]))
             index = end
         else:
@@ -107,7 +111,7 @@ def hydra_tool(script: str) -> None:
 
     tool = TOOLS[script]
     register_schema_defaults(tool.job)
-    sys.argv[1:] = normalize_overrides(sys.argv[1:])
+    sys.argv[1:] = exit_on_config_error(normalize_overrides, sys.argv[1:])
     precheck_overrides(tool.job, sys.argv)
 
     @hydra.main(config_path=str(CONFIGS_DIR), config_name=tool.job, version_base="1.3")

@@ -6,7 +6,7 @@ Evaluating the same policies again replaces that file.
 
 The record: `<train_dir>/evaluations.jsonl`, one JSON object per evaluation, oldest first:
 
-    {"local": "train_dir/eval_my_run/stats.db",        # the DB on this machine
+    {"local": "eval_my_run/stats.db",                  # the DB here, relative to <train_dir>
      "stats_db": "s3://bucket/evals/nav.db",            # where it was asked to go (= local if local)
      "suite": "navigation",
      "policies": [["my_run", "v12"], ["random", "builtin"]],   # (policy_key, policy_version)
@@ -68,7 +68,7 @@ def _locked(train_dir: Path) -> Iterator[None]:
 
 
 def read_index(train_dir: str | Path) -> list[dict[str, Any]]:
-    """Every record, oldest first; lines that do not parse are skipped."""
+    """Every record, oldest first, `local` joined to `train_dir`; lines that do not parse are skipped."""
     path = index_path(train_dir)
     if not path.is_file():
         return []
@@ -77,8 +77,17 @@ def read_index(train_dir: str | Path) -> list[dict[str, Any]]:
         with contextlib.suppress(ValueError):
             record = json.loads(line)
             if isinstance(record, dict) and record.get("local") and isinstance(record.get("policies"), list):
-                records.append(record)
+                records.append({**record, "local": str(Path(train_dir) / record["local"])})
     return records
+
+
+def _stored(record: dict[str, Any], train_dir: Path) -> dict[str, Any]:
+    """A record as written: `local` relative to `train_dir` when it lies inside it, so the
+    record stays right from any working directory and when the directory moves."""
+    local = Path(record["local"]).resolve()
+    with contextlib.suppress(ValueError):
+        return {**record, "local": str(local.relative_to(train_dir.resolve()))}
+    return {**record, "local": str(local)}
 
 
 def record_evaluation(train_dir: str | Path, local: str | Path, stats_db: str, suite: str,
@@ -96,7 +105,7 @@ def record_evaluation(train_dir: str | Path, local: str | Path, stats_db: str, s
     with _locked(train_dir):
         kept = [r for r in read_index(train_dir)
                 if _same_file(r["local"]) not in same and r.get("stats_db") not in same]
-        lines = [json.dumps(r) for r in [*kept, record]]
+        lines = [json.dumps(_stored(r, train_dir)) for r in [*kept, record]]
         atomic_write_bytes(index_path(train_dir), ("\n".join(lines) + "\n").encode())
     return record
 

@@ -163,6 +163,20 @@ def test_wandb_offline_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(StatsDBError, match="WANDB_MODE=offline") as error:
         load_stats_db("wandb://team/project/nav_stats:v1", cache_dir=tmp_path)
     assert "\n" not in str(error.value)
+    assert "./train_dir/eval_<run>/stats.db" in str(error.value)  # what to type instead
+
+
+@pytest.mark.parametrize("uri", ["wandb://stats/navigation_eval_v2", "wandb://artifacts/navigation_db"])
+def test_reference_short_wandb_forms_say_what_they_need(tmp_path, monkeypatch, uri):
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    with pytest.raises(StatsDBError, match="set WANDB_ENTITY and WANDB_PROJECT") as error:
+        load_stats_db(uri, cache_dir=tmp_path)
+    assert "\n" not in str(error.value) and str(error.value).startswith(uri)
+    monkeypatch.setenv("WANDB_ENTITY", "team")
+    monkeypatch.setenv("WANDB_PROJECT", "proj")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    with pytest.raises(StatsDBError, match="WANDB_MODE=offline.*read by path instead"):
+        load_stats_db(uri, cache_dir=tmp_path)
 
 
 def test_local_export_copies_atomically(tmp_path):

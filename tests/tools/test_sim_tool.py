@@ -135,8 +135,12 @@ def test_unreadable_checkpoint_is_one_line_and_exit_2(tmp_path):
 
 def test_a_single_uri_needs_no_list(tmp_path):
     result = run_sim("sim_job.policy_uris=metta://policy/simple", "sim_job.simulation_suite=smoke_test",
-                     "sim_job.num_episodes=1", "sim_job.num_workers=1", f"sim_job.stats_db_uri={tmp_path}/one.duckdb")
+                     "sim_job.num_episodes=1", "sim_job.num_workers=1", f"sim_job.stats_db_uri={tmp_path}/one.duckdb",
+                     f"train_dir={tmp_path}/train_dir")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["stats_db"] == f"{tmp_path}/one.duckdb"
+    # a DB outside train_dir is recorded by its absolute path
+    [record] = [json.loads(line) for line in (tmp_path / "train_dir" / "evaluations.jsonl").read_text().splitlines()]
+    assert record["local"] == f"{tmp_path}/one.duckdb"
     assert query(tmp_path / "one.duckdb", "SELECT COUNT(*) FROM episodes") == [(2,)]

@@ -7,6 +7,8 @@ exec "${py:-python3}" "$0" "$@"
 '''
 """Report on evaluation results: per policy and evaluation, mean/std/CI of every metric.
 
+  ./tools/analyze.py analysis.policy_uri=wandb://run/my_run      # my_run's recorded evaluations
+  ./tools/analyze.py                                              # the latest recorded evaluation
   ./tools/analyze.py analysis.eval_db_uri=./eval.duckdb analysis.output_path=./report/
   ./tools/analyze.py analysis.eval_db_uri='[a.duckdb, s3://bucket/b.duckdb]' analysis.metrics='[reward]'
   ./tools/analyze.py analysis.eval_db_uri=./eval.duckdb analysis.policy_uri=wandb://run/exp \

@@ -10,7 +10,11 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/sim.py sim_job.policy_uris='["metta://policy/random"]' sim_job.simulation_suite=smoke_test
   ./tools/sim.py sim_job.policy_uris='["file://./train_dir/my_run/checkpoints"]' selector_type=top
   ./tools/sim.py sim_job.policy_uris='["s3://bucket/runs/my_run/"]' sim_job.stats_db_uri=s3://bucket/eval.duckdb
+  ./tools/sim.py sim_job.policy_uris='["wandb://run/my_run"]'     # a run trained here: ./train_dir/my_run
 
+The DB goes to ./train_dir/eval_<run>/stats.db unless sim_job.stats_db_uri says otherwise (an
+s3:// one is uploaded from there), and every evaluation is recorded in ./train_dir/evaluations.jsonl,
+where tools/analyze.py and tools/dashboard.py find it.
 The JSON goes to stdout; progress, skipped simulations and the DB's location to stderr.
 """
 

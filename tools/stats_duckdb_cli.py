@@ -7,7 +7,7 @@ exec "${py:-python3}" "$0" "$@"
 '''
 """An SQL shell over an evaluation stats DB (local, s3:// or wandb://, downloaded to a cache).
 
-  ./tools/stats_duckdb_cli.py +eval_db_uri=train_dir/eval/navigation_20250101.120000.duckdb
+  ./tools/stats_duckdb_cli.py +eval_db_uri=train_dir/eval_my_run/stats.db
   ./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evals/nav.duckdb
   ./tools/stats_duckdb_cli.py +eval_db_uri=eval.duckdb -c "SELECT COUNT(*) FROM episodes"
 """

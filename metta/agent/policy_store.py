@@ -7,9 +7,11 @@ URIs
     s3://bucket/key.pt                 one checkpoint
     s3://bucket/prefix/                `<run>:v<epoch>.pt` objects directly under the prefix
                                        and under `prefix/checkpoints/`
-    wandb://run/<run_id>               the newest `model` artifact logged by that run, in
-                                       $WANDB_ENTITY/$WANDB_PROJECT (Metta uses the run name as
-                                       the wandb run id)
+    wandb://run/<run_id>               a run trained on this machine: `<train_dir>/<run_id>`'s
+                                       checkpoints when that directory exists (wandb is not
+                                       asked); otherwise the newest `model` artifact logged by
+                                       that run, in $WANDB_ENTITY/$WANDB_PROJECT (Metta uses the
+                                       run name as the wandb run id)
     wandb://<entity>/<project>/<artifact>:<version>
                                        one artifact version (":latest" when omitted)
 
@@ -104,9 +106,10 @@ class _Candidate:
 
 
 class PolicyStore:
-    def __init__(self, cache_dir: str | Path | None = None):
+    def __init__(self, cache_dir: str | Path | None = None, train_dir: str | Path = "train_dir"):
         default = os.environ.get("METTA_CACHE_DIR") or Path.home() / ".cache" / "metta" / "policies"
         self.cache_dir = Path(cache_dir if cache_dir is not None else default).expanduser()
+        self.train_dir = Path(train_dir).expanduser()  # where wandb://run/<run> looks first
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -229,7 +232,28 @@ class PolicyStore:
             return dest
         return download_file(bucket, key, dest, client)
 
+    def local_run_dir(self, uri: str) -> Path | None:
+        """The directory of a `wandb://run/<run>` trained here (`<train_dir>/<run>`), if any."""
+        run = parse_wandb_run_name(uri)
+        if run is None or run in (".", ".."):
+            return None
+        run_dir = self.train_dir / run
+        return run_dir if run_dir.is_dir() else None
+
     def _wandb_candidates(self, uri: str) -> list[_Candidate]:
+        run_dir = self.local_run_dir(uri)
+        if run_dir is not None:
+            return _local_candidates(run_dir, uri_override=None)
+        try:
+            return self._wandb_artifact_candidates(uri)
+        except PolicyStoreError as error:
+            local = parse_wandb_run_name(uri)
+            hint = (f"; no local run at {self.train_dir / local} either (a run trained here is found there; "
+                    "train_dir= names its parent)" if local else
+                    "; for a checkpoint on this machine give file://PATH or a path instead")
+            raise PolicyStoreError(str(error) + hint) from None
+
+    def _wandb_artifact_candidates(self, uri: str) -> list[_Candidate]:
         ref = parse_wandb_uri(uri)
         mode = os.environ.get("WANDB_MODE", "").lower()
         if mode in ("offline", "disabled", "dryrun"):
@@ -281,6 +305,12 @@ class WandbRef:
     version: str = "latest"
 
 
+def parse_wandb_run_name(uri: str) -> str | None:
+    """`wandb://run/<run>` -> "<run>"; None for any other URI."""
+    parts = uri[len("wandb://") :].strip("/").split("/") if uri.startswith("wandb://") else []
+    return parts[1] if len(parts) == 2 and parts[0] == "run" and parts[1] else None
+
+
 def parse_wandb_uri(uri: str) -> WandbRef:
     if not uri.startswith("wandb://"):
         raise PolicyStoreError(f"{uri}: not a wandb:// URI")
@@ -315,6 +345,9 @@ def _local_candidates(path: Path, uri_override: str | None, any_name: bool = Fal
 
     if path.is_file():
         return [candidate(path)]
+    if path.suffix == ".mpt" and path.with_suffix(".pt").is_file():
+        # The original's later checkpoints were `<run>:v<N>.mpt`; ours of the same epoch are `.pt`.
+        return [candidate(path.with_suffix(".pt"))]
     if not path.is_dir():
         return []
     if any_name:  # a downloaded artifact: every .pt in it, at any depth

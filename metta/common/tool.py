@@ -8,6 +8,7 @@ not parse) ends as one line on stderr naming the key, and exit code 2.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, TypeVar
 
@@ -38,13 +39,50 @@ def compose_job(config_name: str | None, overrides: list[str], return_hydra_conf
                           return_hydra_config=return_hydra_config)
 
 
+def rejoin_split_lists(words: list[str]) -> list[str]:
+    """Put back together a list value the shell split at its spaces.
+
+    Typed unquoted, `dashboard.policies=["run1", "run2"]` reaches us as two words,
+    `dashboard.policies=[run1,` and `run2]` (the shell drops the quotes and splits at the
+    space). A `key=value` word whose value opens more `[` than it closes takes the following
+    words (joined with a space) until the brackets balance; when they never do, that is a
+    one-line ConfigError naming the key. Line breaks inside a word (a list typed
+    over several lines inside quotes) become spaces, since Hydra's grammar has no newlines."""
+    words = [re.sub(r"\s*\n\s*", " ", word) for word in words]
+    out: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        depth = _bracket_depth(word.partition("=")[2]) if "=" in word and not word.startswith("-") else 0
+        end = index + 1
+        while depth > 0 and end < len(words) and not words[end].startswith("-"):
+            depth += _bracket_depth(words[end])
+            end += 1
+        if depth > 0:
+            key = word.partition("=")[0].lstrip("+")
+            raise ConfigError(f"{key}: the list {' '.join(words[index:end]).partition('=')[2]!r} is never closed "
+                              f"with ']' (quote the whole value: {key}='[\"a\", \"b\"]')")
+        if end > index + 1:
+            out.append(" ".join(words[index:end]))
+            index = end
+        else:
+            out.append(word)
+            index += 1
+    return out
+
+
+def _bracket_depth(text: str) -> int:
+    return text.count("[") - text.count("]")
+
+
 def normalize_overrides(overrides: list[str]) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning."""
+    keep their meaning. A list the shell split at its spaces is joined back first
+    (`rejoin_split_lists`)."""
     out = []
-    for override in overrides:
+    for override in rejoin_split_lists(overrides):
         if override.startswith("+") and not override.startswith("++") and "=" in override:
             key = override[1:].split("=", 1)[0]
             if "." in key or not (CONFIGS_DIR / key).is_dir():
@@ -73,7 +111,7 @@ def hydra_tool(script: str) -> None:
 
     tool = TOOLS[script]
     register_schema_defaults(tool.job)
-    sys.argv[1:] = normalize_overrides(sys.argv[1:])
+    sys.argv[1:] = exit_on_config_error(normalize_overrides, sys.argv[1:])
     precheck_overrides(tool.job, sys.argv)
 
     @hydra.main(config_path=str(CONFIGS_DIR), config_name=tool.job, version_base="1.3")

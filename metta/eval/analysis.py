@@ -43,12 +43,15 @@ FROM population GROUP BY ALL
 
 # Only the stored (non-zero) values: their count, mean and squared deviations. The zeros the
 # database left out are added back in Python, where shards from several files are merged.
-_METRICS_SQL = f"""
-WITH population AS ({_POPULATION_SQL})
+# Our files keep the stored values in `agent_metric_values` (their `agent_metrics` view fills
+# in the zeros, which would count the same but cost a row per metric and agent-episode);
+# files with the spec's bare `agent_metrics` table are read from that.
+_METRICS_SQL = """
+WITH population AS ({population})
 SELECT p.policy_key, p.policy_version, p.sim_name, p.suite, CAST(m.metric AS VARCHAR) AS metric,
        count(*) AS n, avg(m.value) AS mean, coalesce(var_pop(m.value), 0) * count(*) AS m2
 FROM population p
-JOIN agent_metrics m ON m.episode_id = p.episode_id AND m.agent_id = p.agent_id
+JOIN {metrics_table} m ON m.episode_id = p.episode_id AND m.agent_id = p.agent_id
 GROUP BY ALL
 """
 
@@ -149,7 +152,11 @@ def read_table(connection, source: str) -> EvalTable:
         evaluation = evaluation_name(sim_name, suite)
         table.categories[evaluation] = category_of(evaluation)
         table.cells[(PolicyRef(key, version), evaluation)] = Cell(episodes, agent_episodes)
-    for key, version, sim_name, suite, metric, n, mean, m2 in connection.execute(_METRICS_SQL).fetchall():
+    base_tables = {row[0] for row in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()}
+    metrics_table = "agent_metric_values" if "agent_metric_values" in base_tables else "agent_metrics"
+    sql = _METRICS_SQL.format(population=_POPULATION_SQL, metrics_table=metrics_table)
+    for key, version, sim_name, suite, metric, n, mean, m2 in connection.execute(sql).fetchall():
         cell = table.cells[(PolicyRef(key, version), evaluation_name(sim_name, suite))]
         cell.stored[metric] = Summary(int(n), float(mean), float(m2))
         table.metrics.add(metric)

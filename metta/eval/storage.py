@@ -21,7 +21,7 @@ def local_stats_db(uri: str, key: str, cache_dir: str | None = None) -> Path:
     try:
         path = Path(load_stats_db(uri, cache_dir=cache_dir))
     except Exception as error:  # noqa: BLE001  (tool boundary: whatever went wrong, one line)
-        reason = s3_error_message(error) or first_line(error)
+        reason = s3_error_message(error) or first_line(error, 400)
         named = uri in reason or uri.removeprefix("file://") in reason  # stats_db names it already
         raise ConfigError(f"{key}: {reason}" if named else f"{key}: {uri}: {reason}") from None
     if not path.is_file():

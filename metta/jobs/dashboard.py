@@ -17,7 +17,9 @@ from mettagrid.errors import ConfigError
 class DashboardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    eval_db_uris: str | list[str] = Field(default_factory=list, description="Stats DBs: path, file://, s3://, wandb://")
+    eval_db_uris: str | list[str] = Field(
+        default_factory=list, description="Stats DBs: path, file://, s3://, wandb://; empty = every evaluation "
+        "recorded in <train_dir>/evaluations.jsonl of each of train_dirs")
     train_dirs: list[str] = Field(["train_dir"], description="Directories of runs (<dir>/<run>/metrics.jsonl)")
     runs: list[str] = Field(default_factory=list, description="Run directories (or their metrics.jsonl)")
     policies: list[str] | None = Field(None, description="Only these runs (or run:vN checkpoints); null = all")
@@ -36,7 +38,7 @@ class DashboardConfig(BaseModel):
 
 def run_dashboard(job: DashboardConfig) -> tuple[dict, bytes, str | None]:
     """(dashboard, its JSON bytes, where it was written or None)."""
-    uris = job.db_uris()
+    uris = job.db_uris() or recorded_db_uris(job.train_dirs)
     table = load_table(uris, "dashboard.eval_db_uris", job.cache_dir) if uris else EvalTable()
     runs = find_runs(job.train_dirs, job.runs)
     if job.policies:
@@ -55,6 +57,15 @@ def run_dashboard(job: DashboardConfig) -> tuple[dict, bytes, str | None]:
     if job.output_path:
         written = write_output(job.output_path, data, "dashboard.output_path", "application/json")
     return dashboard, data, written
+
+
+def recorded_db_uris(train_dirs: list[str]) -> list[str]:
+    """Every evaluation `tools/sim.py` recorded under these directories, oldest first."""
+    from metta.sim.eval_index import record_db_uri, recorded_evaluations
+
+    found = [uri for train_dir in train_dirs for r in reversed(recorded_evaluations(train_dir))
+             if (uri := record_db_uri(r))]
+    return list(dict.fromkeys(found))
 
 
 def serve_dashboard(data: bytes, port: int) -> None:

@@ -118,7 +118,7 @@ def translate(config_name: str, args: list[str]) -> list[str]:
             if not (uris.startswith("[") and uris.endswith("]")):
                 uris = "[" + ",".join(json.dumps(u.strip()) for u in uris.split(",") if u.strip()) + "]"
             overrides.append(f"sim_job.policy_uris={uris}")
-        elif config_name == "analyze_job" and key in ("eval_db_uri", "policy_uri"):
+        elif config_name == "analyze_job" and key in ("eval_db_uri", "policy_uri", "train_dir"):
             overrides.append(f"analysis.{key}={value}")
         elif config_name in ("replay_job", "play_job") and key in ("policy_uri", "replay_uri", "open_browser_on_start",
                                                                     "port", "replay_dir"):
@@ -186,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         call = resolve(tool, recipe)
         if isinstance(call, CommandCall):
             return run_command_call(call, args, dry_run)
-        overrides = list(call.overrides) + translate(call.config_name, args)
+        from metta.common.tool import rejoin_split_lists
+
+        overrides = list(call.overrides) + translate(call.config_name, rejoin_split_lists(args))
         cfg = compose(call.config_name, overrides)
         if call.config_name not in JOBS:
             raise UsageError(f"{tool}: job {call.config_name!r} has no tool")

@@ -1,13 +1,14 @@
 """`tools/sim.py`: evaluate policies on a suite, write the stats DB, report JSON.
 
 For every policy URI the selector picks checkpoints (built-ins are one policy each); every
-checkpoint runs every simulation of the suite; the merged stats DB is written locally and,
-when `sim_job.stats_db_uri` is an s3:// URI, uploaded there.
+checkpoint runs every simulation of the suite; the merged stats DB is written locally (by
+default `<train_dir>/eval_<run>/stats.db`) and, when `sim_job.stats_db_uri` is an s3:// URI,
+uploaded there. Every evaluation is recorded in `<train_dir>/evaluations.jsonl`
+(`metta.sim.eval_index`), which is how `tools/analyze.py` finds it without being told.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -46,7 +47,8 @@ class SimRunConfig(BaseModel):
         "latest", description="Which checkpoints of a run: latest | top (by sim_job.metric) | all")
     device: str = Field("cpu", description="torch device the policies run on")
     seed: int = 0
-    train_dir: str = Field("train_dir", description="The DB goes to <train_dir>/eval/<suite>_<timestamp>.duckdb")
+    train_dir: str = Field("train_dir", description="Default DB: <train_dir>/eval_<run>/stats.db; every evaluation "
+                           "is recorded in <train_dir>/evaluations.jsonl")
 
 
 def main(cfg: DictConfig) -> None:
@@ -55,7 +57,9 @@ def main(cfg: DictConfig) -> None:
 
 
 def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
+    from metta.agent.policy_store import PolicyStore
     from metta.agent.policy_uri import resolve_policies
+    from metta.sim.eval_index import default_db_path, record_evaluation
     from metta.sim.simulation_config import load_suite
     from metta.sim.stats_db import StatsDBError, export_stats_db
     from metta.sim.suite_runner import run_suite
@@ -70,12 +74,15 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     device = _device(run.device)
     suite = load_suite(job.simulation_suite)
 
+    store = PolicyStore(train_dir=run.train_dir)
     specs, sources = [], []
     for uri in job.policy_uris:
         try:
-            found = resolve_policies(uri, selector=selector, metric=job.metric)
+            found = resolve_policies(uri, selector=selector, metric=job.metric, store=store)
         except ValueError as error:
             raise ConfigError(f"sim_job.policy_uris: {error}") from None
+        if (local := store.local_run_dir(uri)) is not None:
+            print(f"sim: {uri}: the run trained here, {local} (wandb not asked)", file=log)
         specs += found
         sources += [uri] * len(found)
 
@@ -90,8 +97,7 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
             raise ConfigError(f"sim_job.stats_db_uri: {job.stats_db_uri}: use a local path or s3:// URI")
         db_path = Path(job.stats_db_uri.removeprefix("file://")).expanduser()
     else:
-        stamp = dt.datetime.now().strftime("%Y%m%d.%H%M%S")
-        db_path = Path(run.train_dir) / "eval" / f"{suite.name}_{stamp}.duckdb"
+        db_path = default_db_path(run.train_dir, [spec.policy_key for spec in specs])
 
     try:
         results = run_suite(specs, suite, db_path, num_workers=job.num_workers, num_episodes=job.num_episodes,
@@ -109,6 +115,8 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
         except StatsDBError as error:
             raise ConfigError(f"sim_job.stats_db_uri: {error}") from None
         print(f"sim: stats DB exported to {stats_db}", file=log)
+    record_evaluation(run.train_dir, db_path, stats_db, suite.name,
+                      [(spec.policy_key, spec.policy_version) for spec in specs])
     return report(suite.name, job.policy_uris, sources, results, stats_db)
 
 

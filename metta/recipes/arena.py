@@ -14,7 +14,7 @@ def evaluate() -> RecipeCall:
 
 
 def analyze() -> RecipeCall:
-    return RecipeCall("analyze_job", ["analysis.policy_selector.metric=arena_score"])
+    return RecipeCall("analyze_job", ["analysis.policy_selector.metric=arena_score", "analysis.suite=arena"])
 
 
 def replay() -> RecipeCall:

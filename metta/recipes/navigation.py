@@ -14,7 +14,7 @@ def evaluate() -> RecipeCall:
 
 
 def analyze() -> RecipeCall:
-    return RecipeCall("analyze_job", ["analysis.policy_selector.metric=navigation_score"])
+    return RecipeCall("analyze_job", ["analysis.policy_selector.metric=navigation_score", "analysis.suite=navigation"])
 
 
 def replay() -> RecipeCall:

@@ -16,16 +16,21 @@ Schema (docs/evaluation.md shows it with example queries)
     agent_metric_values(episode_id, agent_id, metric, value)
         the stored per-agent metrics, only the non-zero ones (`reward` is the agent's
         episode reward; the rest are the env's agent stats)
-    agent_metrics  (a VIEW over agent_metric_values joined with agent_policies)
+    agent_metrics  (a VIEW: every agent-episode of agent_policies times every metric name,
+        the zeros filled in)
         episode_id, agent_id, metric, value, policy_key, policy_version,
         policy_name (= policy_key || ':' || policy_version), episode (= episode_id)
 
 Why a view: the reference's example queries group `agent_metrics` by `policy_name` and
-`episode`. Computing those columns from `agent_policies` keeps one source of truth for who
-played which agent, and the view still has the spec's four columns first.
+`episode` and average `value` directly. Storing only non-zero values keeps the file small,
+but then `AVG(value) ... WHERE metric = 'reward'` would skip the zeros, and a policy that
+scored 0 everywhere would have no row at all. The view puts the zeros back: one row per
+agent-episode and metric name (every name stored anywhere in the file, plus `reward`), so
+the documented queries give true means and every policy answers. Who played which agent is
+still written once, in `agent_policies`.
 
-A metric is missing when it was zero, so an average must divide by every agent-episode of
-the policy, not by the rows present: `simulation_metric_mean` does that.
+Files are written in DuckDB's v1.1.0 storage format (`STORAGE_VERSION`), so DuckDB 1.1 and
+later clients (the CLI, other languages, older Python installs) open them.
 
 Every failure to find, read, fetch or export a DB is a `StatsDBError` with one line.
 """
@@ -93,13 +98,20 @@ CREATE TABLE IF NOT EXISTS agent_metric_values (
     episode_id VARCHAR, agent_id INTEGER, metric VARCHAR, value DOUBLE
 );
 CREATE OR REPLACE VIEW agent_metrics AS
-SELECT m.episode_id, m.agent_id, m.metric, m.value,
+WITH metric_names AS (SELECT DISTINCT metric FROM agent_metric_values UNION SELECT 'reward' AS metric)
+SELECT p.episode_id, p.agent_id, k.metric, COALESCE(m.value, 0.0) AS value,
        p.policy_key, p.policy_version,
        p.policy_key || ':' || p.policy_version AS policy_name,
-       m.episode_id AS episode
-FROM agent_metric_values m
-LEFT JOIN agent_policies p ON p.episode_id = m.episode_id AND p.agent_id = m.agent_id;
+       p.episode_id AS episode
+FROM agent_policies p
+CROSS JOIN metric_names k
+LEFT JOIN agent_metric_values m
+    ON m.episode_id = p.episode_id AND m.agent_id = p.agent_id AND m.metric = k.metric;
 """
+
+# The oldest DuckDB release whose clients must open our files; newer DuckDBs write a format
+# older ones refuse ("version number 999, but we can only read version 64").
+STORAGE_VERSION = "v1.1.0"
 
 _COLUMNS = {
     "simulations": ("id", "name", "suite", "env", "policy_key", "policy_version",
@@ -134,6 +146,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_SCHEMA)
 
 
+def connect_new(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A writable connection; a file it creates is in the `STORAGE_VERSION` format."""
+    return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
+
+
 # ---------------------------------------------------------------------------------------------
 # writing
 
@@ -151,7 +168,7 @@ class StatsWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.path))
+            self.con = connect_new(self.path)
             create_schema(self.con)
         except duckdb.Error as error:
             raise StatsDBError(f"{self.path}: cannot write a stats DB here ({first_line(error)})") from None
@@ -259,7 +276,7 @@ def merge_shards(shard_paths: Sequence[str | Path], out_path: str | Path) -> Pat
         check_stats_db(shard)
     try:
         with atomic_path(out) as tmp:
-            con = duckdb.connect(str(tmp))
+            con = connect_new(tmp)
             try:
                 create_schema(con)
                 for index, shard in enumerate(shards):
@@ -412,17 +429,28 @@ def _download_s3(uri: str, cache: Path) -> Path:
     return dest
 
 
+_WANDB_LOCAL_HINT = ("; stats DBs on this machine are read by path instead "
+                     "(an evaluation's default: ./train_dir/eval_<run>/stats.db)")
+
+
 def _download_wandb(uri: str, cache: Path) -> Path:
+    try:
+        return _fetch_wandb(uri, cache)
+    except StatsDBError as error:
+        raise StatsDBError(str(error) + _WANDB_LOCAL_HINT) from None
+
+
+def _fetch_wandb(uri: str, cache: Path) -> Path:
     parts = uri[len("wandb://") :].strip("/").split("/")
-    if len(parts) == 2 and parts[0] == "stats" and parts[1]:
+    if len(parts) == 2 and parts[0] in ("stats", "artifacts") and parts[1]:
         entity, project = os.environ.get("WANDB_ENTITY"), os.environ.get("WANDB_PROJECT")
         if not entity or not project:
-            raise StatsDBError(f"{uri}: set WANDB_ENTITY and WANDB_PROJECT to resolve wandb://stats/<artifact>")
+            raise StatsDBError(f"{uri}: set WANDB_ENTITY and WANDB_PROJECT to resolve wandb://{parts[0]}/<artifact>")
         parts = [entity, project, parts[1]]
     if len(parts) != 3 or not all(parts):
         raise StatsDBError(
-            f"{uri}: malformed wandb URI "
-            "(use wandb://<entity>/<project>/<artifact>[:version] or wandb://stats/<artifact>)"
+            f"{uri}: malformed wandb URI (use wandb://<entity>/<project>/<artifact>[:version], "
+            "wandb://stats/<artifact> or wandb://artifacts/<artifact>)"
         )
     entity, project, artifact_ref = parts
     name, _, version = artifact_ref.partition(":")

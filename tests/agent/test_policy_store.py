@@ -46,7 +46,8 @@ def run_dir(tmp_path, make_test_policy):  # noqa: F811
 
 @pytest.fixture
 def store(tmp_path):
-    return PolicyStore(cache_dir=tmp_path / "cache")
+    # train_dir elsewhere: wandb://run/exp must not find run_dir's local run in these tests
+    return PolicyStore(cache_dir=tmp_path / "cache", train_dir=tmp_path / "no_runs_here")
 
 
 def epochs(records):
@@ -293,6 +294,30 @@ def test_wandb_offline_is_one_line_error(store, monkeypatch, uri):
     with pytest.raises(PolicyStoreError, match="need network access and credentials") as info:
         store.records(uri)
     assert_one_line_naming(info.value, uri)
+
+
+def test_wandb_run_trained_here_is_read_from_train_dir(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    root, _ = run_dir
+    store = PolicyStore(cache_dir=tmp_path / "cache", train_dir=root.parent)
+    assert store.local_run_dir("wandb://run/exp") == root
+    [record] = store.records("wandb://run/exp")  # wandb is not asked: offline, no entity set
+    assert (record.name, record.uri) == ("exp:v4", f"file://{(root / 'checkpoints' / 'exp:v4.pt').absolute()}")
+    assert epochs(store.records("wandb://run/exp", selector="top", metric="score")) == [2]
+    # a run that is not here: the wandb error, plus where it looked locally
+    with pytest.raises(PolicyStoreError, match="no local run at .*other") as info:
+        store.records("wandb://run/other")
+    assert_one_line_naming(info.value, "wandb://run/other")
+    with pytest.raises(PolicyStoreError, match="file://PATH") as info:
+        store.records("wandb://team/project/model:v0")
+    assert_one_line_naming(info.value, "wandb://team/project/model:v0")
+
+
+def test_mpt_name_of_the_original_finds_our_pt_checkpoint(run_dir, store):
+    root, _ = run_dir
+    [record] = store.records(f"file://{root}/checkpoints/exp:v2.mpt")
+    assert record.name == "exp:v2"
 
 
 class _FakeArtifact:

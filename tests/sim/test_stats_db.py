@@ -58,10 +58,13 @@ def test_schema_has_the_spec_tables_and_the_agent_metrics_view(tmp_path):
 def test_only_non_zero_metrics_are_stored_and_reward_is_the_episode_reward(tmp_path):
     db = tmp_path / "s.duckdb"
     write_shard(db)
-    metrics = rows(db, "SELECT agent_id, metric, value FROM agent_metrics ORDER BY value")
+    metrics = rows(db, "SELECT agent_id, metric, value FROM agent_metric_values ORDER BY value")
     # agent 0: reward 1 and 3, move.success twice; agent 1 has nothing non-zero
     assert sorted(metrics) == [(0, "move.success", 4.0), (0, "move.success", 4.0),
                                (0, "reward", 1.0), (0, "reward", 3.0)]
+    # the view has every agent-episode for every metric name, the zeros filled in
+    view = rows(db, "SELECT agent_id, metric, value FROM agent_metrics")
+    assert len(view) == 2 * 2 * 2 and sorted(v for a, m, v in view if a == 1) == [0.0] * 4
     assert rows(db, "SELECT DISTINCT policy_name FROM agent_metrics") == [("run:v3",)]
     attributes = dict(rows(db, "SELECT attribute, value FROM episode_attributes WHERE episode_id = "
                                "(SELECT MIN(id) FROM episodes)"))
@@ -90,6 +93,45 @@ def test_merge_combines_shards_and_averages_count_missing_as_zero(tmp_path):
                 AND m.metric = 'move.success'
             WHERE p.policy_key = 'run'""").fetchone()
         assert mean == pytest.approx(2.0)
+
+
+def test_documented_reward_query_answers_for_a_policy_that_scored_zero(tmp_path):
+    write_shard(tmp_path / "a.duckdb", ("run", "v3"))
+    write_shard(tmp_path / "b.duckdb", ("zero", "v1"), rewards=((0.0, 0.0), (0.0, 0.0)))
+    out = merge_shards([tmp_path / "a.duckdb", tmp_path / "b.duckdb"], tmp_path / "all.duckdb")
+    # the reference's example query, as typed: the zero policy is there, and the mean counts zeros
+    answer = rows(out, """SELECT policy_name, AVG(value) as avg_reward FROM agent_metrics
+                          WHERE metric = 'reward' GROUP BY policy_name ORDER BY policy_name""")
+    assert answer == [("run:v3", 1.0), ("zero:v1", 0.0)]
+    # a file where nobody scored: `reward` still answers
+    write_shard(tmp_path / "c.duckdb", ("zero", "v2"), rewards=((0.0, 0.0),))
+    assert rows(tmp_path / "c.duckdb", "SELECT policy_name, AVG(value), COUNT(*) FROM agent_metrics "
+                                       "WHERE metric = 'reward' GROUP BY ALL") == [("zero:v2", 0.0, 2)]
+
+
+def storage_header(path):
+    """(magic, storage version number) from a DuckDB file's main header."""
+    head = path.read_bytes()[:20]
+    return head[8:12], int.from_bytes(head[12:20], "little")
+
+
+def test_files_are_written_in_the_duckdb_1_1_storage_format(tmp_path):
+    write_shard(tmp_path / "a.duckdb")
+    write_shard(tmp_path / "b.duckdb", ("other", "v1"))
+    out = merge_shards([tmp_path / "a.duckdb", tmp_path / "b.duckdb"], tmp_path / "all.duckdb")
+    plain = tmp_path / "plain.duckdb"
+    duckdb.connect(str(plain)).close()  # what this DuckDB writes when not told otherwise
+    for path in (tmp_path / "a.duckdb", out):
+        # storage number 64 is the one DuckDB 0.10 through 1.1 read and write
+        assert storage_header(path) == (b"DUCK", 64), path
+        con = duckdb.connect()
+        con.execute(f"ATTACH '{path}' AS db (READ_ONLY)")
+        tags = dict(con.execute("SELECT database_name, tags FROM duckdb_databases() WHERE database_name = 'db'")
+                    .fetchall())["db"]
+        con.close()
+        assert tags.get("storage_version", "").startswith("v1.0.0"), tags
+    if storage_header(plain)[1] == 64:
+        pytest.skip("this DuckDB writes the old format anyway; the check above cannot tell the difference")
 
 
 def test_merging_a_shard_twice_is_refused(tmp_path):
@@ -121,6 +163,20 @@ def test_wandb_offline_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(StatsDBError, match="WANDB_MODE=offline") as error:
         load_stats_db("wandb://team/project/nav_stats:v1", cache_dir=tmp_path)
     assert "\n" not in str(error.value)
+    assert "./train_dir/eval_<run>/stats.db" in str(error.value)  # what to type instead
+
+
+@pytest.mark.parametrize("uri", ["wandb://stats/navigation_eval_v2", "wandb://artifacts/navigation_db"])
+def test_reference_short_wandb_forms_say_what_they_need(tmp_path, monkeypatch, uri):
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    with pytest.raises(StatsDBError, match="set WANDB_ENTITY and WANDB_PROJECT") as error:
+        load_stats_db(uri, cache_dir=tmp_path)
+    assert "\n" not in str(error.value) and str(error.value).startswith(uri)
+    monkeypatch.setenv("WANDB_ENTITY", "team")
+    monkeypatch.setenv("WANDB_PROJECT", "proj")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    with pytest.raises(StatsDBError, match="WANDB_MODE=offline.*read by path instead"):
+        load_stats_db(uri, cache_dir=tmp_path)
 
 
 def test_local_export_copies_atomically(tmp_path):
@@ -139,7 +195,7 @@ def test_s3_export_and_import_round_trip(tmp_path, s3_endpoint):
     assert uri == "s3://stats-roundtrip/evals/nav.duckdb"
     local = load_stats_db(uri, cache_dir=tmp_path / "cache")
     assert local.is_relative_to(tmp_path / "cache")
-    assert rows(local, "SELECT COUNT(*) FROM agent_metrics WHERE metric = 'reward'") == [(2,)]
+    assert rows(local, "SELECT COUNT(*) FROM agent_metrics WHERE metric = 'reward'") == [(4,)]
     with pytest.raises(StatsDBError, match="S3 object not found"):
         load_stats_db("s3://stats-roundtrip/evals/missing.duckdb", cache_dir=tmp_path / "cache")
     with pytest.raises(StatsDBError, match="bucket does not exist"):

@@ -50,8 +50,13 @@ def test_builtin_policies_on_the_smoke_test(tmp_path):
     assert scripted_cp["metrics"]["reward_avg"] > random_cp["metrics"]["reward_avg"]
 
     db = Path(report["stats_db"])
-    assert db.parent == tmp_path / "eval" and db.name.startswith("smoke_test_") and db.suffix == ".duckdb"
+    assert db == tmp_path / "eval_random+scripted" / "stats.db"  # the default: <train_dir>/eval_<run>/stats.db
     assert f"stats DB written to {db}" in result.stderr
+    [record] = [json.loads(line) for line in (tmp_path / "evaluations.jsonl").read_text().splitlines()]
+    # the local file is recorded relative to train_dir, so the record holds wherever it is read from
+    assert (record["local"], record["stats_db"], record["suite"]) == ("eval_random+scripted/stats.db", str(db),
+                                                                      "smoke_test")
+    assert record["policies"] == [["random", "builtin"], ["scripted", "builtin"]]
     averages = dict(query(db, AVG_REWARD))
     assert set(averages) == {"random:builtin", "scripted:builtin"}
     episodes = query(db, EPISODE_STEPS)
@@ -75,6 +80,9 @@ def test_trained_checkpoint_on_navigation_exported_to_s3(tmp_path, s3_endpoint):
     assert f"replays written under {tmp_path}/replays" in result.stderr
     report = json.loads(result.stdout)
     assert report["stats_db"] == "s3://sim-tool/evals/nav.duckdb"
+    [record] = [json.loads(line) for line in (tmp_path / "evaluations.jsonl").read_text().splitlines()]
+    assert record["stats_db"] == "s3://sim-tool/evals/nav.duckdb"
+    assert record["local"] == "eval_navrun+random/stats.db"  # the local copy stays, under train_dir
     trained = report["policies"][0]
     assert trained["policy_uri"] == checkpoints
     [checkpoint] = trained["checkpoints"]
@@ -127,8 +135,12 @@ def test_unreadable_checkpoint_is_one_line_and_exit_2(tmp_path):
 
 def test_a_single_uri_needs_no_list(tmp_path):
     result = run_sim("sim_job.policy_uris=metta://policy/simple", "sim_job.simulation_suite=smoke_test",
-                     "sim_job.num_episodes=1", "sim_job.num_workers=1", f"sim_job.stats_db_uri={tmp_path}/one.duckdb")
+                     "sim_job.num_episodes=1", "sim_job.num_workers=1", f"sim_job.stats_db_uri={tmp_path}/one.duckdb",
+                     f"train_dir={tmp_path}/train_dir")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["stats_db"] == f"{tmp_path}/one.duckdb"
+    # a DB outside train_dir is recorded by its absolute path
+    [record] = [json.loads(line) for line in (tmp_path / "train_dir" / "evaluations.jsonl").read_text().splitlines()]
+    assert record["local"] == f"{tmp_path}/one.duckdb"
     assert query(tmp_path / "one.duckdb", "SELECT COUNT(*) FROM episodes") == [(2,)]

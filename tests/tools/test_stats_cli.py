@@ -27,7 +27,7 @@ def test_sql_flag_prints_an_aligned_table(tmp_path):
     assert result.stdout.splitlines() == [
         "policy_name | avg_reward",
         "------------+-----------",
-        "run:v3      |          2",
+        "run:v3      |          1",  # rewards 1, 0, 3, 0: the view counts the zeros
         "(1 row)",
     ]
     # --sql= and eval_db_uri= without the plus work too

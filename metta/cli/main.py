@@ -15,7 +15,6 @@ Installed into .venv/bin by `pip install -e .` (devops/setup.sh); `python -m met
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import yaml
@@ -23,8 +23,10 @@ def metta(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.Comp
 
 
 def test_console_script_entry_point_resolves_to_the_cli():
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    module, _, function = scripts["metta"].partition(":")
+    pyproject = (ROOT / "pyproject.toml").read_text()  # tomllib is 3.11+; the project supports 3.10
+    scripts = pyproject.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
+    [target] = re.findall(r'^metta = "([^"]+)"$', scripts, re.MULTILINE)
+    module, _, function = target.partition(":")
     main = getattr(importlib.import_module(module), function)
     from metta.cli.main import main as cli_main
 

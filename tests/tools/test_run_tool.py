@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 from mettagrid.replay import load_replay
-
 from tests.tools.test_train_tool import TINY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -61,6 +61,8 @@ def canonical_recipe(name: str) -> str:
     matches = [full for full in names if full.endswith("." + name)]
     if len(matches) == 1:
         return matches[0]
+    if matches:
+        raise UsageError(f"recipe {name!r} is ambiguous: {', '.join(matches)} (give more of the dotted name)")
     raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(names)}; see --list)")
 
 

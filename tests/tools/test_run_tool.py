@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from mettagrid.replay import load_replay
 from tests.tools.test_train_tool import TINY
 
@@ -175,3 +177,13 @@ def test_a_recipe_a_user_adds_is_found_by_its_name(tmp_path):
         assert (tmp_path / "test" / "checkpoints" / "test:v1.pt").is_file()
     finally:
         module.unlink()
+
+
+def test_a_short_recipe_name_must_be_unique(monkeypatch):
+    from metta.jobs import run_tool as module
+
+    monkeypatch.setattr(module, "recipe_names", lambda: ["prod.small", "experiment.small", "prod.cvc.small_maps"])
+    assert module.canonical_recipe("cvc.small_maps") == "prod.cvc.small_maps"
+    assert module.canonical_recipe("recipes.prod.small") == "prod.small"
+    with pytest.raises(module.UsageError, match="'small' is ambiguous: prod.small, experiment.small"):
+        module.canonical_recipe("small")

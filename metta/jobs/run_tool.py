@@ -6,6 +6,7 @@
   ./tools/run.py replay arena policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py play navigation
   ./tools/run.py recipes.experiment.cogsguard.train run=cg   # a nested recipe (short name: cogsguard)
+  ./tools/run.py train arena_basic_easy_shaped run=x         # = prod.arena_basic_easy_shaped.train
 
 A recipe function returns a `RecipeCall` (job config name + overrides). The job is composed
 with Hydra's compose API, recipe overrides first and the user's after, so a run here sees the
@@ -41,7 +42,8 @@ class UsageError(Exception):
 
 
 def recipe_names() -> list[str]:
-    """Every recipe module, dotted below metta/recipes (`arena`, `experiment.cogsguard`)."""
+    """Every module below metta/recipes, dotted (`arena`, `experiment.cogsguard`); a module
+    without tools (`validation.ci_suite`) is listed here but not by --list."""
     from metta import recipes
 
     prefix = recipes.__name__ + "."
@@ -50,14 +52,17 @@ def recipe_names() -> list[str]:
 
 
 def canonical_recipe(name: str) -> str:
-    """The recipe's full dotted name; a nested one may also go by its last part (`cogsguard`)."""
+    """The recipe's full dotted name; a nested one may also go by its trailing parts
+    (`cogsguard`, `arena_basic_easy_shaped`, `cvc.small_maps`) when only one recipe ends so."""
     name = name.removeprefix("recipes.")
     names = recipe_names()
     if name in names:
         return name
-    matches = [full for full in names if full.rpartition(".")[2] == name]
+    matches = [full for full in names if full.endswith("." + name)]
     if len(matches) == 1:
         return matches[0]
+    if matches:
+        raise UsageError(f"recipe {name!r} is ambiguous: {', '.join(matches)} (give more of the dotted name)")
     raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(names)}; see --list)")
 
 
@@ -159,7 +164,9 @@ def hydra_command(config_name: str, overrides: list[str]) -> str:
 def list_recipes() -> str:
     lines = []
     for name in recipe_names():
-        lines.append(f"{name}: {', '.join(recipe_tools(name))}")
+        tools = recipe_tools(name)
+        if tools:
+            lines.append(f"{name}: {', '.join(tools)}")
     lines.append("aliases: " + ", ".join(f"{a} -> {t}" for a, t in ALIASES.items()))
     if UNAVAILABLE:
         lines.append("not available yet: " + ", ".join(f"{t} ({why.split(';')[0]})" for t, why in UNAVAILABLE.items()))

@@ -2,11 +2,13 @@
 and bad input refused in one line with exit code 2."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
-from mettagrid.replay import load_replay
+import pytest
 
+from mettagrid.replay import load_replay
 from tests.tools.test_train_tool import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,3 +128,62 @@ def test_the_cogsguard_recipe_evaluates_the_scripted_roles_by_default(tmp_path):
     metrics = policy["checkpoints"][0]["metrics"]
     assert {"small/reward", "basic/reward", "no_clips/reward"} <= set(metrics)
     assert metrics["reward_avg"] > 1  # the roles make hearts and hold junctions
+
+
+def test_prod_recipes_answer_to_every_form_of_their_name(capsys):
+    from metta.jobs.run_tool import main
+
+    def dry_run(*argv: str) -> str:
+        assert main([*argv, "--dry-run"]) == 0
+        return capsys.readouterr().out
+
+    expected = "# equivalent: ./tools/train.py env=mettagrid/arena/easy_shaped sim=arena_easy_shaped run=p"
+    outputs = [dry_run(*form, "run=p") for form in [("train", "arena_basic_easy_shaped"),
+                                                   ("arena_basic_easy_shaped.train",),
+                                                   ("recipes.prod.arena_basic_easy_shaped.train",),
+                                                   ("train", "prod.arena_basic_easy_shaped")]]
+    assert expected in outputs[0] and len(set(outputs)) == 1
+    cvc = dry_run("train", "cvc.small_maps", "run=c")
+    assert "./tools/train.py env=cogsguard/arena/small sim=cogsguard_small run=c" in cvc
+    assert dry_run("recipes.prod.cvc.small_maps.train", "run=c") == cvc
+    assert main(["--list"]) == 0
+    listing = capsys.readouterr().out
+    assert "prod.arena_basic_easy_shaped: train, evaluate, analyze, replay, play" in listing
+    assert "prod.cvc.small_maps: train, evaluate, replay, play" in listing
+    assert "validation" not in listing  # suites are data, not recipes
+
+
+def test_the_prod_arena_is_easy_and_shaped():
+    from mettagrid.env_configs import compose_env_config
+
+    easy, basic = compose_env_config("mettagrid/arena/easy_shaped"), compose_env_config("mettagrid/arena/basic")
+    assert easy.game.objects["altar"].input_resources == {"battery_red": 1}
+    assert basic.game.objects["altar"].input_resources == {"battery_red": 3}
+    rewards = easy.game.agent.rewards.inventory
+    assert 0 < rewards["ore_red"] < rewards["battery_red"] < rewards["heart"]
+    assert all(rewards[f"{item}_max"] <= rewards["heart"] for item in ("ore_red", "battery_red", "laser", "armor"))
+
+
+def test_a_recipe_a_user_adds_is_found_by_its_name(tmp_path):
+    name = f"my_recipe_{os.getpid()}"
+    module = ROOT / "metta" / "recipes" / "experiment" / f"{name}.py"
+    module.write_text('from metta.recipes import RecipeCall\n\n\ndef train():\n'
+                      '    return RecipeCall("train_job", ["env=mettagrid/navigation", "sim=navigation"])\n')
+    try:
+        assert f"experiment.{name}: train" in run_tool("--list").stdout
+        trained = run_tool("train", name, "run=test", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
+                           *TINY_NO_ENV)
+        assert trained.returncode == 0, trained.stderr
+        assert (tmp_path / "test" / "checkpoints" / "test:v1.pt").is_file()
+    finally:
+        module.unlink()
+
+
+def test_a_short_recipe_name_must_be_unique(monkeypatch):
+    from metta.jobs import run_tool as module
+
+    monkeypatch.setattr(module, "recipe_names", lambda: ["prod.small", "experiment.small", "prod.cvc.small_maps"])
+    assert module.canonical_recipe("cvc.small_maps") == "prod.cvc.small_maps"
+    assert module.canonical_recipe("recipes.prod.small") == "prod.small"
+    with pytest.raises(module.UsageError, match="'small' is ambiguous: prod.small, experiment.small"):
+        module.canonical_recipe("small")

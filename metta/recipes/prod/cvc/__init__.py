@@ -1,0 +1,1 @@
+"""CoGs vs Clips (CoGsGuard) prod recipes."""

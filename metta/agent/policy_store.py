@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -342,6 +343,10 @@ def _metric_value(metadata: dict, metric: str) -> float | None:
     return float(value) if usable else None
 
 
+def _was_evaluated(metadata: dict) -> bool:
+    return metadata.get("score") is not None or bool(metadata.get("eval_scores"))
+
+
 def _select(
     candidates: list[_Candidate], selector: str, metric: str, n: int | None, uri: str
 ) -> list[_Candidate]:
@@ -351,6 +356,11 @@ def _select(
     if selector == "all":
         return by_epoch if n is None else by_epoch[-n:]
     scored = [(value, c) for c in by_epoch if (value := _metric_value(c.metadata, metric)) is not None]
+    if not scored and not any(_was_evaluated(c.metadata) for c in by_epoch):
+        # a run trained without evaluations (sim=null): nothing ranks, so the newest, said so
+        print(f"{uri}: no checkpoint was evaluated, so none has {metric!r} to rank by; taking the newest",
+              file=sys.stderr)
+        return by_epoch[-(n or 1):]
     if not scored:
         raise PolicyStoreError(f"{uri}: no checkpoint has metric {metric!r} to rank by")
     scored.sort(key=lambda pair: (pair[0], pair[1].sort_epoch()), reverse=True)  # ties: newer first

@@ -12,6 +12,7 @@ URIs
                                        the wandb run id)
     wandb://<entity>/<project>/<artifact>:<version>
                                        one artifact version (":latest" when omitted)
+    <any of the above>/<run>:v<n>.mpt  the original's later suffix: names <run>:v<n>.pt here
 
 Selectors: `latest` (highest epoch), `top` (highest metadata[metric], falling back to
 metadata["eval_scores"][metric]; checkpoints without it are skipped), `all` (by epoch,
@@ -152,6 +153,12 @@ class PolicyStore:
     # -- resolution -----------------------------------------------------------------------------
 
     def _candidates(self, uri: str) -> list[_Candidate]:
+        found = self._candidates_at(uri)
+        if not found and uri.endswith(".mpt"):  # the original's later suffix; checkpoints here are .pt
+            found = self._candidates_at(uri.removesuffix(".mpt") + ".pt")
+        return found
+
+    def _candidates_at(self, uri: str) -> list[_Candidate]:
         scheme = uri_scheme(uri)
         if scheme == "file":
             return _local_candidates(local_path(uri), uri_override=None)

@@ -1,7 +1,8 @@
 """`tools/run.py`: the recipe front door over the Hydra tools.
 
   ./tools/run.py train arena run=x              # = ./tools/train.py env=... sim=arena run=x
-  ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train too
+  ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train and
+                                                # experiments.recipes.arena.train too
   ./tools/run.py eval navigation policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py replay arena policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py play navigation
@@ -51,7 +52,7 @@ def recipe_names() -> list[str]:
 
 def canonical_recipe(name: str) -> str:
     """The recipe's full dotted name; a nested one may also go by its last part (`cogsguard`)."""
-    name = name.removeprefix("recipes.")
+    name = strip_recipe_prefix(name)
     names = recipe_names()
     if name in names:
         return name
@@ -59,6 +60,12 @@ def canonical_recipe(name: str) -> str:
     if len(matches) == 1:
         return matches[0]
     raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(names)}; see --list)")
+
+
+def strip_recipe_prefix(name: str) -> str:
+    for prefix in RECIPE_PREFIXES:
+        name = name.removeprefix(prefix)
+    return name
 
 
 def recipe_tools(name: str) -> list[str]:
@@ -84,7 +91,7 @@ def parse(argv: list[str]) -> tuple[str, str, list[str]]:
         raise UsageError("usage: run.py <tool> <recipe> [key=value ...] (or <recipe>.<tool>; see --list)")
     first, rest = argv[0], argv[1:]
     if "." in first:
-        recipe, _, tool = first.removeprefix("recipes.").rpartition(".")
+        recipe, _, tool = strip_recipe_prefix(first).rpartition(".")
         if not recipe:
             raise UsageError(f"{first!r}: expected <recipe>.<tool>, e.g. arena.train")
         return tool, recipe, rest
@@ -92,7 +99,7 @@ def parse(argv: list[str]) -> tuple[str, str, list[str]]:
         raise UsageError(f"{first!r}: expected <tool> <recipe>, e.g. train arena (see --list)")
     if not is_tool(first) and is_tool(rest[0]):  # `arena train` reads as well as `train arena`
         return rest[0], first, rest[1:]
-    return first, rest[0].removeprefix("recipes."), rest[1:]
+    return first, strip_recipe_prefix(rest[0]), rest[1:]
 
 
 def resolve(tool: str, recipe: str):
@@ -106,26 +113,44 @@ def resolve(tool: str, recipe: str):
     return getattr(module, name)()
 
 
+# run.py spellings of the reference -> the key they set in each job config (a trailing "."
+# keeps the rest of a dotted key: `policy_architecture.hidden_size=64` -> `agent.hidden_size=64`).
+ARGUMENT_KEYS: dict[str, dict[str, str]] = {
+    "train_job": {"policy_architecture": "agent"},
+    "analyze_job": {"eval_db_uri": "analysis.eval_db_uri", "policy_uri": "analysis.policy_uri"},
+    **{job: {key: f"replay_job.{key}" for key in ("policy_uri", "replay_uri", "open_browser_on_start", "port",
+                                                  "replay_dir", "serve")}
+       for job in ("replay_job", "play_job")},
+}
+# Recipe module prefixes of the reference, all meaning metta/recipes here.
+RECIPE_PREFIXES = ("experiments.recipes.", "recipes.")
+
+
 def translate(config_name: str, args: list[str]) -> list[str]:
     """The user's key=value arguments as Hydra overrides of the job."""
     overrides = []
+    keys = ARGUMENT_KEYS.get(config_name, {})
     for arg in args:
         if "=" not in arg:
             raise UsageError(f"{arg!r}: expected key=value")
         key, _, value = arg.partition("=")
+        head, dot, rest = key.partition(".")
         if config_name == "sim_job" and key in ("policy_uri", "policy_uris"):
-            uris = value.strip()
-            if not (uris.startswith("[") and uris.endswith("]")):
-                uris = "[" + ",".join(json.dumps(u.strip()) for u in uris.split(",") if u.strip()) + "]"
-            overrides.append(f"sim_job.policy_uris={uris}")
-        elif config_name == "analyze_job" and key in ("eval_db_uri", "policy_uri"):
-            overrides.append(f"analysis.{key}={value}")
-        elif config_name in ("replay_job", "play_job") and key in ("policy_uri", "replay_uri", "open_browser_on_start",
-                                                                    "port", "replay_dir"):
-            overrides.append(f"replay_job.{key}={value}")
+            overrides.append(f"sim_job.policy_uris={policy_uri_list(value)}")
+        elif head in keys:
+            overrides.append(f"{keys[head]}{dot}{rest}={value}")
         else:
             overrides.append(arg)
     return overrides
+
+
+def policy_uri_list(value: str) -> str:
+    """One URI, a comma-separated list, or a (maybe multi-line) `[...]` list, as a Hydra list."""
+    uris = value.strip()
+    if uris.startswith("[") and uris.endswith("]"):
+        uris = uris[1:-1]
+    items = [u.strip().strip("'\"") for u in uris.split(",")]
+    return "[" + ",".join(json.dumps(u) for u in items if u) + "]"
 
 
 def command_argv(call: CommandCall, args: list[str]) -> list[str]:

@@ -4,6 +4,7 @@
   ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train and
                                                 # experiments.recipes.arena.train too
   ./tools/run.py eval navigation policy_uri=file://./train_dir/x/checkpoints
+  ./tools/run.py eval_remote arena policy_uri=s3://bucket/run:v10.pt   # queued for a worker process
   ./tools/run.py replay arena policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py play navigation
   ./tools/run.py recipes.experiment.cogsguard.train run=cg   # a nested recipe (short name: cogsguard)
@@ -31,7 +32,9 @@ from metta.recipes import CommandCall
 from mettagrid.errors import ConfigError
 
 # Tool names as typed -> the recipe function that serves them.
-ALIASES = {"eval": "evaluate", "sim": "evaluate"}
+ALIASES = {"eval": "evaluate", "sim": "evaluate", "eval_remote": "evaluate"}
+# Tools whose job is queued for a worker process instead of run here (metta/jobs/eval_remote.py).
+REMOTE = {"eval_remote"}
 # Tools of the reference that have no implementation here yet: one line, exit 2.
 UNAVAILABLE: dict[str, str] = {}
 TOOL_ORDER = ("train", "evaluate", "analyze", "replay", "play")
@@ -211,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         call = resolve(tool, recipe)
         if isinstance(call, CommandCall):
             return run_command_call(call, args, dry_run)
+        remote_options = {}
+        if tool in REMOTE:
+            from metta.jobs.eval_remote import OPTIONS
+
+            remote_options = dict(a.split("=", 1) for a in args if a.split("=", 1)[0] in OPTIONS)
+            args = [a for a in args if a.split("=", 1)[0] not in OPTIONS]
         overrides = list(call.overrides) + translate(call.config_name, args)
         cfg = compose(call.config_name, overrides)
         if call.config_name not in JOBS:
@@ -222,6 +231,14 @@ def main(argv: list[str] | None = None) -> int:
                 text = OmegaConf.to_yaml(cfg, resolve=False)
             print(text, end="")
             print("# equivalent: " + hydra_command(call.config_name, overrides))
+            return 0
+        if tool in REMOTE:
+            from metta.jobs.eval_remote import submit
+
+            worker = remote_options.get("worker", "true").lower()
+            if worker not in ("true", "false"):
+                raise UsageError(f"worker={worker}: expected true or false")
+            print(json.dumps(submit(cfg, remote_options.get("queue_dir"), worker == "true"), indent=2))
             return 0
         # The same library call, and so the same output, as the Hydra tool for this job config.
         status = load(tool_for_job(call.config_name).runner)(cfg)

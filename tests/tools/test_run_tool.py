@@ -3,6 +3,8 @@ and bad input refused in one line with exit code 2."""
 
 import json
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 from mettagrid.replay import load_replay
@@ -67,7 +69,7 @@ def test_mock_policy_evaluates_as_random_actions(tmp_path):
     assert policy["policy_uri"] == "mock://policy" and policy["checkpoints"][0]["name"] == "policy"
 
 
-def test_train_then_eval_navigation(tmp_path):
+def test_train_then_eval_navigation(tmp_path, s3_endpoint):
     trained = run_tool("train", "navigation", "run=t", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
                        *TINY_NO_ENV)
     assert trained.returncode == 0, trained.stderr
@@ -89,6 +91,27 @@ def test_train_then_eval_navigation(tmp_path):
     assert listed.returncode == 0, listed.stderr
     names = [p["checkpoints"][0]["name"] for p in json.loads(listed.stdout)["policies"]]
     assert names == ["t:v1", "t:v1"]
+
+    # eval_remote: queued, run by a worker process that fetches the checkpoint from S3 (boto3 -> moto)
+    import boto3
+
+    bucket = f"remote-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    boto3.client("s3").upload_file(str(checkpoints / "t:v1.pt"), bucket, "run:v10.pt")
+    queued = run_tool("eval_remote", "navigation", f"policy_uri=s3://{bucket}/run:v10.pt", "sim_job.num_episodes=1",
+                      f"train_dir={tmp_path}")
+    assert queued.returncode == 0, queued.stderr
+    receipt = json.loads(queued.stdout)
+    assert receipt["worker_pid"] and f"results will land in {receipt['result']}" in queued.stderr
+    result = Path(receipt["result"])
+    deadline = time.time() + 180
+    while not result.exists() and time.time() < deadline:
+        assert not (result.parent / "error.txt").exists(), (result.parent / "error.txt").read_text()
+        time.sleep(0.5)
+    remote = json.loads(result.read_text())
+    assert remote["policies"][0]["policy_uri"] == f"s3://{bucket}/run:v10.pt"
+    assert remote["stats_db"] == receipt["stats_db"] and Path(receipt["stats_db"]).is_file()
+    assert not list((tmp_path / "eval_remote" / "pending").iterdir())
 
     replayed = run_tool("replay", "navigation", f"policy_uri=file://{checkpoints}", f"replay_dir={tmp_path}/replays",
                         "replay_job.serve=false", 'replay_job.sim.env_overrides=["game.max_steps=40"]')

@@ -9,7 +9,8 @@ URIs
                                        and under `prefix/checkpoints/`
     wandb://run/<run_id>               the newest `model` artifact logged by that run, in
                                        $WANDB_ENTITY/$WANDB_PROJECT (Metta uses the run name as
-                                       the wandb run id)
+                                       the wandb run id); offline or without those two, the
+                                       local run $METTA_TRAIN_DIR/<run> (default ./train_dir)
     wandb://<entity>/<project>/<artifact>:<version>
                                        one artifact version (":latest" when omitted)
     <any of the above>/<run>:v<n>.mpt  the original's later suffix: names <run>:v<n>.pt here
@@ -165,6 +166,9 @@ class PolicyStore:
         if scheme == "s3":
             return self._s3_candidates(uri)
         if scheme == "wandb":
+            local = _local_run_for_wandb(uri)
+            if local is not None:
+                return local
             return self._wandb_candidates(uri)
         raise PolicyStoreError(f"{uri}: unknown URI scheme {scheme!r} (use file://, s3:// or wandb://)")
 
@@ -305,6 +309,25 @@ def parse_wandb_uri(uri: str) -> WandbRef:
     raise PolicyStoreError(
         f"{uri}: malformed wandb URI (use wandb://run/<run> or wandb://<entity>/<project>/<artifact>:<version>)"
     )
+
+
+def _local_run_for_wandb(uri: str) -> list[_Candidate] | None:
+    """`wandb://run/<run>` where wandb cannot be asked (WANDB_MODE offline or disabled, or no
+    WANDB_ENTITY/WANDB_PROJECT) but this machine trained that run: its checkpoints under
+    $METTA_TRAIN_DIR (default ./train_dir), which are the files the run logs as its model
+    artifacts. Said on stderr; None when the URI is another form or there is no such run."""
+    parts = uri[len("wandb://"):].strip("/").split("/")
+    if len(parts) != 2 or parts[0] != "run" or not parts[1]:
+        return None
+    offline = os.environ.get("WANDB_MODE", "").lower() in ("offline", "disabled", "dryrun")
+    if not offline and os.environ.get("WANDB_ENTITY") and os.environ.get("WANDB_PROJECT"):
+        return None
+    run_dir = Path(os.environ.get("METTA_TRAIN_DIR", "train_dir")) / parts[1]
+    found = _local_candidates(run_dir, uri_override=None)
+    if not found:
+        return None
+    print(f"{uri}: wandb not reachable from here; using the local run {run_dir}/checkpoints", file=sys.stderr)
+    return found
 
 
 def _version_number(version: str) -> int:

@@ -390,3 +390,15 @@ def test_mpt_names_resolve_to_the_pt_checkpoint(s3_run, run_dir, store):
     assert local.epoch == 2
     with pytest.raises(PolicyStoreError, match="no checkpoints found"):
         store.records(f"file://{root}/checkpoints/exp:v9.mpt")
+
+
+def test_wandb_run_uri_offline_uses_the_local_run_of_that_name(run_dir, store, monkeypatch, capfd):
+    root, policies = run_dir
+    monkeypatch.setenv("METTA_TRAIN_DIR", str(root.parent))
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    [record] = store.records(f"wandb://run/{RUN}")
+    assert record.epoch == 4 and record.uri == f"file://{root / 'checkpoints' / 'exp:v4.pt'}"
+    assert_same_outputs(policies[4], record.load())
+    assert "using the local run" in capfd.readouterr().err
+    with pytest.raises(PolicyStoreError, match="WANDB_PROJECT"):  # no such local run: wandb's rules
+        store.records("wandb://run/elsewhere")

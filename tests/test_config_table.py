@@ -109,4 +109,19 @@ def test_validate_job_types_every_part_and_refuses_bad_values():
     with pytest.raises(ConfigError, match="selector_type"):
         validate_job(compose_job("sim_job", ["selector_type=best"]), "sim_job")
     with pytest.raises(ConfigError, match="batch_size"):
-        validate_job(compose_job("train_job", ["trainer.batch_size=1000"]), "train_job")
+        validate_job(compose_job("train_job", ["trainer.batch_size=100"]), "train_job")  # < one segment
+
+
+def test_group_null_drops_an_optional_group_and_names_a_required_one():
+    assert normalize_overrides(["sim=null", "trainer.replay_dir=null"]) == ["~sim", "trainer.replay_dir=null"]
+    assert validate_job(compose_job("train_job", ["sim=null"]), "train_job")["sim"] is None
+    with pytest.raises(ConfigError, match=r"^env: required group is missing"):
+        validate_job(compose_job("train_job", ["env=null"]), "train_job")
+
+
+def test_plus_on_a_key_the_schema_lacks_is_refused_naming_it():
+    with pytest.raises(ConfigError, match=r"^new_key: unknown key") as caught:
+        validate_job(compose_job("train_job", ["+new_key=1"]), "train_job")
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ConfigError, match=r"^trainer\.new_key: unknown key"):
+        validate_job(compose_job("train_job", ["+trainer.new_key=1"]), "train_job")

@@ -14,6 +14,7 @@ URIs
                                        run name as the wandb run id)
     wandb://<entity>/<project>/<artifact>:<version>
                                        one artifact version (":latest" when omitted)
+    <any of the above>/<run>:v<n>.mpt  the original's later suffix: names <run>:v<n>.pt here
 
 Selectors: `latest` (highest epoch), `top` (highest metadata[metric], falling back to
 metadata["eval_scores"][metric]; checkpoints without it are skipped), `all` (by epoch,
@@ -31,6 +32,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -154,6 +156,12 @@ class PolicyStore:
     # -- resolution -----------------------------------------------------------------------------
 
     def _candidates(self, uri: str) -> list[_Candidate]:
+        found = self._candidates_at(uri)
+        if not found and uri.endswith(".mpt"):  # the original's later suffix; checkpoints here are .pt
+            found = self._candidates_at(uri.removesuffix(".mpt") + ".pt")
+        return found
+
+    def _candidates_at(self, uri: str) -> list[_Candidate]:
         scheme = uri_scheme(uri)
         if scheme == "file":
             return _local_candidates(local_path(uri), uri_override=None)
@@ -345,9 +353,6 @@ def _local_candidates(path: Path, uri_override: str | None, any_name: bool = Fal
 
     if path.is_file():
         return [candidate(path)]
-    if path.suffix == ".mpt" and path.with_suffix(".pt").is_file():
-        # The original's later checkpoints were `<run>:v<N>.mpt`; ours of the same epoch are `.pt`.
-        return [candidate(path.with_suffix(".pt"))]
     if not path.is_dir():
         return []
     if any_name:  # a downloaded artifact: every .pt in it, at any depth
@@ -375,6 +380,10 @@ def _metric_value(metadata: dict, metric: str) -> float | None:
     return float(value) if usable else None
 
 
+def _was_evaluated(metadata: dict) -> bool:
+    return metadata.get("score") is not None or bool(metadata.get("eval_scores"))
+
+
 def _select(
     candidates: list[_Candidate], selector: str, metric: str, n: int | None, uri: str
 ) -> list[_Candidate]:
@@ -384,6 +393,11 @@ def _select(
     if selector == "all":
         return by_epoch if n is None else by_epoch[-n:]
     scored = [(value, c) for c in by_epoch if (value := _metric_value(c.metadata, metric)) is not None]
+    if not scored and not any(_was_evaluated(c.metadata) for c in by_epoch):
+        # a run trained without evaluations (sim=null): nothing ranks, so the newest, said so
+        print(f"{uri}: no checkpoint was evaluated, so none has {metric!r} to rank by; taking the newest",
+              file=sys.stderr)
+        return by_epoch[-(n or 1):]
     if not scored:
         raise PolicyStoreError(f"{uri}: no checkpoint has metric {metric!r} to rank by")
     scored.sort(key=lambda pair: (pair[0], pair[1].sort_epoch()), reverse=True)  # ties: newer first

@@ -8,6 +8,7 @@ URIs
                                role_py, miner, scout, aligner, scrambler, cogsguard, teacher,
                                baseline); integer parameters go to its constructor, e.g.
                                metta://policy/role?miner=4&scout=2, metta://policy/cogsguard?gear=10
+    mock://<name>              the original's test policy: random actions, reported as <name>
     anything else              a trained checkpoint: file://, a path, s3:// or wandb://
                                (metta.agent.policy_store), chosen by selector and metric
 
@@ -42,6 +43,7 @@ from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
 
 BUILTIN_VERSION = "builtin"
+MOCK_PREFIX = "mock://"
 
 
 class ScriptedActor:
@@ -132,6 +134,9 @@ def resolve_policies(
 
     Errors are one-line `PolicyStoreError`s (a ValueError) naming the URI.
     """
+    if uri.lower().startswith(MOCK_PREFIX):
+        name = uri[len(MOCK_PREFIX):].strip("/") or "mock"
+        return [replace(builtin_spec("random"), uri=uri, name=name, policy_key=name)]
     if uri.lower().startswith("metta://"):
         if not uri.startswith(BUILTIN_PREFIX):
             raise PolicyStoreError(f"{uri}: metta:// URIs name built-in policies ({BUILTIN_PREFIX}<name>)")

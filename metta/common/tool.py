@@ -79,10 +79,13 @@ def normalize_overrides(overrides: list[str]) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning. A list the shell split at its spaces is joined back first
-    (`rejoin_split_lists`)."""
+    keep their meaning. `<group>=null` (`sim=null`: no evaluations) is Hydra's `~<group>`. A
+    list the shell split at its spaces is joined back first (`rejoin_split_lists`)."""
     out = []
     for override in rejoin_split_lists(overrides):
+        key, eq, value = override.partition("=")
+        if eq and value in ("null", "None") and (CONFIGS_DIR / key).is_dir():
+            override = "~" + key
         if override.startswith("+") and not override.startswith("++") and "=" in override:
             key = override[1:].split("=", 1)[0]
             if "." in key or not (CONFIGS_DIR / key).is_dir():
@@ -112,6 +115,8 @@ def hydra_tool(script: str) -> None:
     tool = TOOLS[script]
     register_schema_defaults(tool.job)
     sys.argv[1:] = exit_on_config_error(normalize_overrides, sys.argv[1:])
+    if any(arg.startswith("hydra/help=") for arg in sys.argv[1:]) and "--help" not in sys.argv:
+        sys.argv.append("--help")  # choosing a help template means "show the help" (the config groups)
     precheck_overrides(tool.job, sys.argv)
 
     @hydra.main(config_path=str(CONFIGS_DIR), config_name=tool.job, version_base="1.3")

@@ -47,10 +47,17 @@ class ViewerJobConfig(BaseModel):
     port: int = Field(8000, ge=0, le=65535, description="Port of the viewer server; 0 = any free port")
     seed: int = 0
     device: str = "cpu"
+    serve: bool | None = Field(
+        None, description="Serve the viewer until interrupted; false = write the replay and exit; "
+                          "null = serve when there is a display (headless: write, print the path, exit)")
+
+    def serving(self) -> bool:
+        from metta.viewer.server import has_display
+
+        return self.serve if self.serve is not None else has_display()
 
 
 class ReplayJobConfig(ViewerJobConfig):
-    serve: bool = Field(True, description="Serve the viewer until interrupted; false = write the replay and exit")
     replay_uri: str | None = Field(None, description="Open this replay (path, file:// or s3://) instead of recording")
 
 
@@ -67,7 +74,7 @@ def run_replay_job(job: ReplayJobConfig, log=sys.stderr, wait=None) -> dict[str,
     """Record (or fetch) the replay, then serve it. Returns {"replay": where, "url": viewer URL}.
     The server starts first, so a busy port is reported before any work is done."""
     server = None
-    if job.serve:
+    if job.serving():
         from metta.viewer.server import ViewerServer
 
         server = _start_server(ViewerServer(job.host, job.port), job)
@@ -80,6 +87,10 @@ def run_replay_job(job: ReplayJobConfig, log=sys.stderr, wait=None) -> dict[str,
             written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"]), log)
             local = written if not written.startswith("s3://") else _local_copy(replay)
         result: dict[str, Any] = {"replay": written, "url": None}
+        if server is None and job.serve is None:
+            print(f"replay: no display here, so no viewer was started; to serve it (e.g. over ssh -L "
+                  f"{job.port}:localhost:{job.port}): ./tools/replay.py replay_job.replay_uri={written} "
+                  f"replay_job.serve=true", file=log)
         if server is not None:
             result["url"] = url = server.publish(local)
             _announce(url, job, log, what="replay viewer")
@@ -156,6 +167,8 @@ def run_play_job(job: PlayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any
     from metta.viewer.server import ViewerServer
     from mettagrid.env_configs import compose_env_config
 
+    if not job.serving():
+        return _play_headless(job, log)
     spec = _resolve_policy(job)
     env_config = compose_env_config(job.sim.env, job.sim.env_overrides)
     if "://" in job.replay_dir and not job.replay_dir.startswith(("s3://", "file://")):
@@ -188,6 +201,17 @@ def run_play_job(job: PlayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any
         saved = session.finish()
         session.close()
     return {"replay": saved, "url": url, "steps": session.human_actions}
+
+
+def _play_headless(job: PlayJobConfig, log) -> dict[str, Any]:
+    """No display (and no replay_job.serve=true): nobody can drive an agent, so the policy plays
+    every agent, the episode is written as a replay, and the way to play over ssh is printed."""
+    print(f"play: no display here, so nobody can take agent {job.controlled_agent}; recording "
+          f"{job.policy_uri} playing every agent instead. To play from a browser elsewhere: "
+          f"./tools/play.py replay_job.serve=true (and ssh -L {job.port}:localhost:{job.port})", file=log)
+    replay = record_policy_replay(job, log)
+    written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"], prefix="play"), log)
+    return {"replay": written, "url": None, "steps": 0}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """`tools/run.py`: the recipe front door over the Hydra tools.
 
   ./tools/run.py train arena run=x              # = ./tools/train.py env=... sim=arena run=x
-  ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train too
+  ./tools/run.py arena.train run=x              # the dotted form; recipes.arena.train and
+                                                # experiments.recipes.arena.train too
   ./tools/run.py eval navigation policy_uri=file://./train_dir/x/checkpoints
+  ./tools/run.py eval_remote arena policy_uri=s3://bucket/run:v10.pt   # queued for a worker process
   ./tools/run.py replay arena policy_uri=file://./train_dir/x/checkpoints
   ./tools/run.py play navigation
   ./tools/run.py recipes.experiment.cogsguard.train run=cg   # a nested recipe (short name: cogsguard)
@@ -31,7 +33,9 @@ from metta.recipes import CommandCall
 from mettagrid.errors import ConfigError
 
 # Tool names as typed -> the recipe function that serves them.
-ALIASES = {"eval": "evaluate", "sim": "evaluate"}
+ALIASES = {"eval": "evaluate", "sim": "evaluate", "eval_remote": "evaluate"}
+# Tools whose job is queued for a worker process instead of run here (metta/jobs/eval_remote.py).
+REMOTE = {"eval_remote"}
 # Tools of the reference that have no implementation here yet: one line, exit 2.
 UNAVAILABLE: dict[str, str] = {}
 TOOL_ORDER = ("train", "evaluate", "analyze", "replay", "play")
@@ -54,7 +58,7 @@ def recipe_names() -> list[str]:
 def canonical_recipe(name: str) -> str:
     """The recipe's full dotted name; a nested one may also go by its trailing parts
     (`cogsguard`, `arena_basic_easy_shaped`, `cvc.small_maps`) when only one recipe ends so."""
-    name = name.removeprefix("recipes.")
+    name = strip_recipe_prefix(name)
     names = recipe_names()
     if name in names:
         return name
@@ -64,6 +68,12 @@ def canonical_recipe(name: str) -> str:
     if matches:
         raise UsageError(f"recipe {name!r} is ambiguous: {', '.join(matches)} (give more of the dotted name)")
     raise UsageError(f"unknown recipe {name!r} (recipes: {', '.join(names)}; see --list)")
+
+
+def strip_recipe_prefix(name: str) -> str:
+    for prefix in RECIPE_PREFIXES:
+        name = name.removeprefix(prefix)
+    return name
 
 
 def recipe_tools(name: str) -> list[str]:
@@ -89,7 +99,7 @@ def parse(argv: list[str]) -> tuple[str, str, list[str]]:
         raise UsageError("usage: run.py <tool> <recipe> [key=value ...] (or <recipe>.<tool>; see --list)")
     first, rest = argv[0], argv[1:]
     if "." in first:
-        recipe, _, tool = first.removeprefix("recipes.").rpartition(".")
+        recipe, _, tool = strip_recipe_prefix(first).rpartition(".")
         if not recipe:
             raise UsageError(f"{first!r}: expected <recipe>.<tool>, e.g. arena.train")
         return tool, recipe, rest
@@ -97,7 +107,7 @@ def parse(argv: list[str]) -> tuple[str, str, list[str]]:
         raise UsageError(f"{first!r}: expected <tool> <recipe>, e.g. train arena (see --list)")
     if not is_tool(first) and is_tool(rest[0]):  # `arena train` reads as well as `train arena`
         return rest[0], first, rest[1:]
-    return first, rest[0].removeprefix("recipes."), rest[1:]
+    return first, strip_recipe_prefix(rest[0]), rest[1:]
 
 
 def resolve(tool: str, recipe: str):
@@ -111,26 +121,44 @@ def resolve(tool: str, recipe: str):
     return getattr(module, name)()
 
 
+# run.py spellings of the reference -> the key they set in each job config (a trailing "."
+# keeps the rest of a dotted key: `policy_architecture.hidden_size=64` -> `agent.hidden_size=64`).
+ARGUMENT_KEYS: dict[str, dict[str, str]] = {
+    "train_job": {"policy_architecture": "agent"},
+    "analyze_job": {key: f"analysis.{key}" for key in ("eval_db_uri", "policy_uri", "train_dir")},
+    **{job: {key: f"replay_job.{key}" for key in ("policy_uri", "replay_uri", "open_browser_on_start", "port",
+                                                  "replay_dir", "serve")}
+       for job in ("replay_job", "play_job")},
+}
+# Recipe module prefixes of the reference, all meaning metta/recipes here.
+RECIPE_PREFIXES = ("experiments.recipes.", "recipes.")
+
+
 def translate(config_name: str, args: list[str]) -> list[str]:
     """The user's key=value arguments as Hydra overrides of the job."""
     overrides = []
+    keys = ARGUMENT_KEYS.get(config_name, {})
     for arg in args:
         if "=" not in arg:
             raise UsageError(f"{arg!r}: expected key=value")
         key, _, value = arg.partition("=")
+        head, dot, rest = key.partition(".")
         if config_name == "sim_job" and key in ("policy_uri", "policy_uris"):
-            uris = value.strip()
-            if not (uris.startswith("[") and uris.endswith("]")):
-                uris = "[" + ",".join(json.dumps(u.strip()) for u in uris.split(",") if u.strip()) + "]"
-            overrides.append(f"sim_job.policy_uris={uris}")
-        elif config_name == "analyze_job" and key in ("eval_db_uri", "policy_uri", "train_dir"):
-            overrides.append(f"analysis.{key}={value}")
-        elif config_name in ("replay_job", "play_job") and key in ("policy_uri", "replay_uri", "open_browser_on_start",
-                                                                    "port", "replay_dir"):
-            overrides.append(f"replay_job.{key}={value}")
+            overrides.append(f"sim_job.policy_uris={policy_uri_list(value)}")
+        elif head in keys:
+            overrides.append(f"{keys[head]}{dot}{rest}={value}")
         else:
             overrides.append(arg)
     return overrides
+
+
+def policy_uri_list(value: str) -> str:
+    """One URI, a comma-separated list, or a (maybe multi-line) `[...]` list, as a Hydra list."""
+    uris = value.strip()
+    if uris.startswith("[") and uris.endswith("]"):
+        uris = uris[1:-1]
+    items = [u.strip().strip("'\"") for u in uris.split(",")]
+    return "[" + ",".join(json.dumps(u) for u in items if u) + "]"
 
 
 def command_argv(call: CommandCall, args: list[str]) -> list[str]:
@@ -195,7 +223,14 @@ def main(argv: list[str] | None = None) -> int:
             return run_command_call(call, args, dry_run)
         from metta.common.tool import rejoin_split_lists
 
-        overrides = list(call.overrides) + translate(call.config_name, rejoin_split_lists(args))
+        args = rejoin_split_lists(args)
+        remote_options = {}
+        if tool in REMOTE:
+            from metta.jobs.eval_remote import OPTIONS
+
+            remote_options = dict(a.split("=", 1) for a in args if a.split("=", 1)[0] in OPTIONS)
+            args = [a for a in args if a.split("=", 1)[0] not in OPTIONS]
+        overrides = list(call.overrides) + translate(call.config_name, args)
         cfg = compose(call.config_name, overrides)
         if call.config_name not in JOBS:
             raise UsageError(f"{tool}: job {call.config_name!r} has no tool")
@@ -206,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
                 text = OmegaConf.to_yaml(cfg, resolve=False)
             print(text, end="")
             print("# equivalent: " + hydra_command(call.config_name, overrides))
+            return 0
+        if tool in REMOTE:
+            from metta.jobs.eval_remote import submit
+
+            worker = remote_options.get("worker", "true").lower()
+            if worker not in ("true", "false"):
+                raise UsageError(f"worker={worker}: expected true or false")
+            print(json.dumps(submit(cfg, remote_options.get("queue_dir"), worker == "true"), indent=2))
             return 0
         # The same library call, and so the same output, as the Hydra tool for this job config.
         status = load(tool_for_job(call.config_name).runner)(cfg)

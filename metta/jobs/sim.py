@@ -56,6 +56,15 @@ def main(cfg: DictConfig) -> None:
     print(json.dumps(run_sim_job(cfg), indent=2))
 
 
+def newest_run_checkpoints(train_dir: Path) -> str | None:
+    """file:// URI of the checkpoints folder of the most recently written run under train_dir."""
+    folders = [d for d in train_dir.glob("*/checkpoints") if any(d.glob("*:v*.pt"))]
+    if not folders:
+        return None
+    newest = max(folders, key=lambda d: max(f.stat().st_mtime for f in d.glob("*:v*.pt")))
+    return f"file://{newest.absolute()}"
+
+
 def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     from metta.agent.policy_store import PolicyStore
     from metta.agent.policy_uri import resolve_policies
@@ -68,9 +77,14 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     job, run = parts["sim_job"], parts[""]
     selector = run.selector_type
     if not job.policy_uris:
-        raise ConfigError(
-            "sim_job.policy_uris: no policies given (e.g. sim_job.policy_uris='[\"metta://policy/random\"]')"
-        )
+        newest = newest_run_checkpoints(Path(run.train_dir))
+        if newest is None:
+            raise ConfigError(
+                f"sim_job.policy_uris: no policies given and no trained run under {run.train_dir}/ "
+                "(e.g. sim_job.policy_uris='[\"metta://policy/random\"]')"
+            )
+        print(f"sim: sim_job.policy_uris not set; evaluating the newest run: {newest}", file=log)
+        job = job.model_copy(update={"policy_uris": [newest]})
     device = _device(run.device)
     suite = load_suite(job.simulation_suite)
 

@@ -365,6 +365,8 @@ class Trainer:
             + (f", {self.dist.world_size} ranks" if self.dist.enabled else ""),
             highlight=False,
         )
+        if self.shape.minibatch_note:
+            self.console.console.print(self.shape.minibatch_note, highlight=False)
 
     def save_checkpoint(self, metrics: dict[str, float]) -> None:
         """Policy first, then the trainer state pointing at it: a crash between the two leaves a

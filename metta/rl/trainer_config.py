@@ -78,8 +78,6 @@ class TrainerConfig(StrictModel):
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be a multiple of bptt_horizon ({self.bptt_horizon})"
             )
-        if self.minibatch_size > self.batch_size:
-            raise ValueError(f"minibatch_size ({self.minibatch_size}) exceeds batch_size ({self.batch_size})")
         return self
 
 
@@ -90,6 +88,8 @@ class RolloutShape(StrictModel):
     agents_per_env: int
     horizon: int
     segments_per_minibatch: int
+    # Set when the minibatch was derived because the configured one is bigger than the rollout.
+    minibatch_note: str | None = None
 
     @property
     def num_agents(self) -> int:
@@ -105,7 +105,9 @@ def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
 
     With num_envs unset, envs are added until one bptt_horizon of all agents fills the batch.
     The batch is then rounded down to whole segments (the start line prints the real size);
-    a batch smaller than one segment of every agent is refused in one line.
+    a batch smaller than one segment of every agent is refused in one line. A minibatch bigger
+    than the rollout (a preset's, after `trainer.batch_size=1024` alone) becomes the whole
+    rollout, and `minibatch_note` says so.
     """
     bptt = trainer.bptt_horizon
     if trainer.num_envs is None:
@@ -119,11 +121,11 @@ def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
             f"trainer.batch_size ({trainer.batch_size}) is smaller than one bptt_horizon of every agent "
             f"({num_envs} envs x {agents_per_env} agents x {bptt} steps = {num_agents * bptt})"
         )
-    segments = trainer.minibatch_size // bptt
-    if segments > horizon // bptt * num_agents:
-        raise ValueError(
-            f"trainer.minibatch_size ({trainer.minibatch_size}) exceeds the rollout "
-            f"({horizon * num_agents} agent steps after rounding to whole segments)"
-        )
+    segments, note = trainer.minibatch_size // bptt, None
+    rollout_segments = horizon // bptt * num_agents
+    if segments > rollout_segments:
+        segments = rollout_segments
+        note = (f"trainer.minibatch_size {trainer.minibatch_size} is bigger than the rollout "
+                f"({horizon * num_agents} agent steps): using minibatch_size={segments * bptt}")
     return RolloutShape(num_envs=num_envs, agents_per_env=agents_per_env, horizon=horizon,
-                        segments_per_minibatch=segments)
+                        segments_per_minibatch=segments, minibatch_note=note)

@@ -178,14 +178,20 @@ class ViewerServer:
         return socket
 
 
-def open_in_browser(url: str) -> bool:
-    """Open `url` in the desktop's browser when there is a desktop; False when there is none."""
+def has_display() -> bool:
+    """Whether a browser could open here: macOS and Windows always, elsewhere an X or Wayland display."""
     import os
     import sys
+
+    return sys.platform == "darwin" or sys.platform.startswith("win") or \
+        bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def open_in_browser(url: str) -> bool:
+    """Open `url` in the desktop's browser when there is a desktop; False when there is none."""
     import webbrowser
 
-    if sys.platform != "darwin" and not sys.platform.startswith("win") and \
-            not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not has_display():
         return False
     try:
         return webbrowser.open(url)

@@ -394,3 +394,25 @@ def test_s3_unreachable_endpoint(store, s3_endpoint, monkeypatch):
     with pytest.raises(PolicyStoreError, match="S3 request failed") as info:
         store.records(uri)
     assert_one_line_naming(info.value, uri)
+
+
+def test_top_of_a_run_never_evaluated_is_the_newest(tmp_path, store, make_test_policy, capfd):  # noqa: F811
+    manager = CheckpointManager("plain", tmp_path / "plain")
+    for epoch in (1, 2):
+        manager.save(make_test_policy(seed=epoch), epoch, agent_steps=epoch * 64,
+                     extra_metadata={"score": None, "eval_scores": {}})
+    assert epochs(store.records(str(manager.run_dir), "top")) == [2]
+    assert "no checkpoint was evaluated" in capfd.readouterr().err
+
+
+def test_mpt_names_resolve_to_the_pt_checkpoint(s3_run, run_dir, store):
+    prefix, policies = s3_run
+    [record] = store.records(f"{prefix}/checkpoints/exp:v3.mpt")
+    assert record.uri == f"{prefix}/checkpoints/exp:v3.pt"
+    assert_same_outputs(policies[3], record.load())
+    root, _ = run_dir
+    [local] = store.records(f"file://{root}/checkpoints/exp:v2.mpt")
+    assert local.epoch == 2
+    with pytest.raises(PolicyStoreError, match="no checkpoints found"):
+        store.records(f"file://{root}/checkpoints/exp:v9.mpt")
+

@@ -72,3 +72,14 @@ def test_rollout_shape_refuses_a_batch_smaller_than_one_segment():
         assert "trainer.batch_size (64)" in str(error)
     else:
         raise AssertionError("expected a refusal")
+
+
+def test_a_minibatch_bigger_than_the_rollout_becomes_the_rollout_and_says_so():
+    # `trainer.batch_size=1024` alone on the CPU preset (minibatch 2048) with 24-agent envs:
+    # the rollout rounds down to 2 envs x 24 agents x 16 steps = 768.
+    cfg = TrainerConfig(total_timesteps=10, batch_size=1024, minibatch_size=2048, bptt_horizon=16)
+    shape = rollout_shape(cfg, agents_per_env=24)
+    assert shape.batch_size == 768 and shape.segments_per_minibatch == 48
+    assert shape.minibatch_note.endswith("using minibatch_size=768")
+    fitting = rollout_shape(cfg.model_copy(update={"minibatch_size": 384}), agents_per_env=24)
+    assert fitting.segments_per_minibatch == 24 and fitting.minibatch_note is None

@@ -45,7 +45,7 @@ def test_keys_in_the_browser_move_the_agent_in_the_env_and_the_episode_is_saved(
     process = subprocess.Popen(
         [PLAY, "replay_job.sim.env=mettagrid/navigation", "replay_job.policy_uri=metta://policy/random",
          "replay_job.port=0", "replay_job.open_browser_on_start=false", f"replay_job.replay_dir={tmp_path}",
-         "replay_job.controlled_agent=1"],
+         "replay_job.controlled_agent=1", "replay_job.serve=true"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().strip()

@@ -3,6 +3,7 @@ with Ctrl-C; open replays from disk and from S3; bad input refused in one line."
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ QUICK = ["replay_job.sim.env=mettagrid/navigation", 'replay_job.sim.env_override
 
 def start_replay_tool(*args: str) -> tuple[subprocess.Popen, str]:
     """Start the tool; returns it and the viewer URL it prints on stdout."""
-    process = subprocess.Popen([REPLAY, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([REPLAY, "replay_job.serve=true", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = process.stdout.readline().strip()
     if not url.startswith("http://"):
         process.kill()
@@ -110,7 +111,35 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_tool(*QUICK[:-1], f"replay_job.port={port}", f"replay_job.replay_dir={tmp_path}/out")
+        result = run_tool(*QUICK[:-1], f"replay_job.port={port}", f"replay_job.replay_dir={tmp_path}/out",
+                          "replay_job.serve=true")
     # the server starts before the episode is recorded: nothing is written for a busy port
     assert_one_line_error(result, f"replay_job.port: cannot serve on 127.0.0.1:{port}")
     assert not (tmp_path / "out").exists()
+
+
+def headless() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+
+
+def test_without_a_display_replay_writes_prints_the_path_and_exits(tmp_path):
+    # as typed in the docs (the env and the episode shortened), with no display and no serve=
+    result = subprocess.run([REPLAY, "replay_job.sim.env=mettagrid/memory", "replay_job.open_browser_on_start=false",
+                             'replay_job.sim.env_overrides=["game.max_steps=30"]', f"replay_job.replay_dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, env=headless())
+    assert result.returncode == 0, result.stderr
+    [written] = tmp_path.glob("scripted_mettagrid_memory_*.json.z")
+    assert load_replay(written)["max_steps"] == 30
+    assert f"replay_job.replay_uri={written} replay_job.serve=true" in result.stderr
+    assert result.stdout == ""  # no viewer URL: nothing is served
+
+
+def test_without_a_display_play_records_the_policy_and_says_how_to_play(tmp_path):
+    play = str(ROOT / "tools" / "play.py")
+    result = subprocess.run([play, "replay_job.sim.env=mettagrid/navigation", f"replay_job.replay_dir={tmp_path}",
+                             'replay_job.sim.env_overrides=["game.max_steps=20"]'],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, env=headless())
+    assert result.returncode == 0, result.stderr
+    [written] = tmp_path.glob("play_simple_mettagrid_navigation_*.json.z")
+    assert load_replay(written)["max_steps"] == 20
+    assert "no display here" in result.stderr and "./tools/play.py replay_job.serve=true" in result.stderr

@@ -4,6 +4,8 @@ and bad input refused in one line with exit code 2."""
 import json
 import os
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -47,12 +49,29 @@ def test_dotted_form_matches_two_token_form():
     dotted = run_tool("navigation.train", "--dry-run", "run=n")
     spaced = run_tool("train", "navigation", "--dry-run", "run=n")
     prefixed = run_tool("recipes.navigation.train", "--dry-run", "run=n")
+    experiments = run_tool("experiments.recipes.navigation.train", "--dry-run", "run=n")
     assert dotted.returncode == 0, dotted.stderr
     assert "./tools/train.py env=mettagrid/navigation sim=navigation run=n" in dotted.stdout
-    assert dotted.stdout == spaced.stdout == prefixed.stdout
+    assert dotted.stdout == spaced.stdout == prefixed.stdout == experiments.stdout
 
 
-def test_train_then_eval_navigation(tmp_path):
+def test_policy_architecture_is_the_agent_group():
+    result = run_tool("train", "arena", "run=my_exp", "trainer.batch_size=512", "policy_architecture=latent_attn_small",
+                      "policy_architecture.hidden_size=64", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "agent=latent_attn_small agent.hidden_size=64" in result.stdout
+    assert "name: latent_attn_small" in result.stdout and "hidden_size: 64" in result.stdout
+
+
+def test_mock_policy_evaluates_as_random_actions(tmp_path):
+    result = run_tool("eval", "navigation", "policy_uris=mock://policy", "sim_job.num_episodes=1",
+                      "sim_job.simulation_suite=smoke_test", f"train_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    [policy] = json.loads(result.stdout)["policies"]
+    assert policy["policy_uri"] == "mock://policy" and policy["checkpoints"][0]["name"] == "policy"
+
+
+def test_train_then_eval_navigation(tmp_path, s3_endpoint):
     trained = run_tool("train", "navigation", "run=t", f"train_dir={tmp_path}", "trainer.total_timesteps=512",
                        *TINY_NO_ENV)
     assert trained.returncode == 0, trained.stderr
@@ -67,6 +86,34 @@ def test_train_then_eval_navigation(tmp_path):
     assert report["simulation_suite"] == "navigation"
     assert report["policies"][0]["policy_uri"] == f"file://{checkpoints}"
     assert [c["name"] for c in report["policies"][0]["checkpoints"]] == ["t:v1"]
+
+    # the reference's `.mpt` names and its multi-line list, as typed
+    listed = run_tool("evaluate", "navigation", f'policy_uris=[\n  "file://{checkpoints}/t:v1.mpt",\n'
+                      f'  "file://{checkpoints}/t:v1.pt"\n]', "sim_job.num_episodes=1", f"train_dir={tmp_path}")
+    assert listed.returncode == 0, listed.stderr
+    names = [p["checkpoints"][0]["name"] for p in json.loads(listed.stdout)["policies"]]
+    assert names == ["t:v1", "t:v1"]
+
+    # eval_remote: queued, run by a worker process that fetches the checkpoint from S3 (boto3 -> moto)
+    import boto3
+
+    bucket = f"remote-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    boto3.client("s3").upload_file(str(checkpoints / "t:v1.pt"), bucket, "run:v10.pt")
+    queued = run_tool("eval_remote", "navigation", f"policy_uri=s3://{bucket}/run:v10.pt", "sim_job.num_episodes=1",
+                      f"train_dir={tmp_path}")
+    assert queued.returncode == 0, queued.stderr
+    receipt = json.loads(queued.stdout)
+    assert receipt["worker_pid"] and f"results will land in {receipt['result']}" in queued.stderr
+    result = Path(receipt["result"])
+    deadline = time.time() + 180
+    while not result.exists() and time.time() < deadline:
+        assert not (result.parent / "error.txt").exists(), (result.parent / "error.txt").read_text()
+        time.sleep(0.5)
+    remote = json.loads(result.read_text())
+    assert remote["policies"][0]["policy_uri"] == f"s3://{bucket}/run:v10.pt"
+    assert remote["stats_db"] == receipt["stats_db"] and Path(receipt["stats_db"]).is_file()
+    assert not list((tmp_path / "eval_remote" / "pending").iterdir())
 
     replayed = run_tool("replay", "navigation", f"policy_uri=file://{checkpoints}", f"replay_dir={tmp_path}/replays",
                         "replay_job.serve=false", 'replay_job.sim.env_overrides=["game.max_steps=40"]')

@@ -3,6 +3,8 @@ checkpoint on the navigation suite with the DB exported to a local S3 server, th
 SQL against the result, and bad inputs refused in one line."""
 
 import json
+import os
+import time
 import subprocess
 from pathlib import Path
 
@@ -144,3 +146,20 @@ def test_a_single_uri_needs_no_list(tmp_path):
     [record] = [json.loads(line) for line in (tmp_path / "train_dir" / "evaluations.jsonl").read_text().splitlines()]
     assert record["local"] == f"{tmp_path}/one.duckdb"
     assert query(tmp_path / "one.duckdb", "SELECT COUNT(*) FROM episodes") == [(2,)]
+
+
+def test_without_policy_uris_the_newest_run_in_train_dir_is_evaluated(tmp_path):
+    from metta.jobs.sim import newest_run_checkpoints
+
+    for name, age in (("old", 100), ("new", 0)):
+        folder = tmp_path / name / "checkpoints"
+        folder.mkdir(parents=True)
+        (folder / f"{name}:v1.pt").write_bytes(b"x")
+        os.utime(folder / f"{name}:v1.pt", (time.time() - age, time.time() - age))
+    (tmp_path / "empty" / "checkpoints").mkdir(parents=True)
+    assert newest_run_checkpoints(tmp_path) == f"file://{tmp_path / 'new' / 'checkpoints'}"
+    assert newest_run_checkpoints(tmp_path / "empty") is None
+    # as typed in the docs: the suite and selector only; the newest run's file is no checkpoint
+    result = run_sim("sim_job.simulation_suite=smoke_test", "selector_type=top", f"train_dir={tmp_path}", timeout=120)
+    assert "evaluating the newest run: file://" in result.stderr and "new:v1.pt" in result.stderr
+    assert result.returncode == 2

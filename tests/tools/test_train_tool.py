@@ -126,6 +126,13 @@ def test_unknown_key_is_refused_in_one_line():
     assert "trainer.learning_rat" in result.stderr
 
 
+def test_choosing_the_help_template_shows_the_help_and_trains_nothing(tmp_path):
+    result = run_train("hydra/help=default", f"train_dir={tmp_path}", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "== Configuration groups ==" in result.stdout and "env/mettagrid: ants, memory, multiagent" in result.stdout
+    assert not any(tmp_path.iterdir())
+
+
 def test_wrong_type_is_refused_in_one_line():
     result = run_train("trainer.batch_size=lots")
     assert result.returncode == 2

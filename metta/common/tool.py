@@ -34,21 +34,27 @@ def compose_job(config_name: str | None, overrides: list[str], return_hydra_conf
     place; a Hydra error is a one-line ConfigError."""
     register_schema_defaults(config_name if config_name in JOBS else None)
     source = f"configs/{config_name}.yaml" if config_name else "command line"
-    return compose_config(config_name, normalize_overrides(overrides), source,
+    return compose_config(config_name, normalize_overrides(overrides, config_name), source,
                           return_hydra_config=return_hydra_config)
 
 
-def normalize_overrides(overrides: list[str]) -> list[str]:
+def normalize_overrides(overrides: list[str], job: str | None = None) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning."""
+    keep their meaning. Below one of the job's `open_keys` (free-form mappings) a dotted
+    override adds the key: `++` too."""
+    open_keys = JOBS[job].open_keys if job in JOBS else ()
     out = []
     for override in overrides:
         if override.startswith("+") and not override.startswith("++") and "=" in override:
             key = override[1:].split("=", 1)[0]
             if "." in key or not (CONFIGS_DIR / key).is_dir():
                 override = "+" + override
+        elif "=" in override and not override.startswith(("+", "~", "-")):
+            key = override.split("=", 1)[0]
+            if "." in key and key.split(".", 1)[0] in open_keys:
+                override = "++" + override
         out.append(override)
     return out
 
@@ -73,7 +79,7 @@ def hydra_tool(script: str) -> None:
 
     tool = TOOLS[script]
     register_schema_defaults(tool.job)
-    sys.argv[1:] = normalize_overrides(sys.argv[1:])
+    sys.argv[1:] = normalize_overrides(sys.argv[1:], tool.job)
     precheck_overrides(tool.job, sys.argv)
 
     @hydra.main(config_path=str(CONFIGS_DIR), config_name=tool.job, version_base="1.3")

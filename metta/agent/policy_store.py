@@ -12,6 +12,8 @@ URIs
                                        the wandb run id)
     wandb://<entity>/<project>/<artifact>:<version>
                                        one artifact version (":latest" when omitted)
+    wandb://sweep/<sweep_name>:best    the checkpoint of a sweep's best run (or `:latest`), read
+                                       from the sweep's record (metta/agent/sweep_record.py)
 
 Selectors: `latest` (highest epoch), `top` (highest metadata[metric], falling back to
 metadata["eval_scores"][metric]; checkpoints without it are skipped), `all` (by epoch,
@@ -48,6 +50,8 @@ from metta.common.uri import (
     uri_scheme,
 )
 from metta.agent.policy_file import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
+from metta.agent.sweep_record import PREFIX as SWEEP_PREFIX
+from metta.agent.sweep_record import SweepRecordError, sweep_checkpoint
 
 SELECTORS = ("latest", "top", "all")
 
@@ -230,6 +234,11 @@ class PolicyStore:
         return download_file(bucket, key, dest, client)
 
     def _wandb_candidates(self, uri: str) -> list[_Candidate]:
+        if uri.startswith(SWEEP_PREFIX):
+            try:
+                return self._candidates(sweep_checkpoint(uri))
+            except SweepRecordError as error:
+                raise PolicyStoreError(str(error)) from None
         ref = parse_wandb_uri(uri)
         mode = os.environ.get("WANDB_MODE", "").lower()
         if mode in ("offline", "disabled", "dryrun"):

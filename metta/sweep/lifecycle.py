@@ -94,6 +94,12 @@ class SweepJobConfig(BaseModel):
     wandb_entity: str | None = Field(None, description="wandb entity of the sweep's runs (training and evaluation)")
     wandb_project: str = Field("metta", description="wandb project of the sweep's runs; the group is the sweep name")
 
+    def wandb_namespace(self) -> dict[str, Any] | None:
+        """Where the run's wandb runs go (None with wandb off): the dashboard selects by it."""
+        if self.wandb_mode == "off":
+            return None
+        return {"entity": self.wandb_entity, "project": self.wandb_project, "group": self.sweep_name}
+
     def scoring(self) -> tuple[str, str]:
         """(suite, metric key in its results) that score a run. `<suite>_score` as the metric
         (the original's `navigation_score`) means: evaluate on configs/sim/<suite>.yaml and
@@ -197,7 +203,8 @@ def prepare_run(store: SweepStore, job: SweepJobConfig) -> tuple[str, dict[str, 
                       observations=observations)
     params, info = protein.suggest(index=number)
     params = space.to_overrides(params)
-    store.write_suggestion(run_id, {"params": params, "phase": phase, "info": _plain(info), "created_at": time.time()})
+    store.write_suggestion(run_id, {"params": params, "phase": phase, "info": _plain(info), "created_at": time.time(),
+                                    "wandb": job.wandb_namespace()})
     store.heartbeat(run_id)
     return run_id, params, phase
 

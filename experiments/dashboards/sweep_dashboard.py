@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `python <this file>` from anywhere
 
-from metta.sweep.dashboard import main  # noqa: E402
+from metta.sweep.dashboard import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
 """The sweep tools: sweep_init.py, sweep_eval.py, sweep_execute.py (docs/sweeps.md).
 
 sweep_execute is the worker loop: prepare a run (phase, Protein suggestion, a claimed run
-id), train it with devops/train.sh (tools/train.py) as a subprocess (`++` overrides), evaluate it, record the
-observation; repeat until the sweep has `max_runs` runs or the worker has failed
+id), train it with devops/train.sh (tools/train.py) as a subprocess (`++` overrides),
+evaluate it, record the observation; repeat until the sweep has `max_runs` runs or the worker has failed
 `max_consecutive_failures` times in a row. Several workers on several machines run the same
 sweep by sharing `sweep_dir` (a directory or an s3:// prefix).
 """
@@ -45,8 +45,6 @@ def job_from_cfg(cfg: DictConfig) -> SweepJobConfig:
     without `sweep_name` a `run=<sweep>.r.<n>` names its sweep."""
     if OmegaConf.is_missing(cfg, "sweep_name") and cfg.get("run") and RUN_ID.match(str(cfg.run)):
         cfg = cfg.copy()
-        with contextlib.suppress(Exception):
-            OmegaConf.set_struct(cfg, False)
         cfg.sweep_name = RUN_ID.match(str(cfg.run))["sweep"]
     data = to_container(cfg)
     data.pop("run", None)

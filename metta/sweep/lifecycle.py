@@ -28,7 +28,6 @@ from metta.sweep.store import HEARTBEAT_TIMEOUT_S, RunRecord, SweepStore
 from mettagrid.env_configs import CONFIGS_DIR
 from mettagrid.errors import ConfigError, describe_validation_error
 
-
 SIM_DIR = CONFIGS_DIR / "sim"
 
 

@@ -132,6 +132,9 @@ def check_sweep(data: Any, prefix: str = "sweep") -> SweepConfig:
         raise ConfigError(describe_validation_error(error, prefix=prefix)) from None
     SearchSpace.from_dict(sweep.parameters, prefix=f"{prefix}.parameters")
     parse_settings(sweep.protein, f"{prefix}.protein")
+    if sweep.sim_name is not None and not (SIM_DIR / f"{sweep.sim_name}.yaml").is_file():
+        known = ", ".join(sorted(p.stem for p in SIM_DIR.glob("*.yaml")))
+        raise ConfigError(f"{prefix}.sim_name: no suite {sweep.sim_name!r} in configs/sim/ (have: {known})")
     done = 0
     for phase in sweep.schedule.phases if sweep.schedule else []:
         _, merged = current_phase(sweep, done)

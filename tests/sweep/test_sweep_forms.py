@@ -151,6 +151,8 @@ def test_the_documented_distribution_phase_and_full_examples_load():
                     {"distribution": "logit_normal", "min": 0.1, "max": 0.9, "mean": 0.5, "scale": "auto"},
                     {"distribution": "log_normal", "min": "1e-5", "max": "1e-2", "mean": "3e-4", "scale": "time"}):
         check_sweep({"parameters": {"x": snippet}})
+    with pytest.raises(ConfigError, match=r"^sweep.sim_name: no suite 'nav' in configs/sim/"):
+        check_sweep({**full, "sim_name": "nav"})
     with pytest.raises(ConfigError, match="explore_cheap"):  # a phase that breaks a parameter is named
         bad = json.loads(json.dumps(full))
         bad["schedule"]["phases"][0]["sweep"]["parameters"]["trainer"]["batch_size"]["mean"] = 3

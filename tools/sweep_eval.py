@@ -8,6 +8,7 @@ exec "${py:-python3}" "$0" "$@"
 """Evaluate a sweep run's latest checkpoint on the sweep's suite and record its score and cost.
 
   ./tools/sweep_eval.py sweep_name=lr_search run=lr_search.r.0
+  ./tools/sweep_eval.py run=lr_search.r.0 metric=navigation_score     # the run names its sweep; score on navigation
 """
 
 from metta.common.tool import hydra_tool

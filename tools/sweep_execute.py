@@ -9,6 +9,7 @@ exec "${py:-python3}" "$0" "$@"
 
   ./tools/sweep_execute.py sweep_name=my_sweep                       # sweep=quick
   ./tools/sweep_execute.py sweep_name=my_sweep sweep=full sweep_dir=s3://bucket/sweeps
+  ./tools/sweep_execute.py sweep_name=my_sweep sweep_job_overrides.trainer.total_timesteps=10000000
   ./tools/sweep_execute.py -m sweep_name=my_sweep worker=w0,w1 hydra/launcher=submitit_local   # 2 workers
   ./tools/sweep_execute.py -m sweep_name=my_sweep worker=w0,w1,w2,w3 hydra/launcher=sweep_slurm   # on SLURM
 """

@@ -9,6 +9,8 @@ exec "${py:-python3}" "$0" "$@"
 
   ./tools/sweep_init.py sweep_name=lr_search                                 # configs/sweep/quick.yaml
   ./tools/sweep_init.py sweep_name=big sweep_params=configs/sweep/full.yaml
+  ./tools/sweep_init.py sweep_name=lr_search sweep_params=configs/sweep/fast.yaml
+  NODE_INDEX=1 ./tools/sweep_init.py sweep_name=distributed_exp       # waits for node 0 to create it
   ./tools/sweep_init.py sweep_name=shared sweep_dir=s3://bucket/sweeps
 """
 

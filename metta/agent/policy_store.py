@@ -14,6 +14,8 @@ URIs
                                        run name as the wandb run id)
     wandb://<entity>/<project>/<artifact>:<version>
                                        one artifact version (":latest" when omitted)
+    wandb://sweep/<sweep_name>:best    the checkpoint of a sweep's best run (or `:latest`), read
+                                       from the sweep's record (metta/agent/sweep_record.py)
     <any of the above>/<run>:v<n>.mpt  the original's later suffix: names <run>:v<n>.pt here
 
 Selectors: `latest` (highest epoch), `top` (highest metadata[metric], falling back to
@@ -52,6 +54,8 @@ from metta.common.uri import (
     uri_scheme,
 )
 from metta.agent.policy_file import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
+from metta.agent.sweep_record import PREFIX as SWEEP_PREFIX
+from metta.agent.sweep_record import SweepRecordError, sweep_checkpoint
 
 SELECTORS = ("latest", "top", "all")
 
@@ -249,6 +253,11 @@ class PolicyStore:
         return run_dir if run_dir.is_dir() else None
 
     def _wandb_candidates(self, uri: str) -> list[_Candidate]:
+        if uri.startswith(SWEEP_PREFIX):
+            try:
+                return self._candidates(sweep_checkpoint(uri))
+            except SweepRecordError as error:
+                raise PolicyStoreError(str(error)) from None
         run_dir = self.local_run_dir(uri)
         if run_dir is not None:
             return _local_candidates(run_dir, uri_override=None)

@@ -55,6 +55,9 @@ class Job:
     groups: tuple[str, ...] = ()
     # Top-level keys accepted for the original's spellings; the job maps them itself.
     aliases: tuple[str, ...] = ()
+    # Top-level keys holding free-form mappings (null by default): an override below one adds
+    # the key (`sweep_job_overrides.trainer.gamma=0.99` is read as `++...`).
+    open_keys: tuple[str, ...] = ()
     # "module:function" taking the typed parts ({group or section: typed}) and raising a
     # one-line ConfigError when they do not fit together (e.g. batch vs. agents).
     cross_check: str | None = None
@@ -97,7 +100,7 @@ JOBS: dict[str, Job] = {
         Job("replay_job", {"replay_job": "metta.jobs.replay:ReplayJobConfig"}),
         Job("play_job", {"replay_job": "metta.jobs.replay:PlayJobConfig"}),
         Job("sweep_job", {"": "metta.sweep.lifecycle:SweepJobConfig"}, groups=("sweep",),
-            aliases=("run", "sweep_params")),
+            aliases=("run", "sweep_params", "metric"), open_keys=("sweep_job_overrides",)),
         Job("autotune_job", {"autotune": "metta.jobs.autotune:AutotuneConfig"},
             groups=("env", "trainer", "agent", "hardware")),
         Job("stats_cli_job", {"": "metta.jobs.stats_cli:StatsCliConfig"}),

@@ -35,7 +35,7 @@ def compose_job(config_name: str | None, overrides: list[str], return_hydra_conf
     place; a Hydra error is a one-line ConfigError."""
     register_schema_defaults(config_name if config_name in JOBS else None)
     source = f"configs/{config_name}.yaml" if config_name else "command line"
-    return compose_config(config_name, normalize_overrides(overrides), source,
+    return compose_config(config_name, normalize_overrides(overrides, config_name), source,
                           return_hydra_config=return_hydra_config)
 
 
@@ -75,12 +75,14 @@ def _bracket_depth(text: str) -> int:
     return text.count("[") - text.count("]")
 
 
-def normalize_overrides(overrides: list[str]) -> list[str]:
+def normalize_overrides(overrides: list[str], job: str | None = None) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
     keep their meaning. `<group>=null` (`sim=null`: no evaluations) is Hydra's `~<group>`. A
-    list the shell split at its spaces is joined back first (`rejoin_split_lists`)."""
+    list the shell split at its spaces is joined back first (`rejoin_split_lists`). Below one
+    of the job's `open_keys` (free-form mappings) a dotted override adds the key: `++` too."""
+    open_keys = JOBS[job].open_keys if job in JOBS else ()
     out = []
     for override in rejoin_split_lists(overrides):
         key, eq, value = override.partition("=")
@@ -90,6 +92,10 @@ def normalize_overrides(overrides: list[str]) -> list[str]:
             key = override[1:].split("=", 1)[0]
             if "." in key or not (CONFIGS_DIR / key).is_dir():
                 override = "+" + override
+        elif "=" in override and not override.startswith(("+", "~", "-")):
+            key = override.split("=", 1)[0]
+            if "." in key and key.split(".", 1)[0] in open_keys:
+                override = "++" + override
         out.append(override)
     return out
 
@@ -114,7 +120,7 @@ def hydra_tool(script: str) -> None:
 
     tool = TOOLS[script]
     register_schema_defaults(tool.job)
-    sys.argv[1:] = exit_on_config_error(normalize_overrides, sys.argv[1:])
+    sys.argv[1:] = exit_on_config_error(normalize_overrides, sys.argv[1:], tool.job)
     if any(arg.startswith("hydra/help=") for arg in sys.argv[1:]) and "--help" not in sys.argv:
         sys.argv.append("--help")  # choosing a help template means "show the help" (the config groups)
     precheck_overrides(tool.job, sys.argv)

@@ -1,8 +1,8 @@
 """The sweep tools: sweep_init.py, sweep_eval.py, sweep_execute.py (docs/sweeps.md).
 
 sweep_execute is the worker loop: prepare a run (phase, Protein suggestion, a claimed run
-id), train it with tools/train.py as a subprocess (`++` overrides), evaluate it, record the
-observation; repeat until the sweep has `max_runs` runs or the worker has failed
+id), train it with devops/train.sh (tools/train.py) as a subprocess (`++` overrides),
+evaluate it, record the observation; repeat until the sweep has `max_runs` runs or the worker has failed
 `max_consecutive_failures` times in a row. Several workers on several machines run the same
 sweep by sharing `sweep_dir` (a directory or an s3:// prefix).
 """
@@ -10,6 +10,8 @@ sweep by sharing `sweep_dir` (a directory or an s3:// prefix).
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import subprocess
 import sys
 import threading
@@ -17,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from metta.common.tool import to_container
 from metta.sweep.lifecycle import (
@@ -33,13 +35,20 @@ from metta.sweep.store import SweepStore
 from mettagrid.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN_TOOL = ROOT / "tools" / "train.py"
+TRAIN_LAUNCHER = ROOT / "devops" / "train.sh"
+RUN_ID = re.compile(r"^(?P<sweep>.+)\.r\.\d+$")
 
 
 def job_from_cfg(cfg: DictConfig) -> SweepJobConfig:
-    """The typed job from the composed config; `sweep_params=<file>` replaces the sweep group."""
+    """The typed job from the composed config, with the original's spellings mapped:
+    `sweep_params=<file>` replaces the sweep group, `metric=<name>` sets `sweep.metric`, and
+    without `sweep_name` a `run=<sweep>.r.<n>` names its sweep."""
+    if OmegaConf.is_missing(cfg, "sweep_name") and cfg.get("run") and RUN_ID.match(str(cfg.run)):
+        cfg = cfg.copy()
+        cfg.sweep_name = RUN_ID.match(str(cfg.run))["sweep"]
     data = to_container(cfg)
     data.pop("run", None)
+    metric = data.pop("metric", None)
     params_file = data.pop("sweep_params", None)
     if params_file:
         import yaml
@@ -47,7 +56,12 @@ def job_from_cfg(cfg: DictConfig) -> SweepJobConfig:
         path = Path(params_file)
         if not path.is_file():
             raise ConfigError(f"sweep_params: {params_file}: no such file")
-        data["sweep"] = yaml.safe_load(path.read_text()) or {}
+        try:
+            data["sweep"] = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"sweep_params: {params_file}: not YAML ({str(error).splitlines()[0]})") from None
+    if metric:
+        data["sweep"] = {**(data.get("sweep") or {}), "metric": metric}
     return parse_job(data)
 
 
@@ -61,11 +75,28 @@ def open_store(job: SweepJobConfig) -> SweepStore:
 # sweep_init.py
 
 
+def node_index() -> int:
+    """This node's index in a multi-node launch (NODE_INDEX, as SkyPilot and devops/train.sh set it)."""
+    value = os.environ.get("NODE_INDEX", "0") or "0"
+    if not value.isdigit():
+        raise ConfigError(f"NODE_INDEX: {value!r} is not a node index (0, 1, ...)")
+    return int(value)
+
+
 def sweep_init(job: SweepJobConfig, log=sys.stderr) -> dict[str, Any]:
-    """Create the sweep (once) and its first run's suggestion. Running it again changes nothing."""
+    """Create the sweep (once) and its first run's suggestion. Running it again changes nothing.
+
+    On a multi-node launch only node 0 creates; the other nodes wait (up to
+    `settings.init_wait_s`) until node 0 has stored the first suggestion, then write the same
+    overrides file locally."""
     store = SweepStore(job.sweep_dir, job.sweep_name)
-    created = store.create_sweep(job.sweep.model_dump(mode="json"))
-    runs = store.runs()
+    node = node_index()
+    if node > 0:
+        runs = wait_for_first_run(store, job.settings.init_wait_s, log)
+        created = False
+    else:
+        created = store.create_sweep(job.sweep.model_dump(mode="json"))
+        runs = store.runs()
     if not runs:
         prepared = prepare_run(store, job)
         assert prepared is not None
@@ -74,10 +105,28 @@ def sweep_init(job: SweepJobConfig, log=sys.stderr) -> dict[str, Any]:
         run_id, params = runs[0].run_id, (runs[0].suggestion or {}).get("params", {})
     overrides = write_overrides_file(Path(job.train_dir) / run_id, params)
     state = "created" if created else f"exists ({len(runs)} run(s) so far)"
-    print(f"sweep {job.sweep_name}: {state} at {store.location}", file=log)
+    print(f"sweep {job.sweep_name}: {state} at {store.location}{f' (node {node})' if node else ''}", file=log)
     print(f"sweep {job.sweep_name}: first run {run_id}, overrides in {overrides}", file=log)
-    return {"sweep": job.sweep_name, "store": store.location, "created": created, "run": run_id,
+    return {"sweep": job.sweep_name, "store": store.location, "created": created, "node": node, "run": run_id,
             "params": params, "overrides_file": str(overrides)}
+
+
+def wait_for_first_run(store: SweepStore, timeout_s: float, log) -> list:
+    """Poll the record until node 0 has created the sweep and stored run 0's suggestion."""
+    deadline = time.monotonic() + timeout_s
+    print(f"sweep {store.sweep_name}: waiting for node 0 to create it at {store.location}", file=log, flush=True)
+    while True:
+        runs = store.runs() if store.sweep_config() is not None else []
+        if runs and runs[0].suggestion is not None:
+            return runs
+        if time.monotonic() > deadline:
+            raise SweepInitTimeout(f"sweep {store.sweep_name}: node 0 did not create it at {store.location} "
+                                   f"within {timeout_s:g} s (settings.init_wait_s)")
+        time.sleep(min(1.0, timeout_s / 10))
+
+
+class SweepInitTimeout(RuntimeError):
+    """A worker node waited for node 0 in vain."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,12 +177,22 @@ def sweep_execute(job: SweepJobConfig, log=sys.stderr) -> dict[str, Any]:
     return {"sweep": job.sweep_name, "runs": finished}
 
 
+def train_command(job: SweepJobConfig, run_id: str, params: dict[str, Any]) -> list[str]:
+    """devops/train.sh with the run's name, its wandb place (group = the sweep), the job's
+    training overrides, then the suggestion as `++` overrides (which win)."""
+    wandb = ["wandb.enabled=false"] if job.wandb_mode == "off" else [
+        f"wandb.mode={job.wandb_mode}", *([f"wandb.entity={job.wandb_entity}"] if job.wandb_entity else []),
+        f"wandb.project={job.wandb_project}", f"wandb.group={job.sweep_name}", f"wandb.name={run_id}"]
+    return [str(TRAIN_LAUNCHER), f"run={run_id}", f"train_dir={job.train_dir}", *wandb, *job.train_overrides(),
+            *override_args(params)]
+
+
 def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[str, Any], log) -> dict[str, Any]:
-    """Train (subprocess, heartbeats meanwhile) and evaluate one run; returns its observation."""
+    """Train (devops/train.sh as a subprocess, heartbeats meanwhile) and evaluate one run;
+    returns its observation."""
     run_dir = Path(job.train_dir) / run_id
     write_overrides_file(run_dir, params)
-    command = [sys.executable, str(TRAIN_TOOL), f"run={run_id}", f"train_dir={job.train_dir}",
-               *job.sweep_job_overrides, *override_args(params)]
+    command = train_command(job, run_id, params)
     stop = threading.Event()
     beats = threading.Thread(target=_heartbeats, args=(store, run_id, job.settings.heartbeat_timeout_s, stop),
                              daemon=True)
@@ -160,11 +219,17 @@ def _heartbeats(store: SweepStore, run_id: str, timeout: float, stop: threading.
             store.heartbeat(run_id)
 
 
-def init_main(cfg: DictConfig) -> None:
+def init_main(cfg: DictConfig) -> int | None:
     """tools/sweep_init.py."""
     import json
 
-    print(json.dumps(sweep_init(job_from_cfg(cfg)), indent=2))
+    try:
+        report = sweep_init(job_from_cfg(cfg))
+    except SweepInitTimeout as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
+    return None
 
 
 def execute_main(cfg: DictConfig) -> None:

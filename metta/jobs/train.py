@@ -52,6 +52,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     cfg = apply_aliases(cfg)
     parts = validate_job(cfg, "train_job")
     job, env_config, trainer_cfg, suite = parts[""], parts["env"], parts["trainer"], parts["sim"]
+    cfg.trainer.learning_rate = trainer_cfg.learning_rate  # trainer.optimizer.learning_rate wins when set
     architecture, wandb_cfg = parts["agent"].model_dump(), parts["wandb"]
 
     dist_info, device = setup_distributed(job.system.device)

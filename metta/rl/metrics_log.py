@@ -25,6 +25,7 @@ class WandbConfig(BaseModel):
     project: str = Field("metta", description="wandb project")
     entity: str | None = Field(None, description="wandb entity (team or user)")
     group: str | None = None
+    name: str | None = Field(None, description="wandb run name; None = the run's name")
     tags: list[str] = Field(default_factory=list)
 
     def resolved_mode(self) -> str:
@@ -52,12 +53,13 @@ class WandbSink:
         import wandb
 
         self._wandb = wandb
+        self._run_name = run  # names the model artifact, whatever the wandb display name
         self.run = wandb.init(
             project=cfg.project,
             entity=cfg.entity,
             group=cfg.group,
             tags=cfg.tags or None,
-            name=run,
+            name=cfg.name or run,
             id=_wandb_id(run),
             resume="allow",
             mode=cfg.resolved_mode(),
@@ -71,7 +73,7 @@ class WandbSink:
     def log_checkpoint(self, path: Path, metadata: dict[str, Any]) -> None:
         """The checkpoint (and its metadata sidecar) as a `model` artifact named after the run,
         so `wandb://run/<run>` finds it (offline runs stage it for `wandb sync`)."""
-        artifact = self._wandb.Artifact(_wandb_id(self.run.name), type="model", metadata=metadata)
+        artifact = self._wandb.Artifact(_wandb_id(self._run_name), type="model", metadata=metadata)
         artifact.add_file(str(path))
         sidecar = path.with_suffix(".json")
         if sidecar.is_file():

@@ -30,6 +30,9 @@ class LossesConfig(StrictModel):
 
 class OptimizerConfig(StrictModel):
     type: Literal["adam", "adamw"] = "adam"
+    learning_rate: float | None = Field(
+        None, gt=0, description="The original's place for the learning rate: when set, it is trainer.learning_rate"
+    )
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
@@ -71,6 +74,16 @@ class TrainerConfig(StrictModel):
     )
     log_interval_s: float = Field(10.0, gt=0, description="Seconds between console summary lines")
     compile: bool = Field(False, description="torch.compile the policy")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _optimizer_learning_rate(cls, data: object) -> object:
+        """`trainer.optimizer.learning_rate` (the original's key, and sweeps') sets the one learning rate."""
+        if isinstance(data, dict) and isinstance(data.get("optimizer"), dict):
+            rate = data["optimizer"].get("learning_rate")
+            if rate is not None:
+                data = {**data, "learning_rate": rate}
+        return data
 
     @model_validator(mode="after")
     def _minibatch_fits(self) -> "TrainerConfig":

@@ -17,19 +17,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from metta.agent.sweep_record import best_first, successful_runs
 from metta.sweep.lifecycle import nested
 from metta.sweep.store import SweepStore
 from mettagrid.errors import ConfigError
 
 
 def ranked_runs(store: SweepStore, goal: str) -> list[dict[str, Any]]:
-    """Successful runs, best first."""
-    runs = []
-    for record in store.runs():
-        obs = record.observation
-        if obs and not obs.get("failed") and obs.get("score") is not None:
-            runs.append({"run": record.run_id, "score": obs["score"], "cost": obs.get("cost"), "params": record.params})
-    return sorted(runs, key=lambda r: r["score"], reverse=goal != "minimize")
+    """Successful runs, best first (the order `wandb://sweep/<name>:best` picks from)."""
+    observations = {r.run_id: {**r.observation, "params": r.params} for r in store.runs() if r.observation}
+    return best_first(successful_runs(observations), goal)
 
 
 def write_patch(output_dir: str, name: str, best: dict[str, Any]) -> Path:

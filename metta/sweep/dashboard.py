@@ -92,11 +92,41 @@ def parameter_specs(config: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def select_runs(records: list[RunRecord], max_observations: int | None = None, entity: str | None = None,
+                project: str | None = None) -> list[RunRecord]:
+    """The runs the page shows: those logged to wandb `entity`/`project` (when given; a run
+    records its namespace with its suggestion), and of the finished ones only the newest
+    `max_observations` (runs still going are always shown)."""
+    def namespace(record: RunRecord) -> dict[str, Any]:
+        return (record.suggestion or {}).get("wandb") or {}
+
+    if entity is not None:
+        records = [r for r in records if namespace(r).get("entity") == entity]
+    if project is not None:
+        records = [r for r in records if namespace(r).get("project") == project]
+    if max_observations is not None:
+        finished = [r.run_id for r in records if r.done][-max_observations:] if max_observations > 0 else []
+        keep = set(finished)
+        records = [r for r in records if not r.done or r.run_id in keep]
+    return records
+
+
+def namespaces(records: list[RunRecord]) -> list[str]:
+    """The wandb `entity/project` pairs a sweep's runs were logged to."""
+    found = {f"{ns.get('entity') or '(default entity)'}/{ns.get('project')}"
+             for ns in ((r.suggestion or {}).get("wandb") for r in records) if ns}
+    return sorted(found)
+
+
 def sweep_snapshot(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0,
-                   refresh_s: float = 10.0, timeout: float = HEARTBEAT_TIMEOUT_S) -> dict[str, Any]:
-    """What /api/sweep answers: the sweep's config and every run, read from the store now."""
+                   refresh_s: float = 10.0, timeout: float = HEARTBEAT_TIMEOUT_S,
+                   max_observations: int | None = None, entity: str | None = None,
+                   project: str | None = None) -> dict[str, Any]:
+    """What /api/sweep answers: the sweep's config and its runs (select_runs), read from the store now."""
     now = time.time()
-    runs = [flat_run(record, now, timeout) for record in store.runs()]
+    every = store.runs()
+    records = select_runs(every, max_observations, entity, project)
+    runs = [flat_run(record, now, timeout) for record in records]
     parameters = parameter_specs(config)
     known = {p["name"] for p in parameters}
     for run in runs:  # parameters a run has that the config does not name (an edited sweep)
@@ -114,6 +144,9 @@ def sweep_snapshot(store: SweepStore, config: dict[str, Any], hourly_cost: float
         "config": config,
         "parameters": parameters,
         "hourly_cost": hourly_cost,
+        "max_observations": max_observations,
+        "runs_total": len(select_runs(every, None, entity, project)),
+        "wandb": {"entity": entity, "project": project},
         "refresh_s": refresh_s,
         "heartbeat_timeout_s": timeout,
         "now": now,
@@ -156,15 +189,18 @@ def _number(value: Any) -> float | None:
 # the server
 
 
-def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0, refresh_s: float = 10.0):
-    """The aiohttp application: `/` (the page), `/static/...`, `/api/sweep` (the snapshot)."""
+def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0, refresh_s: float = 10.0,
+             **selection: Any):
+    """The aiohttp application: `/` (the page), `/static/...`, `/api/sweep` (the snapshot);
+    `selection` (max_observations, entity, project) goes to sweep_snapshot."""
     from aiohttp import web
 
     pending: list[asyncio.Future] = []  # the store read in progress: requests meanwhile share it (S3 is slow)
 
     async def snapshot() -> dict[str, Any]:
         if not pending:
-            read = asyncio.to_thread(sweep_snapshot, store, config, hourly_cost, refresh_s)
+            read = asyncio.to_thread(sweep_snapshot, store, config, hourly_cost, refresh_s, HEARTBEAT_TIMEOUT_S,
+                                     **selection)
             future = asyncio.ensure_future(read)
             future.add_done_callback(lambda _: pending.clear())
             pending.append(future)
@@ -233,6 +269,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--refresh-s", type=float, default=10.0, help="seconds between the page's updates")
     parser.add_argument("--hourly-cost", type=float, default=0.0,
                         help="$ per compute hour, to show costs in $ too")
+    parser.add_argument("--max-observations", type=int, default=None,
+                        help="show only the newest N finished runs (default all)")
+    parser.add_argument("--entity", help="only runs logged to this wandb entity (the sweep job's wandb_entity)")
+    parser.add_argument("--project", help="only runs logged to this wandb project (the sweep job's wandb_project)")
     return parser.parse_args(argv)
 
 
@@ -256,6 +296,18 @@ def open_sweep(sweep_dir: str, sweep_name: str) -> tuple[SweepStore, dict[str, A
     return store, config
 
 
+def check_namespace(store: SweepStore, entity: str | None, project: str | None) -> None:
+    """With --entity/--project, the sweep must have runs logged there (else: where they are)."""
+    if entity is None and project is None:
+        return
+    records = store.runs()
+    if records and not select_runs(records, entity=entity, project=project):
+        flag = "--entity" if entity is not None and not select_runs(records, entity=entity) else "--project"
+        there = ", ".join(namespaces(records)) or "none (wandb off)"
+        raise ConfigError(f"{flag}: sweep {store.sweep_name} has no runs logged to "
+                          f"{entity or '*'}/{project or '*'} (its runs: {there})")
+
+
 def _sweep_names(sweep_dir: str) -> list[str]:
     if "://" in sweep_dir:
         return []
@@ -270,12 +322,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh_s <= 0:
         print("error: --refresh-s must be positive", file=sys.stderr)
         return 2
+    if args.hourly_cost < 0 or (args.max_observations is not None and args.max_observations < 1):
+        print("error: --hourly-cost must be >= 0 and --max-observations >= 1", file=sys.stderr)
+        return 2
     try:
         store, config = open_sweep(args.sweep_dir, args.sweep_name)
+        check_namespace(store, args.entity, args.project)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    app = make_app(store, config, hourly_cost=args.hourly_cost, refresh_s=args.refresh_s)
+    app = make_app(store, config, hourly_cost=args.hourly_cost, refresh_s=args.refresh_s,
+                   max_observations=args.max_observations, entity=args.entity, project=args.project)
 
     def ready(url: str) -> None:
         print(url, flush=True)

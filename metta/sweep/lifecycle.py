@@ -21,10 +21,14 @@ from pydantic import (
     ValidationError,
 )
 
+from metta.common.config_table import GROUPS
 from metta.sweep.distributions import SearchSpace
 from metta.sweep.protein import Protein, parse_settings
 from metta.sweep.store import HEARTBEAT_TIMEOUT_S, RunRecord, SweepStore
+from mettagrid.env_configs import CONFIGS_DIR
 from mettagrid.errors import ConfigError, describe_validation_error
+
+SIM_DIR = CONFIGS_DIR / "sim"
 
 
 class PhaseConfig(BaseModel):
@@ -53,6 +57,9 @@ class SweepConfig(BaseModel):
     protein: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Any]
     schedule: ScheduleConfig | None = None
+    sim_name: str | None = Field(None, description="Suite that scores a run, unless the job names one")
+    sweep_job_overrides: dict[str, Any] | list[str] | None = Field(
+        None, description="Training overrides this sweep needs (the job's own come after and win)")
 
 
 class SweepSettings(BaseModel):
@@ -62,6 +69,9 @@ class SweepSettings(BaseModel):
     rollout_retry_delay: NonNegativeFloat = Field(5.0, description="Seconds to wait after a failed run")
     max_observations_to_load: PositiveInt = Field(250, description="Newest finished runs given to Protein")
     heartbeat_timeout_s: float = Field(HEARTBEAT_TIMEOUT_S, gt=0, description="A silent run this old has failed")
+    init_wait_s: float = Field(600.0, gt=0, description="sweep_init.py on NODE_INDEX>0: wait this long for node 0")
+    sweep_server_uri: str | None = Field(
+        None, description="The original's sweep server; unused: the record at sweep_dir coordinates workers")
 
 
 class SweepJobConfig(BaseModel):
@@ -72,12 +82,38 @@ class SweepJobConfig(BaseModel):
     train_dir: str = Field("train_dir", description="Where runs train (train_dir/<run id>/)")
     sweep: SweepConfig
     settings: SweepSettings = Field(default_factory=SweepSettings)
-    sim_name: str = Field("navigation", description="Simulation suite that scores a run (configs/sim/)")
+    sim_name: str | None = Field(
+        None, description="Suite that scores a run (configs/sim/); None = the sweep file's, else navigation")
     num_episodes: PositiveInt | None = Field(None, description="Evaluation episodes per simulation")
-    sweep_job_overrides: list[str] = Field(default_factory=list, description="Overrides for every training run")
+    sweep_job_overrides: dict[str, Any] | list[str] | None = Field(
+        None, description="Overrides for every training run: a nested mapping or a list of key=value")
     seed: int = 0
     worker: str | None = Field(None, description="This worker's name in claims (default host:pid)")
     wandb_mode: Literal["off", "offline", "online"] = "offline"
+    wandb_entity: str | None = Field(None, description="wandb entity of the sweep's runs (training and evaluation)")
+    wandb_project: str = Field("metta", description="wandb project of the sweep's runs; the group is the sweep name")
+
+    def wandb_namespace(self) -> dict[str, Any] | None:
+        """Where the run's wandb runs go (None with wandb off): the dashboard selects by it."""
+        if self.wandb_mode == "off":
+            return None
+        return {"entity": self.wandb_entity, "project": self.wandb_project, "group": self.sweep_name}
+
+    def scoring(self) -> tuple[str, str]:
+        """(suite, metric key in its results) that score a run. `<suite>_score` as the metric
+        (the original's `navigation_score`) means: evaluate on configs/sim/<suite>.yaml and
+        take its mean reward over simulations (`reward_avg`)."""
+        metric = self.sweep.metric
+        if metric.endswith("_score") and (SIM_DIR / f"{metric[: -len('_score')]}.yaml").is_file():
+            return metric[: -len("_score")], "reward_avg"
+        return self.sim_name or self.sweep.sim_name or "navigation", metric
+
+    def train_overrides(self) -> list[str]:
+        """The overrides every training run gets: the sweep file's, then the job's (which win)."""
+        merged: dict[str, str] = {}
+        for source in (self.sweep.sweep_job_overrides, self.sweep_job_overrides):
+            merged.update(flatten_overrides(source))
+        return list(merged.values())
 
 
 def parse_job(data: dict[str, Any]) -> SweepJobConfig:
@@ -96,6 +132,9 @@ def check_sweep(data: Any, prefix: str = "sweep") -> SweepConfig:
         raise ConfigError(describe_validation_error(error, prefix=prefix)) from None
     SearchSpace.from_dict(sweep.parameters, prefix=f"{prefix}.parameters")
     parse_settings(sweep.protein, f"{prefix}.protein")
+    if sweep.sim_name is not None and not (SIM_DIR / f"{sweep.sim_name}.yaml").is_file():
+        known = ", ".join(sorted(p.stem for p in SIM_DIR.glob("*.yaml")))
+        raise ConfigError(f"{prefix}.sim_name: no suite {sweep.sim_name!r} in configs/sim/ (have: {known})")
     done = 0
     for phase in sweep.schedule.phases if sweep.schedule else []:
         _, merged = current_phase(sweep, done)
@@ -166,7 +205,8 @@ def prepare_run(store: SweepStore, job: SweepJobConfig) -> tuple[str, dict[str, 
                       observations=observations)
     params, info = protein.suggest(index=number)
     params = space.to_overrides(params)
-    store.write_suggestion(run_id, {"params": params, "phase": phase, "info": _plain(info), "created_at": time.time()})
+    store.write_suggestion(run_id, {"params": params, "phase": phase, "info": _plain(info), "created_at": time.time(),
+                                    "wandb": job.wandb_namespace()})
     store.heartbeat(run_id)
     return run_id, params, phase
 
@@ -178,6 +218,57 @@ def _plain(info: dict[str, Any]) -> dict[str, Any]:
 def override_args(params: dict[str, Any]) -> list[str]:
     """`++key=value` (force-add or replace) for each suggested parameter."""
     return [f"++{key}={value!r}" if isinstance(value, float) else f"++{key}={value}" for key, value in params.items()]
+
+
+# The original's training keys in `sweep_job_overrides` mappings, and where they live here.
+ORIGINAL_TRAIN_KEYS: dict[str, str] = {
+    "trainer.curriculum": "env",  # /env/mettagrid/arena/advanced -> env=mettagrid/arena/advanced
+    "trainer.simulation.evaluate_interval": "trainer.evaluate_interval",
+    "trainer.simulation.replay_dir": "trainer.replay_dir",
+}
+
+
+def flatten_overrides(overrides: dict[str, Any] | list[str] | None) -> dict[str, str]:
+    """Training overrides as {key: Hydra override}. A list is taken as written; a nested mapping
+    becomes one `++dotted.key=value` per leaf, except a group at the top (`env: x`), which is
+    chosen (`env=x`), and the original's keys (ORIGINAL_TRAIN_KEYS), which are renamed."""
+    if not overrides:
+        return {}
+    if isinstance(overrides, list):
+        return {item.split("=", 1)[0].lstrip("+"): item for item in overrides}
+    out: dict[str, str] = {}
+    for key, value in flat_items(overrides, ""):
+        key = ORIGINAL_TRAIN_KEYS.get(key, key)
+        if key in GROUPS and isinstance(value, str):
+            out[key] = f"{key}={value.removeprefix('/').removeprefix(f'{key}/')}"
+        else:
+            out[key] = f"++{key}={hydra_value(value)}"
+    return out
+
+
+def flat_items(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        items += flat_items(value, path) if isinstance(value, dict) and value else [(path, value)]
+    return items
+
+
+def hydra_value(value: Any) -> str:
+    """A value as Hydra's override grammar reads it back unchanged."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(hydra_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{hydra_value(item)}" for key, item in value.items()) + "}"
+    return "'" + str(value).replace("'", "\\'") + "'"
 
 
 def nested(params: dict[str, Any]) -> dict[str, Any]:
@@ -240,17 +331,18 @@ def evaluate_run(store: SweepStore, job: SweepJobConfig, run_id: str, log=None) 
         store.record_observation(run_id, observation)
         return observation
     start = time.monotonic()
-    suite = load_suite(job.sim_name)
-    specs = resolve_policies(f"file://{checkpoints}", selector="latest")
+    suite_name, metric = job.scoring()
+    suite = load_suite(suite_name)
+    specs = resolve_policies(f"file://{checkpoints.resolve()}", selector="latest")
     results = run_suite(specs, suite, run_dir / "sweep_eval.duckdb", num_episodes=job.num_episodes,
                         seed=job.seed, num_workers=1, **({"log": log} if log else {}))
     metrics = {k: v for k, v in results[0].metrics.items() if v is not None}
-    score = metrics.get(job.sweep.metric)
+    score = metrics.get(metric)
     cost = train_s + (time.monotonic() - start)
     observation = {"params": params, "score": score, "cost": cost, "failed": score is None, "metrics": metrics,
                    "checkpoint": specs[0].uri}
     if score is None:
-        observation["reason"] = f"metric {job.sweep.metric!r} missing (have: {', '.join(metrics) or 'none'})"
+        observation["reason"] = f"metric {metric!r} missing (have: {', '.join(metrics) or 'none'})"
     store.record_observation(run_id, observation)
     log_to_wandb(job, run_id, observation)
     return observation
@@ -262,8 +354,8 @@ def log_to_wandb(job: SweepJobConfig, run_id: str, observation: dict[str, Any]) 
         return
     import wandb
 
-    run = wandb.init(project="metta-sweeps", group=job.sweep_name, name=f"{run_id}.eval", mode=job.wandb_mode,
-                     dir=str(Path(job.train_dir) / run_id), config=observation.get("params", {}),
+    run = wandb.init(project=job.wandb_project, entity=job.wandb_entity, group=job.sweep_name,
+                     name=f"{run_id}.eval", mode=job.wandb_mode, dir=str(Path(job.train_dir) / run_id), config=observation.get("params", {}),
                      job_type="sweep_eval", reinit="finish_previous")
     run.summary.update({"score": observation.get("score"), "cost": observation.get("cost"),
                         "failed": observation.get("failed"), **observation.get("metrics", {})})

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -135,3 +138,149 @@ def test_bad_sweep_settings_are_one_line_errors(tmp_path):
     assert len(lines) == 1 and "learning_rate" in lines[0], bad.stderr
     missing = tool("sweep_init.py", *places(tmp_path))
     assert missing.returncode != 0 and "sweep_name" in missing.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# the original's documented command lines (docs: sweep-system.md, tools-*-era.md)
+
+DOTTED_TINY = [f"sweep_job_overrides.{item}" for item in TINY]
+
+
+def test_launch_py_builds_the_sky_command_and_says_when_sky_is_missing():
+    launch = ROOT / "devops" / "skypilot" / "launch.py"
+    env = {"PATH": f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin"}  # no `sky` here
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(launch), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60,
+                              check=False)
+
+    missing = run("sweep", "run=my_sweep")
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert "`sky` is not installed" in missing.stderr and "./devops/sweep.sh run=my_sweep" in missing.stderr
+    plan = json.loads(run("sweep", "run=my_sweep", "--gpus", "8", "--nodes", "4", "sweep_dir=s3://b/sweeps",
+                          "--dry-run").stdout)
+    command = plan["command"].split()
+    assert command[:5] == ["sky", "launch", "-c", "my-sweep", "devops/skypilot/sweep.yaml"]
+    for flag, value in (("--num-nodes", "4"), ("--gpus", "H100:8")):
+        assert command[command.index(flag) + 1] == value
+    assert "--use-spot" in command and {"SWEEP=my_sweep", "SWEEP_DIR=s3://b/sweeps", "GPUS_PER_NODE=8"} <= {
+        command[i + 1] for i, word in enumerate(command) if word == "--env"}
+    assert plan["local"] == "./devops/sweep.sh run=my_sweep sweep_dir=s3://b/sweeps"
+    on_demand = json.loads(run("sweep", "run=my_sweep", "--no-spot", "--dry-run").stdout)["command"]
+    assert "--no-use-spot" in on_demand.split() and "--use-spot" not in on_demand.split()
+    unshared = run("sweep", "run=my_sweep", "--gpus", "8", "--nodes", "4")
+    assert unshared.returncode == 2 and "sweep_dir=s3://" in unshared.stderr
+    train = json.loads(run("train", "run=r1", "--gpus", "A100:4", "env=mettagrid/navigation", "--dry-run").stdout)
+    assert "devops/skypilot/train.yaml" in train["command"] and "--gpus A100:4" in train["command"]
+    assert train["local"] == "./devops/train.sh run=r1 env=mettagrid/navigation"
+    for task in ("sweep", "train"):  # the tasks the plans name hold the env vars they set
+        spec = yaml.safe_load((ROOT / "devops" / "skypilot" / f"{task}.yaml").read_text())
+        assert "GPUS_PER_NODE" in spec["envs"] and "ARGS" in spec["envs"]
+
+
+def test_node_index_1_waits_for_node_0_and_gives_up_alone(tmp_path):
+    import os
+
+    worker = subprocess.Popen([str(TOOLS / "sweep_init.py"), "sweep_name=distributed_exp", *places(tmp_path)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "NODE_INDEX": "1"})
+    time.sleep(3)
+    assert worker.poll() is None  # still waiting: node 0 has not created the sweep
+    master = subprocess.run([str(TOOLS / "sweep_init.py"), "sweep_name=distributed_exp", *places(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NODE_INDEX": "0"},
+                            timeout=120, check=False)
+    out, err = worker.communicate(timeout=120)
+    assert master.returncode == 0 and worker.returncode == 0, master.stderr + err
+    first, second = json.loads(master.stdout), json.loads(out)
+    assert first["created"] is True and second["created"] is False and second["node"] == 1
+    assert first["run"] == second["run"] == "distributed_exp.r.0" and first["params"] == second["params"]
+    assert len(SweepStore(f"{tmp_path}/sweeps", "distributed_exp").runs()) == 1
+    alone = subprocess.run([str(TOOLS / "sweep_init.py"), "sweep_name=nobody", "settings.init_wait_s=1",
+                            *places(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                           env={**os.environ, "NODE_INDEX": "1"}, timeout=120, check=False)
+    assert alone.returncode == 1 and len(alone.stderr.strip().splitlines()) == 2  # "waiting", then the error
+    assert "node 0 did not create it" in alone.stderr
+
+
+def test_debug_sweep_with_dotted_overrides_trains_through_devops_train_sh(tmp_path):
+    import os
+
+    run = subprocess.run([str(TOOLS / "sweep_execute.py"), "sweep_name=debug", "sweep=fast", "sweep.max_runs=1",
+                          "sweep.protein.num_random_samples=10", "sweep_job_overrides.trainer.total_timesteps=1024",
+                          *DOTTED_TINY, *places(tmp_path), *EVAL[:2], "wandb_entity=metta-research"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                         env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    [record] = SweepStore(f"{tmp_path}/sweeps", "debug").runs()
+    assert record.done and not record.observation["failed"], record.observation
+    assert record.suggestion["wandb"] == {"entity": "metta-research", "project": "metta", "group": "debug"}
+    saved = yaml.safe_load((tmp_path / "train" / "debug.r.0" / "config.yaml").read_text())
+    rate = record.params["trainer.optimizer.learning_rate"]
+    assert saved["trainer"]["learning_rate"] == saved["trainer"]["optimizer"]["learning_rate"] == rate
+    assert saved["trainer"]["total_timesteps"] == 1024 and saved["env"]["name"] == "navigation"
+    assert (saved["wandb"]["group"], saved["wandb"]["name"], saved["wandb"]["entity"]) == (
+        "debug", "debug.r.0", "metta-research")
+
+
+def test_documented_workflow_init_train_sh_eval_metric_render_and_dashboard(tmp_path):
+    import os
+
+    sweeps = f"{tmp_path}/sweeps"
+    init = tool("sweep_init.py", "sweep_name=hyperparam_search_001", "sweep_params=configs/sweep/fast.yaml",
+                *places(tmp_path))
+    assert init.returncode == 0, init.stderr
+    report = json.loads(init.stdout)
+    run_id = report["run"]
+    rate = report["params"]["trainer.optimizer.learning_rate"]
+    # the command line sweep-system.md shows a worker running (minibatch and sizes shrunk to fit)
+    trained = subprocess.run(
+        [str(ROOT / "devops" / "train.sh"), f"run={run_id}", "wandb.entity=me", "wandb.project=proj",
+         "wandb.group=hyperparam_search_001", f"wandb.name={run_id}", "++trainer.batch_size=1024",
+         f"++trainer.optimizer.learning_rate={rate}", "++trainer.total_timesteps=1024", "sim=arena",
+         f"train_dir={tmp_path}/train", *[t for t in TINY if not t.startswith("trainer.batch_size")]],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert trained.returncode == 0, trained.stderr
+    saved = yaml.safe_load((tmp_path / "train" / run_id / "config.yaml").read_text())
+    assert saved["trainer"]["learning_rate"] == rate and saved["trainer"]["batch_size"] == 1024
+    assert saved["wandb"]["name"] == run_id and saved["sim"]["name"] == "arena"
+
+    # no sweep_name: the run id names it; metric=<suite>_score scores on that suite (the doc's
+    # navigation_score takes a minute on 2 cores; smoke_test_score is the same path on a small suite)
+    evaluated = tool("sweep_eval.py", f"run={run_id}", "metric=smoke_test_score", "sim_name=navigation",
+                     *places(tmp_path), "num_episodes=1", "wandb_mode=off")
+    assert evaluated.returncode == 0, evaluated.stderr
+    observation = json.loads(evaluated.stdout)
+    assert observation["score"] == observation["metrics"]["reward_avg"]
+    metrics = set(observation["metrics"])  # the smoke_test suite's simulations, not sim_name's
+    assert "navigation/emptyspace/reward" in metrics and "labyrinth/reward" not in metrics
+    [record] = SweepStore(sweeps, "hyperparam_search_001").runs()
+    assert record.observation["score"] == observation["score"]
+
+    rendered = subprocess.run(
+        [str(TOOLS / "renderer.py"), "renderer_job.policy_type=trained",
+         "policy_uri=wandb://sweep/hyperparam_search_001:best", "env=mettagrid/navigation",
+         "renderer_job.num_steps=2", "renderer_job.frames=last"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "METTA_SWEEP_DIR": sweeps})
+    assert rendered.returncode == 0, rendered.stderr
+    assert "step 2" in rendered.stdout
+
+    dashboard = ROOT / "experiments" / "dashboards" / "sweep_dashboard.py"
+    wrong = subprocess.run([sys.executable, str(dashboard), "--sweep-name", "hyperparam_search_001",
+                            "--sweep-dir", sweeps, "--entity", "metta-research", "--project", "metta"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert wrong.returncode == 2 and "--entity" in wrong.stderr and "(default entity)/metta" in wrong.stderr
+    served = subprocess.Popen([sys.executable, str(dashboard), "--sweep-name", "hyperparam_search_001",
+                               "--sweep-dir", sweeps, "--project", "metta", "--max-observations", "500",
+                               "--hourly-cost", "5.0", "--port", "0", "--no-browser"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = served.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), served.stderr.read() if served.poll() is not None else url
+        with urllib.request.urlopen(url + "api/sweep", timeout=30) as response:
+            snapshot = json.loads(response.read())
+        assert [r["run_id"] for r in snapshot["runs"]] == [run_id]
+        assert snapshot["hourly_cost"] == 5.0 and snapshot["max_observations"] == 500
+    finally:
+        served.terminate()
+        served.wait(timeout=10)

@@ -147,7 +147,7 @@ def test_sim_suite_naming_a_missing_env_is_reported():
     assert "sim.simulations.extra.env" in line and "mettagrid/nowhere" in line
 
 
-@pytest.mark.parametrize("config", ["configs/nope.yaml", "trainer/nope", "configs/sweep/fast.yaml"])
+@pytest.mark.parametrize("config", ["configs/nope.yaml", "trainer/nope", "configs/sweep/nope.yaml"])
 def test_unknown_config_is_one_line_and_exit_2(config):
     result = validate(config)
     assert result.returncode == 2

@@ -131,10 +131,13 @@ function failed(error) {
 
 function renderMeta() {
   const d = state.data;
-  const runs = d.max_runs ? `${d.runs.length} of ${d.max_runs} runs` : `${d.runs.length} runs`;
+  const total = d.runs_total ?? d.runs.length;
+  const runs = (d.max_runs ? `${total} of ${d.max_runs} runs` : `${total} runs`) +
+    (d.runs.length < total ? ` (${d.runs.length} shown)` : "");
+  const ns = [d.wandb?.entity, d.wandb?.project].filter(Boolean).join("/");
   $("sweep-name").textContent = d.sweep_name;
   document.title = `Sweep ${d.sweep_name}`;
-  $("meta").textContent = `${d.metric} (${d.goal}) · ${runs} · ${d.location} · updated ${clock(state.updatedAt)}, ` +
+  $("meta").textContent = `${d.metric} (${d.goal}) · ${runs} · ${d.location}${ns ? ` · wandb ${ns}` : ""} · updated ${clock(state.updatedAt)}, ` +
     `every ${d.refresh_s} s`;
 }
 

@@ -178,7 +178,7 @@ def gen_main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help="key=value overrides of the builder config")
     parser.add_argument("--count", type=int, default=1, help="How many maps (seeds seed..seed+count-1)")
     add_output_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # key=value may follow the options
 
     def body() -> None:
         if args.count < 1:
@@ -203,7 +203,7 @@ def gen_scene_main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help="key=value overrides of the scene (dotted, e.g. generator.rooms=4)")
     parser.add_argument("--count", type=int, default=1, help="How many maps")
     add_output_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
 
     def body() -> None:
         from pydantic import ValidationError

@@ -2,6 +2,7 @@
 as configs of this project.
 
     ./tools/convert_config.py OLD.yaml > configs/env/mettagrid/my_env.yaml
+    ./tools/convert_config.py old_eval.yaml game.num_agents=1 > configs/env/mettagrid/my_eval.yaml
 
 The kind (env, trainer, agent) is read from the file's keys, or given with `--kind`. The
 original's resolvers (`${sampling:lo,hi,centre}`, `${div:a,b}`, ...) are evaluated first. The
@@ -216,7 +217,7 @@ def convert_env(data: dict[str, Any], notes: Notes, name: str) -> dict[str, Any]
                 GAME_DROPPED)
     if game.get("num_agents") in (None, "???"):
         raise ConfigError(f"{notes.source}: game.num_agents: missing (the original took it from a parent config); "
-                          f"state it in the file")
+                          f"state it in the file or add game.num_agents=N to the command line")
     if "agent" in game:
         game["agent"] = convert_agent_props(game["agent"], "game.agent", notes)
     if "groups" in game:
@@ -435,6 +436,9 @@ def convert_map_builder(builder: Any, path: str, notes: Notes) -> dict[str, Any]
     if isinstance(builder, dict) and "type" in builder and "_target_" not in builder:
         return builder  # already this project's shape
     target = builder.get("_target_") if isinstance(builder, dict) else None
+    if target is None:
+        raise ConfigError(f"{notes.source}: {path}._target_: missing (the original took the map builder from a "
+                          f"parent config); state the whole map_builder in the file")
     if target not in MAP_BUILDERS:
         raise ConfigError(f"{notes.source}: {path}._target_: {target}: no converter for this map builder "
                           f"(known: {', '.join(MAP_BUILDERS)})")
@@ -672,13 +676,28 @@ def detect_kind(data: dict[str, Any], source: str) -> str:
     return found[0]
 
 
-def convert_file(path: str, kind: str | None = None) -> tuple[str, list[str]]:
+def _with_overrides(data: dict[str, Any], overrides: list[str], path: str) -> dict[str, Any]:
+    """`game.num_agents=4`: values the original took from a parent config, set before converting."""
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create(data)
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{path}: override {override!r}: expected key=value")
+        OmegaConf.update(config, key, yaml.safe_load(value), force_add=True)
+    return OmegaConf.to_container(config, resolve=False)
+
+
+def convert_file(path: str, kind: str | None = None, overrides: list[str] = ()) -> tuple[str, list[str]]:
     """(the converted YAML text, the notes) for an upstream file; ConfigError for bad input."""
     from pydantic import ValidationError
 
     from mettagrid.errors import describe_validation_error
 
     raw = load_upstream(path)
+    if overrides:
+        raw = _with_overrides(raw, overrides, path)
     notes = Notes(path)
     data = resolve(raw, notes)
     kind = kind or detect_kind(raw, path)
@@ -701,11 +720,14 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Convert an env, trainer or agent YAML of the original (mid-2025) "
                                                  "into this project's config; the result goes to stdout.")
     parser.add_argument("path", help="The original's YAML file")
+    parser.add_argument("overrides", nargs="*",
+                        help="key=value set in the original's file first (e.g. game.num_agents=4, which the original "
+                             "often took from a parent config)")
     parser.add_argument("--kind", choices=sorted(CONVERTERS), default=None,
                         help="What the file is (default: read from its keys)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     try:
-        text, lines = convert_file(args.path, args.kind)
+        text, lines = convert_file(args.path, args.kind, args.overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -88,6 +88,10 @@ def test_navigation_env_with_mean_distance_converts_loads_and_steps(installed):
     assert grid[3 + 12, 3 + 12] == "agent.agent" and np.count_nonzero(grid == "altar") == 3
     step_a_few(config)
 
+    # a value the original took from a parent config, set on the command line
+    shorter = convert("nav_mean_distance.yaml", "game.max_steps=50", "game.num_agents=1")
+    assert shorter.returncode == 0 and yaml.safe_load(shorter.stdout)["game"]["max_steps"] == 50
+
 
 def test_arena_env_with_instances_and_resolvers(installed):
     result = convert("arena_basic.yaml", "--kind", "env")

@@ -104,10 +104,11 @@ def load_upstream(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"{path}: no such file")
-    from omegaconf._utils import get_yaml_loader  # OmegaConf's YAML rules: `1e-12` is a float, as upstream read it
+    # OmegaConf's YAML rules (a SafeLoader that reads `1e-12` as a float), as the original read its files.
+    from omegaconf._utils import get_yaml_loader
 
     try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=get_yaml_loader())  # noqa: S506 (a safe loader)
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=get_yaml_loader())
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(data, dict):
@@ -133,7 +134,7 @@ def _resolve_node(node: Any, path: str, notes: Notes) -> Any:
 
     if isinstance(node, DictConfig):
         out = {}
-        for key in node.keys():
+        for key in node:
             here = _join(path, key)
             try:
                 child = node._get_node(key)
@@ -348,7 +349,7 @@ def _scene_maze(params: dict, path: str, notes: Notes) -> dict:
     for upstream, ours in (("room_size", "corridor_width"), ("wall_size", "wall_width")):
         if upstream in params:
             value = params[upstream]
-            if isinstance(value, dict) or isinstance(value, list):
+            if isinstance(value, (dict, list)):
                 notes.add(f"{path}.{upstream}", f"a distribution ({_short(value)}); its first value is used")
                 value = value.get("value", next(iter(value.values()))) if isinstance(value, dict) else value[0]
             out[ours] = value

@@ -66,8 +66,8 @@ class MeanDistanceBuilder:
         for _ in range(self.config.max_draws):
             distance = max(1, int(rng.poisson(self.config.mean_distance)))
             angle = rng.uniform(0.0, 2.0 * np.pi)
-            row = centre[0] + int(round(distance * np.sin(angle)))
-            column = centre[1] + int(round(distance * np.cos(angle)))
+            row = centre[0] + round(distance * np.sin(angle))
+            column = centre[1] + round(distance * np.cos(angle))
             if 0 <= row < height and 0 <= column < width and grid[row, column] == EMPTY:
                 return row, column
         raise ValueError(

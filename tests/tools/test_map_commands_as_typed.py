@@ -23,7 +23,7 @@ RECIPE_TOOLS = "packages/mettagrid/python/src/mettagrid/mapgen/tools"
 def run(command: str, *args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     script = command if command.startswith("/") else str(ROOT / command)
     return subprocess.run([script, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})}, check=False)
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

@@ -175,8 +175,8 @@ def test_a_users_own_file_at_the_configs_root_is_checked_group_by_group():
     try:
         result = validate("configs/my_config_validate_test.yaml")
         assert result.returncode == 1, result.stderr
-        assert error_lines(result) == ["error: configs/my_config_validate_test.yaml: trainer.learning_rate: "
-                                       "Input should be greater than 0 (got -0.5)"]
+        assert error_lines(result) == [("error: configs/my_config_validate_test.yaml: trainer.learning_rate: "
+                                        "Input should be greater than 0 (got -0.5)")]
         assert "checked its groups: env, trainer, agent" in result.stderr
         path.write_text("defaults:\n  - train_job\n  - _self_\nrun: mine\n")
         clean = validate("configs/my_config_validate_test.yaml")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mettagrid.map_builder import build_map, count_agents, parse_map_builder_config
+from mettagrid.map_builder import build_map, count_agents, load_scene, parse_map_builder_config
 from mettagrid.map_builder.ascii import load_stored_map, parse_stored_map
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,8 @@ def test_scene_paths_under_configs_and_seed_override():
     assert parse_stored_map(by_path.stdout)[0].shape == (20, 24)
     grid = ok(run("tools/map/gen_scene.py", "scenes/test/grid.yaml", "16", "16", "--show-mode=ascii"))
     assert parse_stored_map(grid.stdout)[0].shape == (16, 16)
+    small = load_scene("scenes/test/grid.yaml", 16, 16)  # the documented size builds with any seed
+    assert all(np.count_nonzero(build_map(small, seed) == "altar") == 6 for seed in range(40))
     blob = ok(run("tools/map/gen_scene.py", "scenes/wfc/blob.yaml", "32", "32", "--show-mode=none"))
     assert "map 1/1: 32x32" in blob.stderr
 

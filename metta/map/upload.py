@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
 from metta.map.storage import MAP_SUFFIXES
 from mettagrid.errors import ConfigError
 
@@ -29,7 +31,8 @@ def find_inputs(paths: list[str]) -> list[Path]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and _wanted(p))
+            # In a directory, a .yaml/.txt that is not a stored map (a config, notes) is not an input.
+            found += sorted(p for p in path.iterdir() if p.is_file() and _wanted(p) and (_is_image(p) or _is_map(p)))
         elif path.is_file():
             if not _wanted(path):
                 raise ConfigError(f"{name}: not an image or a stored map ({', '.join((*IMAGE_TYPES, *MAP_SUFFIXES))})")
@@ -37,6 +40,16 @@ def find_inputs(paths: list[str]) -> list[Path]:
         else:
             raise ConfigError(f"{name}: no such file or directory")
     return found
+
+
+def _is_map(path: Path) -> bool:
+    from mettagrid.map_builder.ascii import parse_stored_map
+
+    try:
+        parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return True
 
 
 def _wanted(path: Path) -> bool:

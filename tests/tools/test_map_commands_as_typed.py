@@ -131,6 +131,7 @@ def test_random_maps_to_s3_and_upload_images_without_flags(tmp_path, s3_endpoint
     (images / "a.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     (images / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0jpeg")
     (images / "notes.txt.bak").write_text("not an image")
+    (images / "my_config.yaml").write_text("trainer:\n  batch_size: 1024\n")  # YAML, but no stored map
     env = {"METTA_MAP_IMAGES_URI": ""}
     dry = ok(run("tools/upload_map_imgs.py", "--dry-run", cwd=images, env=env))
     assert "would upload a.png -> s3://softmax-public/policydash/evals/img/a.png (image/png)" in dry.stdout

@@ -88,6 +88,9 @@ def normalize_overrides(overrides: list[str], job: str | None = None) -> list[st
         key, eq, value = override.partition("=")
         if eq and value in ("null", "None") and (CONFIGS_DIR / key).is_dir():
             override = "~" + key
+        if _is_map_file_override(override):
+            out += map_file_overrides(override)
+            continue
         if override.startswith("+") and not override.startswith("++") and "=" in override:
             key = override[1:].split("=", 1)[0]
             if "." in key or not (CONFIGS_DIR / key).is_dir():
@@ -98,6 +101,43 @@ def normalize_overrides(overrides: list[str], job: str | None = None) -> list[st
                 override = "++" + override
         out.append(override)
     return out
+
+
+MAP_FILE_KEY = "game.map"
+
+
+def _is_map_file_override(override: str) -> bool:
+    key, sep, value = override.lstrip("+").partition("=")
+    return bool(sep) and value.startswith("@") and (key == MAP_FILE_KEY or key.endswith("." + MAP_FILE_KEY))
+
+
+def map_file_overrides(override: str) -> list[str]:
+    """`env.game.map=@file://./my_map.yaml` (the original's spelling): play on a stored map.
+
+    The env's map builder becomes an `ascii` builder reading that file (a map saved by
+    tools/map/gen.py, or plain ASCII rows), and `game.num_agents` becomes the map's agent
+    count, so any env's rules can be tried on the map."""
+    from pathlib import Path
+
+    from mettagrid.map_builder import count_agents
+    from mettagrid.map_builder.ascii import parse_stored_map
+
+    key, _, value = override.lstrip("+").partition("=")
+    uri = value[1:]
+    if uri.startswith("s3://"):
+        raise ConfigError(f"{key}: {value}: only local map files can be used here (copy it first: ./tools/map/view.py "
+                          f"shows it, or aws s3 cp)")
+    path = Path(uri.removeprefix("file://")).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"{key}: {value}: no such map file ({path})")
+    try:
+        grid, _ = parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{key}: {str(error).splitlines()[0]}") from None
+    game = key.removesuffix("map")
+    quoted = str(path).replace("'", "\\'")
+    return [f"~{game}map_builder", f"++{game}map_builder={{type: ascii, uri: '{quoted}'}}",
+            f"{game}num_agents={count_agents(grid)}"]
 
 
 def precheck_overrides(config_name: str, argv: list[str]) -> None:

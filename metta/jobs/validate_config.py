@@ -187,6 +187,7 @@ class Sources:
             body = override.lstrip("+~").split("=", 1)[0]
             self.override_keys.append(_prefix(body, target.group) if target.group and
                                       _is_packaged_under_group(target) else body)
+        self.own = yaml.safe_load((CONFIGS_DIR / target.rel).read_text()) or {}
         # `@package _global_` groups (hardware) set keys of other groups; later defaults win.
         self.global_files: list[tuple[str, dict]] = []
         for group, choice in choices.items():
@@ -202,6 +203,8 @@ class Sources:
         for override in self.override_keys:
             if key == override or key.startswith(override + ".") or override.startswith(key + "."):
                 return COMMAND_LINE
+        if self.target.group is None and "." in key and _has_key(self.own, key):
+            return self.target.source  # the job file states it (after its defaults: `_self_` last)
         for source, data in reversed(self.global_files):
             if "." in key and _has_key(data, key):
                 return source
@@ -287,6 +290,21 @@ def check_job(name: str, data: dict, problems: list[Problem], source_of: Callabl
         _collect(lambda: load(job.cross_check)(typed), problems, source_of, "trainer.batch_size")
 
 
+def check_own_file(target: Target, data: dict, problems: list[Problem], notes: list[str],
+                   source_of: Callable[[str], str]) -> None:
+    """A file of the user's at the configs root (configs/my_config.yaml) is no job of the table:
+    check each config group it holds (env, trainer, agent, ...) against that group's schema."""
+    from metta.common.config_table import JOBS
+
+    if target.name in JOBS:
+        return
+    groups = [name for name, group in GROUPS.items() if group.schema and data.get(name)]
+    for name in groups:
+        check_group(name, data[name], name, problems, source_of)
+    checked = f"checked its groups: {', '.join(groups)}" if groups else "it holds no config group to check"
+    notes.append(f"{target.source} is not a job of the table (configs/<tool>_job.yaml); {checked}")
+
+
 def check_hardware(target: Target, problems: list[Problem], source_of: Callable[[str], str]) -> None:
     """A hardware preset resizes the trainer: check the trainer group with the preset applied."""
     from metta.rl.train_job import SystemConfig
@@ -323,6 +341,7 @@ def validate(arg: str, overrides: list[str]) -> Report:
     if target.group is None:
         if isinstance(data, dict):
             check_job(target.name, data, problems, source_of)
+            check_own_file(target, data, problems, notes, source_of)
     elif target.group in GROUPS and GROUPS[target.group].schema:
         if target.group == "env" and target.name.startswith(("mettagrid/game/", "mettagrid/base/", "mettagrid/maps/")):
             notes.append(f"{target.source} is a building block of envs, not a whole env: expect missing keys")

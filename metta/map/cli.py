@@ -30,6 +30,9 @@ def _run(body, *args) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `gen.py ... | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
 
 
 def parse_overrides(items: list[str], key: str = "overrides") -> dict[str, Any]:
@@ -49,6 +52,20 @@ def parse_overrides(items: list[str], key: str = "overrides") -> dict[str, Any]:
             except yaml.YAMLError:
                 out[name] = value
     return out
+
+
+def take_seed(overrides: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """`seed=N` among the overrides (the original's spelling) is the map seed, like --seed."""
+    if "seed" not in overrides:
+        return overrides
+    overrides = dict(overrides)
+    seed = overrides.pop("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError(f"overrides: seed={seed!r}: expected an integer")
+    if args.seed is not None and args.seed != seed:
+        raise ConfigError(f"overrides: seed={seed} contradicts --seed={args.seed}")
+    args.seed = seed
+    return overrides
 
 
 def apply_dotted(data: dict[str, Any], overrides: dict[str, Any], source: str) -> dict[str, Any]:
@@ -161,13 +178,13 @@ def gen_main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help="key=value overrides of the builder config")
     parser.add_argument("--count", type=int, default=1, help="How many maps (seeds seed..seed+count-1)")
     add_output_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # key=value may follow the options
 
     def body() -> None:
         if args.count < 1:
             raise ConfigError(f"--count: {args.count}: must be at least 1")
         data, _ = load_builder_yaml(args.config)
-        data = apply_dotted(data, parse_overrides(args.overrides + args.extra), args.config)
+        data = apply_dotted(data, take_seed(parse_overrides(args.overrides + args.extra), args), args.config)
         config = validate_builder(data, args.config)
         emit_maps((config, {"source": args.config}, args.config), args, Path(args.config).stem)
 
@@ -186,7 +203,7 @@ def gen_scene_main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help="key=value overrides of the scene (dotted, e.g. generator.rooms=4)")
     parser.add_argument("--count", type=int, default=1, help="How many maps")
     add_output_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
 
     def body() -> None:
         from pydantic import ValidationError
@@ -194,17 +211,25 @@ def gen_scene_main(argv: list[str] | None = None) -> int:
         from mettagrid.errors import describe_validation_error
         from mettagrid.map_builder import load_scene
 
-        overrides = parse_overrides(args.overrides + args.extra)
+        overrides = take_seed(parse_overrides(args.overrides + args.extra), args)
         try:
             config = load_scene(args.scene, args.width, args.height, overrides or None)
         except ValidationError as error:
             raise ConfigError(describe_validation_error(error, source=args.scene)) from None
         except (ValueError, FileNotFoundError) as error:
             raise ConfigError(f"SCENE: {str(error).splitlines()[0]}") from None
-        stem = Path(args.scene).stem if args.scene.endswith((".yaml", ".yml")) else args.scene.replace("/", "_")
+        stem = scene_stem(args.scene)
         emit_maps((config, {"scene": args.scene}, args.scene), args, stem)
 
     return _run(body)
+
+
+def scene_stem(scene: str) -> str:
+    """`wfc/blob` and `scenes/wfc/blob.yaml` both name their maps `wfc_blob_<seed>.yaml`."""
+    name = scene.removesuffix(".yaml").removesuffix(".yml")
+    for head in ("./", "configs/", "scenes/"):
+        name = name.removeprefix(head)
+    return name.replace("/", "_")
 
 
 # ---------------------------------------------------------------------------------------------

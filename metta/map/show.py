@@ -37,9 +37,11 @@ def _show_image(grid: np.ndarray, title: str, image_path: str | None, log) -> st
     path = Path(image_path) if image_path else Path(tempfile.mkdtemp(prefix="metta-map-")) / f"{_safe(title)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
-    print(f"map image: {path}", file=log)
     if _has_display():
+        print(f"map image: {path}", file=log)
         image.show(title=title)
+    else:
+        print(f"map image: {path} (no display to open it on; saved only)", file=log)
     return str(path)
 
 

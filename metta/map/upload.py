@@ -1,8 +1,10 @@
 """tools/upload_map_imgs.py: PNG images of maps, uploaded to an S3 prefix with the right content type.
 
-Inputs are PNG files (uploaded as they are) and stored maps (`.yaml`, `.map`, `.txt`, drawn
-with the viewer's sprite rules first); directories are searched for both. `--dry-run` lists
-what would go where without rendering or uploading.
+Inputs are image files (PNG, JPEG, GIF, WebP: uploaded as they are, with their own content
+type) and stored maps (`.yaml`, `.map`, `.txt`, drawn with the viewer's sprite rules first);
+directories are searched for both. With no arguments the images of the current directory go
+to `$METTA_MAP_IMAGES_URI`, or to the original's destination when that is unset.
+`--dry-run` lists what would go where without rendering or uploading.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
 from metta.map.storage import MAP_SUFFIXES
 from mettagrid.errors import ConfigError
 
 PREFIX_ENV = "METTA_MAP_IMAGES_URI"
+DEFAULT_PREFIX = "s3://softmax-public/policydash/evals/img"  # where the original's tool uploaded
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp"}
 
 
 def find_inputs(paths: list[str]) -> list[Path]:
@@ -24,22 +31,37 @@ def find_inputs(paths: list[str]) -> list[Path]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and _wanted(p))
+            # In a directory, a .yaml/.txt that is not a stored map (a config, notes) is not an input.
+            found += sorted(p for p in path.iterdir() if p.is_file() and _wanted(p) and (_is_image(p) or _is_map(p)))
         elif path.is_file():
             if not _wanted(path):
-                raise ConfigError(f"{name}: not a PNG or a stored map ({', '.join(('.png',) + MAP_SUFFIXES)})")
+                raise ConfigError(f"{name}: not an image or a stored map ({', '.join((*IMAGE_TYPES, *MAP_SUFFIXES))})")
             found.append(path)
         else:
             raise ConfigError(f"{name}: no such file or directory")
     return found
 
 
+def _is_map(path: Path) -> bool:
+    from mettagrid.map_builder.ascii import parse_stored_map
+
+    try:
+        parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return True
+
+
 def _wanted(path: Path) -> bool:
-    return path.suffix.lower() == ".png" or path.name.endswith(MAP_SUFFIXES)
+    return _is_image(path) or path.name.endswith(MAP_SUFFIXES)
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_TYPES
 
 
 def png_bytes(path: Path, cell_size: int) -> bytes:
-    if path.suffix.lower() == ".png":
+    if _is_image(path):
         return path.read_bytes()
     from mettagrid.map_builder.ascii import parse_stored_map
     from mettagrid.renderer.image import render_map_image
@@ -56,8 +78,8 @@ def png_bytes(path: Path, cell_size: int) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/upload_map_imgs.py", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["."], help="PNG files, stored maps or directories (default: .)")
-    parser.add_argument("--s3-prefix", default=os.environ.get(PREFIX_ENV),
-                        help=f"s3://bucket/prefix to upload to (default: ${PREFIX_ENV})")
+    parser.add_argument("--s3-prefix", default=os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX,
+                        help=f"s3://bucket/prefix to upload to (default: ${PREFIX_ENV}, else {DEFAULT_PREFIX})")
     parser.add_argument("--cell-size", type=int, default=16, help="Pixels per cell for maps drawn here")
     parser.add_argument("--dry-run", action="store_true", help="List what would be uploaded; upload nothing")
     args = parser.parse_args(argv)
@@ -72,31 +94,30 @@ def upload(args) -> int:
     from metta.common.uri import make_s3_client, parse_s3_uri, s3_error_message
 
     prefix = args.s3_prefix
-    if not prefix and not args.dry_run:
-        raise ConfigError(f"--s3-prefix: where to upload? pass --s3-prefix=s3://bucket/prefix or set ${PREFIX_ENV}")
-    if prefix and not prefix.startswith("s3://"):
+    if not prefix.startswith("s3://"):
         raise ConfigError(f"--s3-prefix: {prefix}: must be an s3://bucket/prefix URI")
     inputs = find_inputs(args.paths)
     if not inputs:
-        print("upload_map_imgs: nothing to upload (no .png files or stored maps found)", file=sys.stderr)
+        print("upload_map_imgs: nothing to upload (no images or stored maps found)", file=sys.stderr)
         return 0
-    shown_prefix = (prefix or "s3://<prefix>").rstrip("/")
+    shown_prefix = prefix.rstrip("/")
     client = None if args.dry_run else make_s3_client()
     for path in inputs:
-        name = path.name if path.suffix.lower() == ".png" else f"{path.name.split('.')[0]}.png"
+        name = path.name if _is_image(path) else f"{path.name.split('.')[0]}.png"
+        content_type = IMAGE_TYPES.get(path.suffix.lower(), "image/png")
         destination = f"{shown_prefix}/{name}"
         if args.dry_run:
-            action = "upload" if path.suffix.lower() == ".png" else "render and upload"
-            print(f"would {action} {path} -> {destination} (image/png)")
+            action = "upload" if _is_image(path) else "render and upload"
+            print(f"would {action} {path} -> {destination} ({content_type})")
             continue
         data = png_bytes(path, args.cell_size)
         bucket, key = parse_s3_uri(destination)
         try:
-            client.put_object(Bucket=bucket, Key=key, Body=data, ContentType="image/png")
+            client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         except Exception as error:
             message = s3_error_message(error)
             if message is None:
                 raise
             raise ConfigError(f"--s3-prefix: {destination}: {message}") from None
-        print(f"uploaded {path} -> {destination} ({len(data)} bytes, image/png)")
+        print(f"uploaded {path} -> {destination} ({len(data)} bytes, {content_type})")
     return 0

@@ -29,6 +29,7 @@ from mettagrid.map_builder.convchain import ConvChainBuilder, ConvChainConfig
 from mettagrid.map_builder.instances import InstancesBuilder, InstancesConfig
 from mettagrid.map_builder.make_connected import MakeConnectedBuilder, MakeConnectedConfig
 from mettagrid.map_builder.maze import MazeBuilder, MazeConfig
+from mettagrid.map_builder.mean_distance import MeanDistanceBuilder, MeanDistanceConfig
 from mettagrid.map_builder.mirror import MirrorBuilder, MirrorConfig, mirror_child
 from mettagrid.map_builder.random import RandomMapBuilder, RandomMapConfig
 from mettagrid.map_builder.room_grid import RoomGridBuilder, RoomGridConfig
@@ -51,6 +52,7 @@ _BUILDERS: dict[type, Callable[[Any], MapBuilder]] = {
     RoomGridConfig: lambda config: RoomGridBuilder(config, make_map_builder),
     SceneConfig: lambda config: SceneBuilder(config, make_map_builder),
     CogsGuardMapConfig: CogsGuardMapBuilder,
+    MeanDistanceConfig: MeanDistanceBuilder,
 }
 
 # Every builder config, told apart by ``type``: built from the table, so a new generator is one row.
@@ -118,6 +120,7 @@ __all__ = [
     "MapBuilder",
     "MapBuilderConfig",
     "MazeConfig",
+    "MeanDistanceConfig",
     "MirrorConfig",
     "RandomMapConfig",
     "RoomGridConfig",

@@ -168,11 +168,12 @@ def list_scene_names() -> list[str]:
 
 
 def scene_path(name_or_path: str) -> Path:
-    """A scene file: a name under configs/scenes/, or a path (as given or under the project root)."""
+    """A scene file: a name under configs/scenes/, or a path (as given, under the project root,
+    or under configs/ as the original's tools wrote it: ``scenes/wfc/blob.yaml``)."""
     path = Path(name_or_path)
     candidates = [SCENES_DIR / f"{name_or_path}.yaml"]
     if path.suffix in (".yaml", ".yml"):
-        candidates = [path, PROJECT_ROOT / path] if not path.is_absolute() else [path]
+        candidates = [path, PROJECT_ROOT / path, SCENES_DIR.parent / path] if not path.is_absolute() else [path]
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -17,6 +17,7 @@ from mettagrid.map_builder import (
     ConvChainConfig,
     MakeConnectedConfig,
     MazeConfig,
+    MeanDistanceConfig,
     MirrorConfig,
     RandomMapConfig,
     RoomGridConfig,
@@ -84,6 +85,9 @@ NEW_TYPES = {
         width=24, height=16, rows=2, columns=3, agents=2, room_objects={"altar": 1}, border_width=1
     ),
     "scene": SceneConfig(scene="bsp/rooms", width=30, height=20, agents=2, border_width=1),
+    "mean_distance": MeanDistanceConfig(
+        mean_distance=4, width=24, height=16, agents=2, objects={"altar": 3}, border_width=1
+    ),
 }
 EXPECTED_SHAPES = {"bsp": (22, 32), "scene": (22, 32)}  # the rest are 24x16 inside a border of 1
 

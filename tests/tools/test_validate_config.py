@@ -167,3 +167,19 @@ def test_sweep_files_are_checked_parameter_by_parameter_and_phase_by_phase(tmp_p
     [line] = error_lines(job)
     assert "sweep_name" in line and "missing" in line
     assert validate("configs/sweep_job.yaml", "sweep_name=ok").returncode == 0
+
+
+def test_a_users_own_file_at_the_configs_root_is_checked_group_by_group():
+    path = ROOT / "configs" / "my_config_validate_test.yaml"
+    path.write_text("defaults:\n  - train_job\n  - _self_\nrun: mine\ntrainer:\n  learning_rate: -0.5\n")
+    try:
+        result = validate("configs/my_config_validate_test.yaml")
+        assert result.returncode == 1, result.stderr
+        assert error_lines(result) == [("error: configs/my_config_validate_test.yaml: trainer.learning_rate: "
+                                        "Input should be greater than 0 (got -0.5)")]
+        assert "checked its groups: env, trainer, agent" in result.stderr
+        path.write_text("defaults:\n  - train_job\n  - _self_\nrun: mine\n")
+        clean = validate("configs/my_config_validate_test.yaml")
+        assert clean.returncode == 0 and yaml.safe_load(clean.stdout)["run"] == "mine"
+    finally:
+        path.unlink()

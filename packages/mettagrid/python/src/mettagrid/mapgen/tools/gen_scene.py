@@ -1,0 +1,1 @@
+../../../../../../../tools/map/gen_scene.py

@@ -9,6 +9,7 @@ not parse) ends as one line on stderr naming the key, and exit code 2.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
@@ -42,12 +43,18 @@ def normalize_overrides(overrides: list[str]) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning."""
+    keep their meaning, also for groups of a `--config-dir` (`-cd`) given on the line."""
+    dirs = [CONFIGS_DIR]
+    for flag, value in zip(overrides, overrides[1:] + [""]):
+        if flag in ("--config-dir", "-cd"):
+            dirs.append(Path(value))
+        elif flag.startswith("--config-dir="):
+            dirs.append(Path(flag.split("=", 1)[1]))
     out = []
     for override in overrides:
         if override.startswith("+") and not override.startswith("++") and "=" in override:
             key = override[1:].split("=", 1)[0]
-            if "." in key or not (CONFIGS_DIR / key).is_dir():
+            if "." in key or not any((d / key).is_dir() for d in dirs):
                 override = "+" + override
         out.append(override)
     return out

@@ -26,13 +26,15 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
 def cross_check(parts: dict[str, Any]) -> None:
     """What no single part can check: the batch fits the env's agents, the teacher the engine."""
     from metta.rl.teacher import check_vectorization
+    from metta.rl.train_job import resolve_teacher
     from metta.rl.trainer_config import rollout_shape
 
     try:
         rollout_shape(parts["trainer"], parts["env"].game.num_agents)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    check_vectorization(parts[""].teacher, parts["trainer"].vectorization)
+    teacher, _ = resolve_teacher(parts[""], parts["trainer"])
+    check_vectorization(teacher, parts["trainer"].vectorization)
 
 
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:

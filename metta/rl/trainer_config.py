@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
+
+from metta.rl.losses import LOSSES
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PPOLossConfig(StrictModel):
-    """Clipped-surrogate PPO with a clipped value loss and an entropy bonus."""
-
-    clip_coef: float = Field(0.1, gt=0, description="Policy ratio clip range")
-    vf_clip_coef: float = Field(0.1, ge=0, description="Value clip range around the rollout value; 0 = no clip")
-    ent_coef: float = Field(0.0021, ge=0, description="Entropy bonus weight")
-    vf_coef: float = Field(0.44, ge=0, description="Value loss weight")
-    norm_adv: bool = Field(True, description="Normalise advantages per minibatch")
-    target_kl: float | None = Field(None, gt=0, description="Stop the update epoch early above this KL")
+def _losses_model() -> type[BaseModel]:
+    """`trainer.losses`: one field per row of the loss table (metta/rl/losses.py)."""
+    fields = {name: (row.config, Field(default_factory=row.config, description=row.config.__doc__.splitlines()[0]))
+              for name, row in LOSSES.items()}
+    return create_model("LossesConfig", __base__=StrictModel, __doc__="The losses summed in each update.", **fields)
 
 
-class LossesConfig(StrictModel):
-    """The losses summed in each update; PPO is the only one so far."""
-
-    ppo: PPOLossConfig = Field(default_factory=PPOLossConfig)
+LossesConfig = _losses_model()
 
 
 class OptimizerConfig(StrictModel):
@@ -80,6 +75,8 @@ class TrainerConfig(StrictModel):
             )
         if self.minibatch_size > self.batch_size:
             raise ValueError(f"minibatch_size ({self.minibatch_size}) exceeds batch_size ({self.batch_size})")
+        if not any(getattr(self.losses, name).enabled for name in LOSSES):
+            raise ValueError(f"losses: no loss is enabled (enable one of {', '.join(LOSSES)})")
         return self
 
 

@@ -148,10 +148,10 @@ def cmd_policies(args) -> None:
     print("CoGsGuard policies (metta://policy/<name>[?key=value...]):")
     for name, (_, params) in COGSGUARD_POLICIES.items():
         shown = f" [{', '.join(params)}]" if params else ""
-        print(f"  {name:<10}{shown:<42} {DESCRIPTIONS.get(name, '')}".rstrip())
+        print(f"  {name:<18}{shown:<42} {DESCRIPTIONS.get(name, '')}".rstrip())
     print("Any MettaGrid game:")
     for name in SCRIPTED_POLICIES:
-        print(f"  {name:<10}{'':<42} {GENERIC_DESCRIPTIONS.get(name, '')}".rstrip())
+        print(f"  {name:<18}{'':<42} {GENERIC_DESCRIPTIONS.get(name, '')}".rstrip())
     print("Trained policies: a checkpoint file, a run directory, file://, s3:// or wandb:// URI")
 
 

@@ -1,0 +1,74 @@
+"""The team strategies (cogsguard_v2, wombo, cogsguard_control, cogsguard_targeted) play as
+docs/cogsguard.md says: each checked by what it does in a short game."""
+
+from metta.agent.policy_uri import resolve_policies
+from metta.sim.suite_runner import MixedActor
+from metta.cogames.scrimmage import scrimmage
+from mettagrid._core import REPLAY_FIXED_COLUMNS
+from mettagrid.cogsguard.missions import load_mission
+from mettagrid.vec_env import MettaGridVecEnv
+
+STEPS = 300
+
+
+def per_agent_stats(uri, opponent="metta://policy/role"):
+    """One basic episode (uri as cogs): each cogs agent's stats."""
+    env = MettaGridVecEnv(load_mission("cogsguard_arena.basic", max_steps=STEPS, desync_episodes=False), num_envs=1)
+    ours, theirs = (resolve_policies(u)[0].make_actor(env, seed=s) for u, s in ((uri, 0), (opponent, 1)))
+    observations = env.reset()
+    cogs = env.replay_frame(0)[: env.num_agents, REPLAY_FIXED_COLUMNS.index("group")] == 1  # cogs: group 1
+    actor = MixedActor(ours, theirs, cogs)
+    while not (results := env.episode_results()):
+        observations, *_ = env.step(actor.act(observations))
+    env.close()
+    return [stats for stats, mine in zip(results[0]["agent_stats"], cogs) if mine]
+
+
+def mean(uri, opponent, mission="cogsguard_arena.basic"):
+    return scrimmage(mission, uri, episodes=1, steps=STEPS, seed=0, opponent_uri=opponent)["mean"]
+
+
+def test_control_holds_junctions_a_random_team_does_not():
+    control = mean("metta://policy/cogsguard_control", "metta://policy/random")
+    random = mean("metta://policy/random", "metta://policy/random")
+    assert random["cogs/aligned.junction.held"] == 0
+    assert control["cogs/aligned.junction.held"] > 0.5 * 8 * STEPS  # over half of 8 junctions' steps
+
+
+def test_raiders_take_junctions_from_the_other_team_themselves():
+    # A raider scrambles a junction and then aligns it; in `role` no agent does both.
+    for uri in ("metta://policy/cogsguard_targeted", "metta://policy/wombo"):
+        stats = per_agent_stats(uri)
+        assert any(s.get("junction.scrambled", 0) > 0 and s.get("junction.aligned", 0) > 0 for s in stats), uri
+    assert not any(s.get("junction.scrambled", 0) and s.get("junction.aligned", 0)
+                   for s in per_agent_stats("metta://policy/role"))
+
+
+def test_targeted_spends_its_claims_on_the_other_teams_junctions():
+    targeted = mean("metta://policy/cogsguard_targeted", "metta://policy/role")
+    wombo = mean("metta://policy/wombo", "metta://policy/role")
+    share = {name: m["cogs/junction.scrambled"] / max(1.0, m["cogs/junction.aligned"])
+             for name, m in (("targeted", targeted), ("wombo", wombo))}
+    assert share["targeted"] > share["wombo"], share
+
+
+def claim_roles(name):
+    """Roles of the cogs after the first re-plan on no_clips (no clips agents; the clips' base
+    charger is the only thing to scramble, a dozen neutral junctions and chargers to align)."""
+    env = MettaGridVecEnv(load_mission("cogsguard_arena.no_clips", max_steps=600, desync_episodes=False), num_envs=1)
+    actor = resolve_policies(f"metta://policy/{name}?gear=10")[0].make_actor(env)
+    observations = env.reset()
+    for _ in range(11):
+        observations, *_ = env.step(actor.act(observations))
+    world = actor.policy.worlds[0]
+    theirs = sum(1 for b in world.buildings("junction") + world.buildings("charger") if world.b_team[b] not in (-1, 1))
+    assert theirs == 1
+    roles = actor.policy.last_roles[0]
+    return {role: roles.count(role) for role in ("miner", "scout", "aligner", "scrambler")}
+
+
+def test_v2_shares_claim_seats_by_the_work_left():
+    # cogsguard keeps both claim roles while both have targets; v2 shares the 4 claim seats in
+    # proportion to the targets, so the one charger to scramble gets no seat of its own.
+    assert claim_roles("cogsguard") == {"miner": 4, "scout": 0, "aligner": 2, "scrambler": 2}
+    assert claim_roles("cogsguard_v2") == {"miner": 4, "scout": 0, "aligner": 4, "scrambler": 0}

@@ -34,7 +34,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     play.add_argument("--seed", type=int, default=0)
     play.add_argument("--sleep", type=float, default=0.0, help="unicode: seconds between frames")
     play.add_argument("--port", type=int, default=0, help="gui: viewer port (0 = any free port)")
-    play.add_argument("--no-browser", action="store_true", help="gui: print the URL only")
+    play.add_argument("--no-browser", action="store_true",
+                      help="gui: serve and print the URL without opening a browser (also without a display)")
     play.add_argument("--no-serve", action="store_true", help="gui: write the replay and exit")
     play.set_defaults(run=cmd_play)
 
@@ -176,6 +177,11 @@ def _play_gui(spec, config, args) -> None:
     if args.no_serve:
         print(path)
         return
+    if not args.no_browser and not has_display():
+        # Nothing could show a browser: serving would wait forever for a viewer nobody opens.
+        print(f"play: no display, so no viewer: the replay is {path}; open it with "
+              f"./tools/replay.py replay_job.replay_uri={path} (or -r unicode / -r log here)")
+        return
     from metta.viewer.server import ViewerServer, open_in_browser
 
     server = ViewerServer(port=args.port)
@@ -193,6 +199,14 @@ def _play_gui(spec, config, args) -> None:
             pass
     finally:
         server.stop()
+
+
+def has_display() -> bool:
+    """A desktop a browser can open on (macOS and Windows always; elsewhere DISPLAY or WAYLAND_DISPLAY)."""
+    import os
+
+    return sys.platform == "darwin" or sys.platform.startswith("win") or \
+        bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _play_text(spec, config, args) -> None:

@@ -24,13 +24,15 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
 
 
 def cross_check(parts: dict[str, Any]) -> None:
-    """What no single part can check: the batch fits the env's agents, the teacher the engine."""
+    """What no single part can check: the batch fits the env's agents (and this machine's
+    memory, on cpu), the teacher the engine."""
     from metta.rl.teacher import check_vectorization
     from metta.rl.train_job import resolve_teacher
-    from metta.rl.trainer_config import rollout_shape
+    from metta.rl.trainer_config import check_rollout_fits, rollout_shape
 
     try:
-        rollout_shape(parts["trainer"], parts["env"].game.num_agents)
+        shape = rollout_shape(parts["trainer"], parts["env"].game.num_agents)
+        check_rollout_fits(shape, parts["env"].game.num_observation_tokens, parts[""].system.device)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     teacher, _ = resolve_teacher(parts[""], parts["trainer"])

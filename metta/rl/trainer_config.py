@@ -124,3 +124,43 @@ def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
         )
     return RolloutShape(num_envs=num_envs, agents_per_env=agents_per_env, horizon=horizon,
                         segments_per_minibatch=segments)
+
+
+# Bytes per agent step of rollout storage besides the observation (metta/rl/experience.py):
+# action (int64), logprob, value, reward, done, advantage, return (float32), reset (bool), and
+# the observation copy the env writes before it is stored.
+_STEP_BYTES = 8 + 6 * 4 + 1
+
+
+def rollout_bytes(shape: RolloutShape, obs_tokens: int) -> int:
+    """About how much memory one rollout takes: the experience (observations as uint8 tokens,
+    per-step numbers) for every agent step; the LSTM states and the envs come on top."""
+    return shape.batch_size * (obs_tokens * 3 + _STEP_BYTES) + shape.num_agents * obs_tokens * 3
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (None where there is no such file)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_rollout_fits(shape: RolloutShape, obs_tokens: int, device: str) -> None:
+    """A rollout that cannot fit in this machine's free memory is refused before anything is
+    allocated (one line naming trainer.batch_size), instead of dying of the OOM killer later.
+    Checked for device=cpu, where the experience lives in host memory."""
+    if device != "cpu":
+        return
+    free = available_memory_bytes()
+    need = rollout_bytes(shape, obs_tokens)
+    if free is not None and need > free:
+        raise ValueError(
+            f"trainer.batch_size ({shape.batch_size}) needs about {need / 2**30:.1f} GiB of rollout storage "
+            f"({shape.num_envs} envs x {shape.agents_per_env} agents x {shape.horizon} steps) but this machine "
+            f"has {free / 2**30:.1f} GiB free; lower trainer.batch_size or train on a bigger box"
+        )

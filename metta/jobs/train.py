@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,22 @@ def cross_check(parts: dict[str, Any]) -> None:
     check_vectorization(teacher, parts["trainer"].vectorization)
 
 
+# Envs a CPU run builds before its first epoch in well under a minute (map building is Python).
+MANY_CPU_ENVS = 1024
+
+
+def warn_if_slow_to_start(trainer_cfg, env_config, device: str) -> None:
+    """One line on stderr when a CPU run must build so many envs that minutes pass in silence
+    (the guide's trainer.batch_size=2097152 is 8192 CoGsGuard envs)."""
+    from metta.rl.trainer_config import rollout_shape
+
+    shape = rollout_shape(trainer_cfg, env_config.game.num_agents)
+    if device == "cpu" and shape.num_envs > MANY_CPU_ENVS:
+        print(f"note: trainer.batch_size={trainer_cfg.batch_size} lays out {shape.num_envs} envs x "
+              f"{shape.agents_per_env} agents; building them takes minutes on a CPU before the first epoch "
+              "(a GPU-box setting; the cpu preset uses 12288)", file=sys.stderr, flush=True)
+
+
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:
     """The merged config of the run, as YAML beside its checkpoints (atomic: temp file + rename)."""
     path = run_dir / "config.yaml"
@@ -57,6 +74,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     parts = validate_job(cfg, "train_job")
     job, env_config, trainer_cfg, suite = parts[""], parts["env"], parts["trainer"], parts["sim"]
     architecture, wandb_cfg = parts["agent"].model_dump(), parts["wandb"]
+    warn_if_slow_to_start(trainer_cfg, env_config, job.system.device)
 
     dist_info, device = setup_distributed(job.system.device)
     if dist_info.enabled:

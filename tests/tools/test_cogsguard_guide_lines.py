@@ -58,3 +58,17 @@ def test_cogames_train_with_the_lstm_policy_on_cpu(tmp_path):
     assert rows[-1]["metric/agent_step"] == 4096 and "losses/policy_loss" in rows[-1]
     saved = (tmp_path / "local" / "config.yaml").read_text()
     assert "batch_size: 4096" in saved and "name: fast" in saved
+
+
+def test_the_full_scale_batch_on_cpu_says_it_will_be_slow_to_start(capsys):
+    from metta.jobs.train import warn_if_slow_to_start
+
+    call = resolve("train", "recipes.experiment.cogsguard")
+    parts = validate_job(compose(call.config_name, list(call.overrides) + ["trainer.batch_size=2097152"]),
+                         "train_job")
+    warn_if_slow_to_start(parts["trainer"], parts["env"], "cpu")
+    assert "lays out 8192 envs x 16 agents" in capsys.readouterr().err
+    warn_if_slow_to_start(parts["trainer"], parts["env"], "cuda")
+    default = validate_job(compose(call.config_name, list(call.overrides)), "train_job")
+    warn_if_slow_to_start(default["trainer"], default["env"], "cpu")
+    assert capsys.readouterr().err == ""

@@ -67,7 +67,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("-m", "--mission", default=DEFAULT_MISSION)
     train.add_argument("--steps", type=int, default=1_000_000, help="Agent steps to train for")
     train.add_argument("--batch-size", type=int, default=None, help="Agent steps per rollout")
-    train.add_argument("--device", default="cpu")
+    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps; auto (default): cuda when there is one")
     train.add_argument("-p", "--policy-arch", "--policy", dest="arch", default="lstm",
                        choices=("lstm", "attention"), help="lstm = the `fast` CNN+LSTM; attention = latent_attn_small")
     train.add_argument("--run", dest="run_name", default=None, help="Run name (default: cogames_<mission>_<time>)")
@@ -364,14 +364,21 @@ def cmd_train(args) -> None:
         raise CommandError(f"-m {args.mission}: unknown mission (known: {', '.join(MISSIONS)})")
     run = args.run_name or f"cogames_{args.mission.replace('.', '_')}_{time.strftime('%Y%m%d-%H%M%S')}"
     agent = {"lstm": "fast", "attention": "latent_attn_small"}[args.arch]
-    command = [str(ROOT / "tools" / "train.py"), f"run={run}", f"train_dir={args.train_dir}",
-               f"env={MISSIONS[args.mission]}", f"agent={agent}", f"trainer.total_timesteps={args.steps}",
-               f"system.device={args.device}"]
+    device = args.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    gpu = device.startswith("cuda")
+    # tools/train.py runs from the repository root: the run directory is the one typed, from here.
+    command = [str(ROOT / "tools" / "train.py"), f"run={run}", f"train_dir={Path(args.train_dir).resolve()}",
+               f"env={MISSIONS[args.mission]}", f"agent={agent}", f"hardware={'gpu' if gpu else 'cpu'}",
+               f"trainer.total_timesteps={args.steps}", f"system.device={device}"]
     if args.batch_size:
         # A small batch needs a minibatch that fits in it (the trainer refuses one bigger).
         # Half the batch, in whole 64-step blocks: it also fits once the rollout is rounded down to
-        # whole segments of every agent.
-        minibatch = min(2048, max(64, args.batch_size // 2 // 64 * 64))
+        # whole segments of every agent. Capped at the hardware preset's minibatch.
+        minibatch = min(16384 if gpu else 2048, max(64, args.batch_size // 2 // 64 * 64))
         command += [f"trainer.batch_size={args.batch_size}", f"trainer.minibatch_size={minibatch}"]
     if args.teacher:
         teacher = resolve_policy(args.teacher).uri

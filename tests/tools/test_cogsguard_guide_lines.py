@@ -51,12 +51,13 @@ def test_cogames_train_with_the_lstm_policy_on_cpu(tmp_path):
     # The guide's "smaller local test" (--steps 1000000 --batch-size 4096 --device cpu), cut to one
     # epoch of 4096 agent steps with a tiny network.
     done = run([sys.executable, "-m", "metta.cogames.cli", "train", "-m", "cogsguard_arena.basic", "--steps", "4096",
-                "--batch-size", "4096", "--device", "cpu", "-p", "lstm", "--run", "local", "--train-dir", str(tmp_path),
-                "agent.hidden_size=32", "agent.cnn_channels=8", "wandb=off", "env.game.max_steps=64"], ROOT)
+                "--batch-size", "4096", "--device", "cpu", "-p", "lstm", "--run", "local",
+                "agent.hidden_size=32", "agent.cnn_channels=8", "wandb=off", "env.game.max_steps=64"], tmp_path)
     assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in (tmp_path / "local" / "metrics.jsonl").read_text().splitlines()]
+    run_dir = tmp_path / "train_dir" / "local"  # ./train_dir where the command was typed
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["metric/agent_step"] == 4096 and "losses/policy_loss" in rows[-1]
-    saved = (tmp_path / "local" / "config.yaml").read_text()
+    saved = (run_dir / "config.yaml").read_text()
     assert "batch_size: 4096" in saved and "name: fast" in saved
 
 

@@ -14,6 +14,7 @@ from metta.common.tool import validate_job
 from metta.common.uri import atomic_write_bytes
 from mettagrid.errors import ConfigError
 
+
 def apply_aliases(cfg: DictConfig) -> DictConfig:
     """The original's spellings: `run_name=` for `run=`, `device=` for `system.device=`
     (the aliases listed for train_job in metta/common/config_table.py)."""

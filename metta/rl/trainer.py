@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.architectures import make_policy
+from metta.agent.env_info import PolicyEnvInfo
+from metta.common.config_table import load
 from metta.rl.advantage import compute_gae
 from metta.rl.checkpoint import CheckpointManager
 from metta.rl.distributed import DistributedInfo, barrier, mean_over_ranks
-from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
-from metta.common.config_table import load
 from metta.rl.experience import Experience, LossBatch
 from metta.rl.losses import LOSSES
+from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
 from metta.rl.ppo import explained_variance
 from metta.rl.teacher import make_teacher
 from metta.rl.train_job import TrainJobConfig, resolve_teacher

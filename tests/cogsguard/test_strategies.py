@@ -1,10 +1,11 @@
 """The team strategies (cogsguard_v2, wombo, cogsguard_control, cogsguard_targeted) play as
 docs/cogsguard.md says: each checked by what it does in a short game."""
 
-from metta.agent.policy_uri import resolve_policies
-from metta.sim.suite_runner import MixedActor
-from metta.cogames.scrimmage import scrimmage
 from mettagrid._core import REPLAY_FIXED_COLUMNS
+
+from metta.agent.policy_uri import resolve_policies
+from metta.cogames.scrimmage import scrimmage
+from metta.sim.suite_runner import MixedActor
 from mettagrid.cogsguard.missions import load_mission
 from mettagrid.vec_env import MettaGridVecEnv
 

@@ -3,7 +3,6 @@ sliced_scripted_cloner, training_env.supervisor_policy_uri), typed as command-li
 and as a YAML file, train a CoGsGuard student at CPU scale and mean what they say."""
 
 import json
-import subprocess
 from pathlib import Path
 
 import yaml

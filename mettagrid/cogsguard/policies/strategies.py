@@ -24,6 +24,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from mettagrid.cogsguard.policies import aligner, scout
@@ -125,7 +127,7 @@ def _nearest_to(world: World, hub: int | None, candidates: list[int]) -> int:
 
 
 class ControlPolicy(CogsGuardPolicy):
-    play = {**PLAY, "aligner": act_holder, "scrambler": act_defender}
+    play: ClassVar[dict] = {**PLAY, "aligner": act_holder, "scrambler": act_defender}
 
     def __init__(self, env: MettaGridVecEnv, seed: int = 0, gear: int = REPLAN_STEPS, **counts: int):
         super().__init__(env, seed, gear=gear, **(counts or {"miner": 3, "aligner": 3, "scrambler": 2, "scout": 0}))
@@ -147,7 +149,7 @@ def act_hunter(world: World, agent: int, nav: Nav) -> Action:
 
 
 class TargetedPolicy(CogsGuardPolicy):
-    play = {**PLAY, "raider": lambda world, agent, nav: act_raider(world, agent, nav, enemy_first=True),
+    play: ClassVar[dict] = {**PLAY, "raider": lambda world, agent, nav: act_raider(world, agent, nav, enemy_first=True),
             "scout": act_hunter}
 
     def __init__(self, env: MettaGridVecEnv, seed: int = 0, **counts: int):

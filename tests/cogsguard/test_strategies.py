@@ -29,11 +29,15 @@ def mean(uri, opponent, mission="cogsguard_arena.basic"):
     return scrimmage(mission, uri, episodes=1, steps=STEPS, seed=0, opponent_uri=opponent)["mean"]
 
 
-def test_control_holds_junctions_a_random_team_does_not():
+def test_control_holds_more_junctions_than_random_and_than_role():
     control = mean("metta://policy/cogsguard_control", "metta://policy/random")
     random = mean("metta://policy/random", "metta://policy/random")
     assert random["cogs/aligned.junction.held"] == 0
     assert control["cogs/aligned.junction.held"] > 0.5 * 8 * STEPS  # over half of 8 junctions' steps
+    # Against the same opponent (role), control holds more junction-steps than role does.
+    held = {uri: mean(f"metta://policy/{uri}", "metta://policy/role")["cogs/aligned.junction.held"]
+            for uri in ("cogsguard_control", "role")}
+    assert held["cogsguard_control"] > held["role"], held
 
 
 def test_raiders_take_junctions_from_the_other_team_themselves():

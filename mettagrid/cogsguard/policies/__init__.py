@@ -89,6 +89,6 @@ DESCRIPTIONS = {
     "baseline": "a simple team: three miners to each aligner (the scrimmage opponent)",
     "cogsguard_v2": "smart gear every 10 steps, claim seats shared by the work left, opportunistic agents",
     "wombo": "miners plus raiders that scramble and align junctions themselves, all opportunistic",
-    "cogsguard_control": "junction control: 3 miners, 3 aligners, 2 scramblers, claiming near the hub first",
+    "cogsguard_control": "junction control: 3 miners, 3 aligners, 2 scramblers retaking junctions near the hub",
     "cogsguard_targeted": "raiders scramble and re-align the other team's junctions; scouts (if any) hunt its aligners",
 }

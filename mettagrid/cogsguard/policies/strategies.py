@@ -13,9 +13,9 @@
   steps (default 10): raider seats = junctions and chargers to take (neutral or the other
   team's), at most half the team; the rest mine.
 * `cogsguard_control`: junction control. Default split 3 miners : 3 aligners : 2 scramblers,
-  no scouts, re-planned as `cogsguard?gear=N` (default 10). Aligners claim the neutral
-  junction nearest their own hub first (short heart trips, the junctions easiest to keep),
-  then chargers; scramblers the other team's junction nearest the own hub first.
+  no scouts, re-planned as `cogsguard?gear=N` (default 10). Its scramblers defend: they
+  take back the other team's junction nearest their own hub first (then chargers), so the
+  aligners re-claim the junctions easiest to keep.
 * `cogsguard_targeted`: goes after the other team's junctions. Fixed split
   `miner:aligner:raider:scout` (default 3:2:3:0); its raiders go for junctions the other team holds (scramble, then align
   the one just scrambled), neutral ones only when the other team holds none; its scouts
@@ -28,8 +28,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from mettagrid.cogsguard.policies import aligner, scout
-from mettagrid.cogsguard.policies.base import ROLES, Action, Nav, arm, fetch_gear, split_roles
+from mettagrid.cogsguard.policies import scout
+from mettagrid.cogsguard.policies.base import ROLES, Action, Nav, arm, split_roles
 from mettagrid.cogsguard.policies.cogsguard import CogsGuardPolicy
 from mettagrid.cogsguard.policies.tactics import act_raider
 from mettagrid.cogsguard.policies.team import PLAY
@@ -92,18 +92,6 @@ class WomboPolicy(CogsGuardPolicy):
         return wanted
 
 
-def act_holder(world: World, agent: int, nav: Nav) -> Action:
-    """Aligner of `cogsguard_control`: the neutral junction nearest the own hub first."""
-    if fetch_gear(world, agent, "aligner", nav) is not None or world.held(agent, "heart") == 0:
-        return aligner.act(world, agent, nav)  # gear and hearts as any aligner gets them
-    hub = world.nearest(agent, world.owned("hub", int(world.a_group[agent])))
-    for kind in ("junction", "charger"):
-        neutral = world.owned(kind, -1)
-        if neutral:
-            return nav.use(world, agent, _nearest_to(world, hub, neutral), "align")
-    return aligner.act(world, agent, nav)
-
-
 def act_defender(world: World, agent: int, nav: Nav) -> Action:
     """Scrambler of `cogsguard_control`: the other team's junction nearest the own hub first."""
     step = arm(world, agent, "scrambler", nav)
@@ -127,7 +115,7 @@ def _nearest_to(world: World, hub: int | None, candidates: list[int]) -> int:
 
 
 class ControlPolicy(CogsGuardPolicy):
-    play: ClassVar[dict] = {**PLAY, "aligner": act_holder, "scrambler": act_defender}
+    play: ClassVar[dict] = {**PLAY, "scrambler": act_defender}
 
     def __init__(self, env: MettaGridVecEnv, seed: int = 0, gear: int = REPLAN_STEPS, **counts: int):
         super().__init__(env, seed, gear=gear, **(counts or {"miner": 3, "aligner": 3, "scrambler": 2, "scout": 0}))

@@ -87,7 +87,7 @@ DESCRIPTIONS = {
     "cogsguard": "the role split; with ?gear=N each team re-plans its roles every N steps (smart gear)",
     "teacher": "cogsguard that first shows each agent's role as its glyph (a teacher for cloning)",
     "baseline": "a simple team: three miners to each aligner (the scrimmage opponent)",
-    "cogsguard_v2": "smart gear every 10 steps, claim seats shared by the work left, opportunistic agents",
+    "cogsguard_v2": "cogsguard with smart gear every 10 steps and agents that take the chance in front of them",
     "wombo": "miners plus raiders that scramble and align junctions themselves, all opportunistic",
     "cogsguard_control": "junction control: 3 miners, 3 aligners, 2 scramblers retaking junctions near the hub",
     "cogsguard_targeted": "raiders scramble and re-align the other team's junctions; scouts (if any) hunt its aligners",

@@ -1,12 +1,10 @@
 """Team strategies beyond the fixed roles: `cogsguard_v2`, `wombo`, `cogsguard_control`,
 `cogsguard_targeted` (docs/cogsguard.md, "Scripted policies").
 
-* `cogsguard_v2`: smart gear, re-planned every `gear` steps (default 10; 0 = never). The
-  split's claim seats (aligner + scrambler) are shared in proportion to the work, neutral
-  targets to aligners and the other team's junctions and chargers to scramblers (largest
-  remainder), never more seats for a role than it has targets; at most one scout, and only
-  while the other team has unfrozen agents; everyone else mines. Every agent also takes the
-  opportunity in front of it (tactics.opportunity).
+* `cogsguard_v2`: `cogsguard`'s smart gear, re-planned every `gear` steps by default (10;
+  0 = never), and every agent also takes the opportunity in front of it
+  (tactics.opportunity): a miner passing a neutral junction with a heart and aligner gear
+  aligns it, a scrambler with energy scrambles what it faces, a scout strikes without turning.
 * `wombo`: miners and raiders (tactics.act_raider: both aligner and scrambler gear, so one
   agent scrambles a junction and aligns it itself), one scout in a team of 4 or more while
   the other team has unfrozen agents, and every agent opportunistic. Re-planned every `gear`
@@ -29,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 
 from mettagrid.cogsguard.policies import scout
-from mettagrid.cogsguard.policies.base import ROLES, Action, Nav, arm, split_roles
+from mettagrid.cogsguard.policies.base import Action, Nav, arm, split_roles
 from mettagrid.cogsguard.policies.cogsguard import CogsGuardPolicy
 from mettagrid.cogsguard.policies.tactics import act_raider
 from mettagrid.cogsguard.policies.team import PLAY
@@ -57,21 +55,6 @@ class CogsGuardV2Policy(CogsGuardPolicy):
 
     def __init__(self, env: MettaGridVecEnv, seed: int = 0, gear: int = REPLAN_STEPS, **counts: int):
         super().__init__(env, seed, gear=gear, **counts)
-
-    def _wanted(self, world: World, team: int, size: int) -> dict[str, int]:
-        split = self.split(size)
-        cap = {role: split.count(role) for role in ROLES}
-        neutral, theirs = _claim_counts(world, team)
-        claim = cap["aligner"] + cap["scrambler"]
-        wanted = {"scout": min(cap["scout"], 1) if _unfrozen_enemies(world, team) else 0}
-        if neutral + theirs:
-            shares = split_roles({"aligner": neutral, "scrambler": theirs}, claim, ("aligner", "scrambler"))
-            wanted["aligner"] = min(shares.count("aligner"), neutral)
-            wanted["scrambler"] = min(shares.count("scrambler"), theirs)
-        else:
-            wanted["aligner"] = wanted["scrambler"] = 0
-        wanted["miner"] = size - sum(wanted.values())
-        return wanted
 
 
 class WomboPolicy(CogsGuardPolicy):

@@ -81,9 +81,9 @@ def test_the_checker_sees_a_restated_default():
 def test_a_key_no_yaml_states_is_in_the_composed_config_and_overridable():
     text = (CONFIGS_DIR / "trainer" / "trainer.yaml").read_text()
     assert "gamma" not in text and "ent_coef" not in text
-    cfg = compose_job("train_job", ["trainer.gamma=0.99", "trainer.losses.ppo.ent_coef=0.01"])
+    cfg = compose_job("train_job", ["trainer.gamma=0.99", "trainer.losses.ppo_actor.ent_coef=0.01"])
     parts = validate_job(cfg, "train_job")
-    assert parts["trainer"].gamma == 0.99 and parts["trainer"].losses.ppo.ent_coef == 0.01
+    assert parts["trainer"].gamma == 0.99 and parts["trainer"].losses.ppo_actor.ent_coef == 0.01
     plain = compose_job("train_job", [])
     schema_default = load(GROUPS["trainer"].schema).model_fields["gae_lambda"].default
     assert OmegaConf.select(plain, "trainer.gae_lambda") == schema_default  # from the schema, not a YAML

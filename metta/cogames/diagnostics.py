@@ -241,21 +241,33 @@ def _judge_step(before: Probe, after: Probe, actions, roles, counts: Counter, tr
 # -- parity ----------------------------------------------------------------------------------------
 
 
+# What a rollout achieved, compared by parity next to the action shares.
+OUTCOMES = ("heart.gained", "junction.aligned", "junction.scrambled", "action.attack.success")
+
+
 def action_profile(mission: str, policy: str, steps: int, agents: int | None, seed: int) -> dict[str, Any]:
-    """Action counts by name and move success rate of `policy` playing both teams."""
+    """Action counts by name, move success rate and outcome totals (OUTCOMES, summed over every
+    agent and every episode of the rollout) of `policy` playing both teams."""
     env, actor = make_rollout(mission, policy, agents, steps, seed)
     observations = env.reset()
     counts: Counter = Counter()
+    totals: Counter = Counter()
+
+    def add(stats: list[dict[str, float]]) -> None:
+        for key in (*OUTCOMES, "action.move.success", "action.move.failed"):
+            totals[key] += sum(s.get(key, 0.0) for s in stats)
+
     for _ in range(steps):
         actions = actor.act(observations)
         for action_id in actions[:, 0].tolist():
             counts[env.action_names[action_id] if 0 <= action_id < len(env.action_names) else "invalid"] += 1
         observations, _, _, _ = env.step(actions)
-        env.episode_results()
-    stats = env.agent_stats(0)
-    ok = sum(s.get("action.move.success", 0.0) for s in stats)
-    failed = sum(s.get("action.move.failed", 0.0) for s in stats)
-    return {"counts": counts, "total": sum(counts.values()), "move_success": ok / (ok + failed) if ok + failed else 0.0}
+        for result in env.episode_results():
+            add(result["agent_stats"])
+    add(env.agent_stats(0))  # the episode still running
+    ok, failed = totals["action.move.success"], totals["action.move.failed"]
+    return {"counts": counts, "total": sum(counts.values()), "move_success": ok / (ok + failed) if ok + failed else 0.0,
+            "outcomes": {key: totals[key] for key in OUTCOMES}}
 
 
 def parity(
@@ -281,12 +293,15 @@ def parity(
     lines = [f"policy A {policy_a}: " + ", ".join(f"{n}={a['counts'][n]}" for n in names),
              f"policy B {policy_b}: " + ", ".join(f"{n}={b['counts'][n]}" for n in names),
              f"move success: A {a['move_success']:.3f}  B {b['move_success']:.3f}",
+             "outcomes (all agents): " + ", ".join(f"{k} A {a['outcomes'][k]:g} B {b['outcomes'][k]:g}"
+                                                   for k in OUTCOMES),
              "largest deltas (share A - share B): " + ", ".join(f"{n} {d:+.3f}" for d, n in deltas[:5]),
              f"total variation {tv:.3f}, move success gap {move_gap:.3f}, tolerance {tolerance}"]
     passed = tv <= tolerance and move_gap <= tolerance
     lines.append("PASS" if passed else "FAIL: the action distributions differ beyond the tolerance")
     return {"passed": passed, "total_variation": tv, "move_success_gap": move_gap, "lines": lines,
-            "counts_a": dict(a["counts"]), "counts_b": dict(b["counts"])}
+            "counts_a": dict(a["counts"]), "counts_b": dict(b["counts"]),
+            "outcomes_a": a["outcomes"], "outcomes_b": b["outcomes"]}
 
 
 # -- the instrumented audit -----------------------------------------------------------------------

@@ -34,7 +34,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     play.add_argument("--seed", type=int, default=0)
     play.add_argument("--sleep", type=float, default=0.0, help="unicode: seconds between frames")
     play.add_argument("--port", type=int, default=0, help="gui: viewer port (0 = any free port)")
-    play.add_argument("--no-browser", action="store_true", help="gui: print the URL only")
+    play.add_argument("--no-browser", action="store_true",
+                      help="gui: serve and print the URL without opening a browser (also without a display)")
     play.add_argument("--no-serve", action="store_true", help="gui: write the replay and exit")
     play.set_defaults(run=cmd_play)
 
@@ -66,7 +67,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("-m", "--mission", default=DEFAULT_MISSION)
     train.add_argument("--steps", type=int, default=1_000_000, help="Agent steps to train for")
     train.add_argument("--batch-size", type=int, default=None, help="Agent steps per rollout")
-    train.add_argument("--device", default="cpu")
+    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps; auto (default): cuda when there is one")
     train.add_argument("-p", "--policy-arch", "--policy", dest="arch", default="lstm",
                        choices=("lstm", "attention"), help="lstm = the `fast` CNN+LSTM; attention = latent_attn_small")
     train.add_argument("--run", dest="run_name", default=None, help="Run name (default: cogames_<mission>_<time>)")
@@ -148,10 +149,10 @@ def cmd_policies(args) -> None:
     print("CoGsGuard policies (metta://policy/<name>[?key=value...]):")
     for name, (_, params) in COGSGUARD_POLICIES.items():
         shown = f" [{', '.join(params)}]" if params else ""
-        print(f"  {name:<10}{shown:<42} {DESCRIPTIONS.get(name, '')}".rstrip())
+        print(f"  {name:<18}{shown:<42} {DESCRIPTIONS.get(name, '')}".rstrip())
     print("Any MettaGrid game:")
     for name in SCRIPTED_POLICIES:
-        print(f"  {name:<10}{'':<42} {GENERIC_DESCRIPTIONS.get(name, '')}".rstrip())
+        print(f"  {name:<18}{'':<42} {GENERIC_DESCRIPTIONS.get(name, '')}".rstrip())
     print("Trained policies: a checkpoint file, a run directory, file://, s3:// or wandb:// URI")
 
 
@@ -176,6 +177,11 @@ def _play_gui(spec, config, args) -> None:
     if args.no_serve:
         print(path)
         return
+    if not args.no_browser and not has_display():
+        # Nothing could show a browser: serving would wait forever for a viewer nobody opens.
+        print(f"play: no display, so no viewer: the replay is {path}; open it with "
+              f"./tools/replay.py replay_job.replay_uri={path} (or -r unicode / -r log here)")
+        return
     from metta.viewer.server import ViewerServer, open_in_browser
 
     server = ViewerServer(port=args.port)
@@ -193,6 +199,14 @@ def _play_gui(spec, config, args) -> None:
             pass
     finally:
         server.stop()
+
+
+def has_display() -> bool:
+    """A desktop a browser can open on (macOS and Windows always; elsewhere DISPLAY or WAYLAND_DISPLAY)."""
+    import os
+
+    return sys.platform == "darwin" or sys.platform.startswith("win") or \
+        bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _play_text(spec, config, args) -> None:
@@ -350,14 +364,21 @@ def cmd_train(args) -> None:
         raise CommandError(f"-m {args.mission}: unknown mission (known: {', '.join(MISSIONS)})")
     run = args.run_name or f"cogames_{args.mission.replace('.', '_')}_{time.strftime('%Y%m%d-%H%M%S')}"
     agent = {"lstm": "fast", "attention": "latent_attn_small"}[args.arch]
-    command = [str(ROOT / "tools" / "train.py"), f"run={run}", f"train_dir={args.train_dir}",
-               f"env={MISSIONS[args.mission]}", f"agent={agent}", f"trainer.total_timesteps={args.steps}",
-               f"system.device={args.device}"]
+    device = args.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    gpu = device.startswith("cuda")
+    # tools/train.py runs from the repository root: the run directory is the one typed, from here.
+    command = [str(ROOT / "tools" / "train.py"), f"run={run}", f"train_dir={Path(args.train_dir).resolve()}",
+               f"env={MISSIONS[args.mission]}", f"agent={agent}", f"hardware={'gpu' if gpu else 'cpu'}",
+               f"trainer.total_timesteps={args.steps}", f"system.device={device}"]
     if args.batch_size:
         # A small batch needs a minibatch that fits in it (the trainer refuses one bigger).
         # Half the batch, in whole 64-step blocks: it also fits once the rollout is rounded down to
-        # whole segments of every agent.
-        minibatch = min(2048, max(64, args.batch_size // 2 // 64 * 64))
+        # whole segments of every agent. Capped at the hardware preset's minibatch.
+        minibatch = min(16384 if gpu else 2048, max(64, args.batch_size // 2 // 64 * 64))
         command += [f"trainer.batch_size={args.batch_size}", f"trainer.minibatch_size={minibatch}"]
     if args.teacher:
         teacher = resolve_policy(args.teacher).uri

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
@@ -79,10 +80,17 @@ def normalize_overrides(overrides: list[str], job: str | None = None) -> list[st
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning. `<group>=null` (`sim=null`: no evaluations) is Hydra's `~<group>`. A
-    list the shell split at its spaces is joined back first (`rejoin_split_lists`). Below one
-    of the job's `open_keys` (free-form mappings) a dotted override adds the key: `++` too."""
+    keep their meaning, also for groups of a `--config-dir` (`-cd`) given on the line.
+    `<group>=null` (`sim=null`: no evaluations) is Hydra's `~<group>`. A list the shell split
+    at its spaces is joined back first (`rejoin_split_lists`). Below one of the job's
+    `open_keys` (free-form mappings) a dotted override adds the key: `++` too."""
     open_keys = JOBS[job].open_keys if job in JOBS else ()
+    dirs = [CONFIGS_DIR]
+    for flag, value in zip(overrides, overrides[1:] + [""]):
+        if flag in ("--config-dir", "-cd"):
+            dirs.append(Path(value))
+        elif flag.startswith("--config-dir="):
+            dirs.append(Path(flag.split("=", 1)[1]))
     out = []
     for override in rejoin_split_lists(overrides):
         key, eq, value = override.partition("=")
@@ -93,7 +101,7 @@ def normalize_overrides(overrides: list[str], job: str | None = None) -> list[st
             continue
         if override.startswith("+") and not override.startswith("++") and "=" in override:
             key = override[1:].split("=", 1)[0]
-            if "." in key or not (CONFIGS_DIR / key).is_dir():
+            if "." in key or not any((d / key).is_dir() for d in dirs):
                 override = "+" + override
         elif "=" in override and not override.startswith(("+", "~", "-")):
             key = override.split("=", 1)[0]

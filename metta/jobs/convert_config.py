@@ -505,7 +505,10 @@ TRAINER_DROPPED: dict[str, str | Callable[[Any], str | None]] = {
 }
 TRAINER_KEYS = ("total_timesteps", "batch_size", "minibatch_size", "bptt_horizon", "update_epochs", "num_workers",
                 "compile", "learning_rate", "gamma", "gae_lambda", "max_grad_norm", "num_envs")
-PPO_LOSS_KEYS = ("clip_coef", "vf_clip_coef", "ent_coef", "vf_coef", "norm_adv", "target_kl")
+# The original's ppo block split over this project's loss table (metta/rl/losses.py).
+PPO_LOSS_ROWS = {"clip_coef": "ppo_actor", "ent_coef": "ppo_actor", "norm_adv": "ppo_actor", "target_kl": "ppo_actor",
+                 "vf_clip_coef": "ppo_critic", "vf_coef": "ppo_critic"}
+PPO_LOSS_KEYS = tuple(PPO_LOSS_ROWS)
 PPO_TOP_KEYS = ("gamma", "gae_lambda", "max_grad_norm")
 
 
@@ -522,8 +525,8 @@ def convert_trainer(data: dict[str, Any], notes: Notes, name: str) -> dict[str, 
     for key in PPO_TOP_KEYS:
         if key in loss:
             out[key] = loss.pop(key)
-    if loss:
-        out["losses"] = {"ppo": loss}
+    for key, value in loss.items():
+        out.setdefault("losses", {}).setdefault(PPO_LOSS_ROWS[key], {})[key] = value
     optimizer = take(data.get("optimizer") or {}, ("type", "beta1", "beta2", "eps", "weight_decay", "learning_rate"),
                      "optimizer", notes)
     if "learning_rate" in optimizer:

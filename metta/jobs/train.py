@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from metta.common.tool import validate_job
 from metta.common.uri import atomic_write_bytes
 from mettagrid.errors import ConfigError
+
 
 def apply_aliases(cfg: DictConfig) -> DictConfig:
     """The original's spellings: `run_name=` for `run=`, `device=` for `system.device=`
@@ -24,15 +26,35 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
 
 
 def cross_check(parts: dict[str, Any]) -> None:
-    """What no single part can check: the batch fits the env's agents, the teacher the engine."""
+    """What no single part can check: the batch fits the env's agents (and this machine's
+    memory, on cpu), the teacher the engine."""
     from metta.rl.teacher import check_vectorization
-    from metta.rl.trainer_config import rollout_shape
+    from metta.rl.train_job import resolve_teacher
+    from metta.rl.trainer_config import check_rollout_fits, rollout_shape
 
     try:
-        rollout_shape(parts["trainer"], parts["env"].game.num_agents)
+        shape = rollout_shape(parts["trainer"], parts["env"].game.num_agents)
+        check_rollout_fits(shape, parts["env"].game.num_observation_tokens, parts[""].system.device)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    check_vectorization(parts[""].teacher, parts["trainer"].vectorization)
+    teacher, _ = resolve_teacher(parts[""], parts["trainer"])
+    check_vectorization(teacher, parts["trainer"].vectorization)
+
+
+# Envs a CPU run builds before its first epoch in well under a minute (map building is Python).
+MANY_CPU_ENVS = 1024
+
+
+def warn_if_slow_to_start(trainer_cfg, env_config, device: str) -> None:
+    """One line on stderr when a CPU run must build so many envs that minutes pass in silence
+    (the guide's trainer.batch_size=2097152 is 8192 CoGsGuard envs)."""
+    from metta.rl.trainer_config import rollout_shape
+
+    shape = rollout_shape(trainer_cfg, env_config.game.num_agents)
+    if device == "cpu" and shape.num_envs > MANY_CPU_ENVS:
+        print(f"note: trainer.batch_size={trainer_cfg.batch_size} lays out {shape.num_envs} envs x "
+              f"{shape.agents_per_env} agents; building them takes minutes on a CPU before the first epoch "
+              "(a GPU-box setting; the cpu preset uses 12288)", file=sys.stderr, flush=True)
 
 
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:
@@ -54,6 +76,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     job, env_config, trainer_cfg, suite = parts[""], parts["env"], parts["trainer"], parts["sim"]
     cfg.trainer.learning_rate = trainer_cfg.learning_rate  # trainer.optimizer.learning_rate wins when set
     architecture, wandb_cfg = parts["agent"].model_dump(), parts["wandb"]
+    warn_if_slow_to_start(trainer_cfg, env_config, job.system.device)
 
     dist_info, device = setup_distributed(job.system.device)
     if dist_info.enabled:

@@ -7,6 +7,9 @@ state that agent had at the segment's first step, so training replays the recurr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 
@@ -61,6 +64,8 @@ class Experience:
             "values": take(self.values),
             "advantages": take(self.advantages),
             "returns": take(self.returns),
+            "rewards": take(self.rewards),
+            "dones": take(self.dones),
             "resets": resets,
             "h": self.segment_h[seg, :, agent].transpose(0, 1).contiguous(),  # (layers, S, hidden)
             "c": self.segment_c[seg, :, agent].transpose(0, 1).contiguous(),
@@ -73,3 +78,26 @@ def segment_cells(segment_ids: torch.Tensor, num_rows: int, bptt_horizon: int) -
     segment, row = segment_ids // num_rows, segment_ids % num_rows
     steps = segment[None, :] * bptt_horizon + torch.arange(bptt_horizon, device=segment_ids.device)[:, None]
     return steps, row[None, :].expand_as(steps)
+
+
+@dataclass
+class LossBatch:
+    """What every loss of the table (metta/rl/losses.py) sees of one minibatch."""
+
+    policy: Any  # the policy being trained (evaluate_actions)
+    logits: torch.Tensor  # (B, P) flat, B = bptt x S, in the minibatch's (step, segment) order
+    values: torch.Tensor  # (bptt, S) the critic's current values
+    mb: dict[str, torch.Tensor]  # Experience.minibatch: rollout tensors, (bptt, S) each
+    gamma: float
+    gae_lambda: float
+    ppo_steps: torch.Tensor | None = None  # (B,) bool: steps in the PPO losses (None: all)
+    guide: Any = None  # teacher.GuideBatch with a teacher
+
+    def flat(self, key: str) -> torch.Tensor:
+        """A rollout tensor of the minibatch, flat, restricted to the PPO steps."""
+        flat = self.mb[key].reshape(-1)
+        return flat if self.ppo_steps is None else flat[self.ppo_steps]
+
+    def zero(self) -> torch.Tensor:
+        """A 0 that touches every head (DistributedDataParallel wants each parameter used)."""
+        return (self.logits.sum() + self.values.sum()) * 0.0

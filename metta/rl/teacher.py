@@ -1,7 +1,8 @@
 """Teacher-guided training: behavioural cloning (BC) from a teacher policy alongside PPO.
 
-The sliced cloner (`teacher.mode=sliced_cloner`, configured by `TeacherConfig`) runs a
-teacher policy on the trainer's own env; it proposes an (action, arg) for every agent at
+The sliced cloner (`teacher.mode=sliced_cloner`, or the loss table's
+`trainer.losses.sliced_scripted_cloner` with `training_env.supervisor_policy_uri`: both become
+one `TeacherConfig`, metta/rl/train_job.py `resolve_teacher`) runs a teacher policy on the trainer's own env; it proposes an (action, arg) for every agent at
 every step. The agent rows are sliced once, from the seed, into three roles:
 
 * teacher-led (`teacher_led_proportion`): the env steps with the teacher's action. The
@@ -31,7 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from metta.agent.action_pairs import ActionPairs
-from metta.rl.experience import segment_cells
+from metta.rl.experience import LossBatch, segment_cells
+from metta.rl.losses import SlicedScriptedClonerConfig
 from metta.rl.train_job import TeacherConfig
 from mettagrid.errors import ConfigError
 
@@ -140,10 +142,6 @@ class SlicedCloner:
         role = self.roles[rows].reshape(-1)
         return GuideBatch(target=target, ppo=role != TEACHER_LED, bc=(role != PPO_ONLY) & (target >= 0))
 
-    def bc_loss(self, logits: torch.Tensor, batch: GuideBatch) -> torch.Tensor:
-        """BC over the batch's BC steps (the trainer weighs it by `action_loss_coef`); logits (B, P)."""
-        return bc_loss(logits, batch.target, batch.bc)
-
     @torch.no_grad()
     def observe_agreement(self, logits: torch.Tensor, batch: GuideBatch) -> None:
         """Count the steps (every role) where the student's greedy pair is the teacher's."""
@@ -158,6 +156,14 @@ class SlicedCloner:
             metrics["teacher/agreement"] = self._matches / self._counted
         self._matches = self._counted = 0
         return metrics
+
+
+def cloner_loss(batch: LossBatch, cfg: SlicedScriptedClonerConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The `sliced_scripted_cloner` row of the loss table: action_loss_coef x BC over the BC steps."""
+    if batch.guide is None:
+        raise RuntimeError("sliced_scripted_cloner is enabled but the trainer has no supervisor")
+    bc = bc_loss(batch.logits, batch.guide.target, batch.guide.bc)
+    return cfg.action_loss_coef * bc, {"bc_loss": bc.detach()}
 
 
 def check_vectorization(cfg: TeacherConfig, vectorization: str) -> None:

@@ -97,6 +97,15 @@ class TeacherConfig(BaseModel):
         return self.mode != "none"
 
 
+class TrainingEnvConfig(BaseModel):
+    """The original's `training_env:` section; only the supervisor is read here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supervisor_policy_uri: str | None = Field(
+        None, description="The policy trainer.losses.sliced_scripted_cloner clones (any policy URI)")
+
+
 class TrainJobConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -106,6 +115,7 @@ class TrainJobConfig(BaseModel):
     system: SystemConfig = Field(default_factory=SystemConfig)
     initial_policy: InitialPolicyConfig = Field(default_factory=InitialPolicyConfig)
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    training_env: TrainingEnvConfig = Field(default_factory=TrainingEnvConfig)
 
     @field_validator("run")
     @classmethod
@@ -119,3 +129,42 @@ class TrainJobConfig(BaseModel):
         """Env threads per rank: the machine's cores shared among the ranks on it."""
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return max(1, cores // max(1, world_size))
+
+
+CLONER = "trainer.losses.sliced_scripted_cloner"
+
+
+def resolve_teacher(job: TrainJobConfig, trainer):
+    """The run's teacher, from either spelling, and the trainer config with the cloner row
+    matching it: `teacher={mode: sliced_cloner, ...}` (the recipe shorthand) or
+    `trainer.losses.sliced_scripted_cloner.enabled=true` + `training_env.supervisor_policy_uri`.
+    Both at once, or the row without a supervisor, is a one-line ConfigError."""
+    from pydantic import ValidationError
+
+    from mettagrid.errors import ConfigError
+
+    row = trainer.losses.sliced_scripted_cloner
+    shared = ("action_loss_coef", "teacher_led_proportion", "student_led_proportion", "teacher_led_anneal_steps")
+    if job.teacher.enabled:
+        if row.enabled:
+            raise ConfigError(f"teacher: set by both teacher=... and {CLONER}.enabled=true; use one of the two")
+        if job.training_env.supervisor_policy_uri not in (None, job.teacher.policy_uri):
+            raise ConfigError(f"training_env.supervisor_policy_uri: {job.training_env.supervisor_policy_uri} "
+                              f"differs from teacher.policy_uri {job.teacher.policy_uri}; use one of the two")
+        teacher = job.teacher
+    elif row.enabled:
+        uri = job.training_env.supervisor_policy_uri
+        if not uri:
+            raise ConfigError(f"training_env.supervisor_policy_uri: required with {CLONER}.enabled=true")
+        try:
+            teacher = TeacherConfig(mode="sliced_cloner", policy_uri=uri, **{k: getattr(row, k) for k in shared})
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(f"{CLONER}.{field}: {first['msg'].removeprefix('Value error, ')}") from None
+        return teacher, trainer
+    else:
+        return job.teacher, trainer
+    losses = trainer.losses.model_copy(update={"sliced_scripted_cloner": row.model_copy(
+        update={"enabled": True, **{k: getattr(teacher, k) for k in shared}})})
+    return teacher, trainer.model_copy(update={"losses": losses})

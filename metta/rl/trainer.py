@@ -21,16 +21,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.architectures import make_policy
+from metta.agent.env_info import PolicyEnvInfo
+from metta.common.config_table import load
 from metta.rl.advantage import compute_gae
 from metta.rl.checkpoint import CheckpointManager
 from metta.rl.distributed import DistributedInfo, barrier, mean_over_ranks
-from metta.rl.experience import Experience
+from metta.rl.experience import Experience, LossBatch
+from metta.rl.losses import LOSSES
 from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
-from metta.rl.ppo import PPOTerms, explained_variance, ppo_loss
-from metta.rl.teacher import GuideBatch, make_teacher
-from metta.rl.train_job import TrainJobConfig
+from metta.rl.ppo import explained_variance
+from metta.rl.teacher import make_teacher
+from metta.rl.train_job import TrainJobConfig, resolve_teacher
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from metta.rl.training_env import TrainingEnv
 from mettagrid.config import EnvConfig
@@ -40,7 +42,12 @@ class Trainer:
     def __init__(self, job: TrainJobConfig, trainer_cfg: TrainerConfig, env_config: EnvConfig,
                  agent_cfg: dict[str, Any], wandb_cfg: WandbConfig, dist_info: DistributedInfo,
                  device: torch.device, full_config: dict[str, Any], evaluator=None):
+        # The teacher from either spelling (teacher=... or the cloner loss row + supervisor).
+        teacher_cfg, trainer_cfg = resolve_teacher(job, trainer_cfg)
         self.job, self.cfg, self.env_config = job, trainer_cfg, env_config
+        # The enabled rows of the loss table: (their config, the function computing them).
+        self.losses = [(getattr(trainer_cfg.losses, name), load(row.compute)) for name, row in LOSSES.items()
+                       if getattr(trainer_cfg.losses, name).enabled]
         self.dist, self.device = dist_info, device
         self.run_dir = Path(job.train_dir) / job.run
         self.evaluator = evaluator
@@ -74,7 +81,7 @@ class Trainer:
                                      tuple(self.env.vec.observation_space.shape), trainer_cfg.bptt_horizon,
                                      (state_shape[0], state_shape[2]), device)
         # Behavioural cloning from a teacher alongside PPO (metta/rl/teacher.py); None without one.
-        self.teacher = make_teacher(job.teacher, self.env, pairs, self.shape.horizon, trainer_cfg.bptt_horizon,
+        self.teacher = make_teacher(teacher_cfg, self.env, pairs, self.shape.horizon, trainer_cfg.bptt_horizon,
                                     device, seed=job.seed + 1009 * dist_info.rank)
         self.sinks = self._make_sinks(wandb_cfg, full_config) if dist_info.is_main else []
         self.console = next((s for s in self.sinks if isinstance(s, ConsoleSink)), None)
@@ -247,9 +254,10 @@ class Trainer:
         return observations, state, done, infos
 
     def update(self) -> dict[str, float]:
-        """PPO (plus BC with a teacher) over shuffled minibatches of BPTT segments, `update_epochs` times."""
+        """The enabled losses of the table (metta/rl/losses.py: PPO's actor and critic, BC with a
+        teacher) summed over shuffled minibatches of BPTT segments, `update_epochs` times."""
         exp, cfg, policy = self.experience, self.cfg, self.policy
-        ppo_cfg = cfg.losses.ppo
+        target_kl = cfg.losses.ppo_actor.target_kl if cfg.losses.ppo_actor.enabled else None
         policy.train()
         totals: dict[str, float] = {}
         count = 0
@@ -260,26 +268,26 @@ class Trainer:
                 mb = exp.minibatch(segment_ids)
                 logits, values = self.train_model(mb["obs"], mb["h"], mb["c"], mb["resets"])
                 logits = logits.reshape(-1, logits.shape[-1])
-                flat = {key: mb[key].reshape(-1) for key in ("actions", "logprobs", "values", "advantages", "returns")}
                 guide = self.teacher.minibatch(segment_ids) if self.teacher is not None else None
-                terms = self._ppo_terms(logits, values.reshape(-1), flat, guide)
-                loss = terms.loss
-                if guide is not None:
-                    bc = self.teacher.bc_loss(logits, guide)
-                    loss = loss + self.teacher.cfg.action_loss_coef * bc
-                    totals["bc_loss"] = totals.get("bc_loss", 0.0) + float(bc.detach())
-                    if epoch == 0:
-                        self.teacher.observe_agreement(logits.detach(), guide)
+                # Teacher-led steps leave PPO: the student did not choose their actions.
+                batch = LossBatch(policy, logits, values.reshape(mb["values"].shape), mb, cfg.gamma, cfg.gae_lambda,
+                                  ppo_steps=guide.ppo if guide is not None else None, guide=guide)
+                loss, reported = batch.zero(), {}
+                for loss_cfg, compute in self.losses:
+                    term, numbers = compute(batch, loss_cfg)
+                    loss = loss + term
+                    reported.update(numbers)
+                for key, value in reported.items():
+                    totals[key] = totals.get(key, 0.0) + float(value)
+                if guide is not None and epoch == 0:
+                    self.teacher.observe_agreement(logits.detach(), guide)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()  # DDP all-reduces gradients here under torchrun
                 grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
-                for key, value in (("policy_loss", terms.policy_loss), ("value_loss", terms.value_loss),
-                                   ("entropy", terms.entropy), ("approx_kl", terms.approx_kl),
-                                   ("clipfrac", terms.clipfrac), ("grad_norm", grad_norm)):
-                    totals[key] = totals.get(key, 0.0) + float(value)
+                totals["grad_norm"] = totals.get("grad_norm", 0.0) + float(grad_norm)
                 count += 1
-                if ppo_cfg.target_kl is not None and float(terms.approx_kl) > ppo_cfg.target_kl:
+                if target_kl is not None and float(reported["approx_kl"]) > target_kl:
                     stop_early = True
                     break
             if stop_early:
@@ -287,20 +295,6 @@ class Trainer:
         losses = {key: value / max(count, 1) for key, value in totals.items()}
         losses["explained_variance"] = explained_variance(exp.values.flatten(), exp.returns.flatten())
         return losses
-
-    def _ppo_terms(self, logits: torch.Tensor, values: torch.Tensor, flat: dict[str, torch.Tensor],
-                   guide: GuideBatch | None) -> PPOTerms:
-        """PPO on the minibatch's flat steps, minus the teacher-led ones (the student did not
-        choose their actions); all zeros when every step is teacher-led."""
-        if guide is not None:
-            keep = guide.ppo
-            if int(keep.sum()) < 2:  # nothing (or one step: no advantage spread) to optimise
-                zero = (logits.sum() + values.sum()) * 0.0  # touches every head, as DDP requires
-                return PPOTerms(zero, zero.detach(), zero.detach(), zero.detach(), zero.detach(), zero.detach())
-            logits, values = logits[keep], values[keep]
-            flat = {key: value[keep] for key, value in flat.items()}
-        logprob, entropy = self.policy.evaluate_actions(logits, flat["actions"])
-        return ppo_loss(logprob, entropy, values, flat, self.cfg.losses.ppo)
 
     def _agree(self, *flags: bool) -> tuple[bool, ...]:
         """Every rank must take the same branch (checkpoint now? stop now?) or collectives

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
+
+from metta.rl.losses import LOSSES
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PPOLossConfig(StrictModel):
-    """Clipped-surrogate PPO with a clipped value loss and an entropy bonus."""
-
-    clip_coef: float = Field(0.1, gt=0, description="Policy ratio clip range")
-    vf_clip_coef: float = Field(0.1, ge=0, description="Value clip range around the rollout value; 0 = no clip")
-    ent_coef: float = Field(0.0021, ge=0, description="Entropy bonus weight")
-    vf_coef: float = Field(0.44, ge=0, description="Value loss weight")
-    norm_adv: bool = Field(True, description="Normalise advantages per minibatch")
-    target_kl: float | None = Field(None, gt=0, description="Stop the update epoch early above this KL")
+def _losses_model() -> type[BaseModel]:
+    """`trainer.losses`: one field per row of the loss table (metta/rl/losses.py)."""
+    fields = {name: (row.config, Field(default_factory=row.config, description=row.config.__doc__.splitlines()[0]))
+              for name, row in LOSSES.items()}
+    return create_model("LossesConfig", __base__=StrictModel, __doc__="The losses summed in each update.", **fields)
 
 
-class LossesConfig(StrictModel):
-    """The losses summed in each update; PPO is the only one so far."""
-
-    ppo: PPOLossConfig = Field(default_factory=PPOLossConfig)
+LossesConfig = _losses_model()
 
 
 class OptimizerConfig(StrictModel):
@@ -91,6 +86,8 @@ class TrainerConfig(StrictModel):
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be a multiple of bptt_horizon ({self.bptt_horizon})"
             )
+        if not any(getattr(self.losses, name).enabled for name in LOSSES):
+            raise ValueError(f"losses: no loss is enabled (enable one of {', '.join(LOSSES)})")
         return self
 
 
@@ -142,3 +139,43 @@ def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
                 f"({horizon * num_agents} agent steps): using minibatch_size={segments * bptt}")
     return RolloutShape(num_envs=num_envs, agents_per_env=agents_per_env, horizon=horizon,
                         segments_per_minibatch=segments, minibatch_note=note)
+
+
+# Bytes per agent step of rollout storage besides the observation (metta/rl/experience.py):
+# action (int64), logprob, value, reward, done, advantage, return (float32), reset (bool), and
+# the observation copy the env writes before it is stored.
+_STEP_BYTES = 8 + 6 * 4 + 1
+
+
+def rollout_bytes(shape: RolloutShape, obs_tokens: int) -> int:
+    """About how much memory one rollout takes: the experience (observations as uint8 tokens,
+    per-step numbers) for every agent step; the LSTM states and the envs come on top."""
+    return shape.batch_size * (obs_tokens * 3 + _STEP_BYTES) + shape.num_agents * obs_tokens * 3
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (None where there is no such file)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_rollout_fits(shape: RolloutShape, obs_tokens: int, device: str) -> None:
+    """A rollout that cannot fit in this machine's free memory is refused before anything is
+    allocated (one line naming trainer.batch_size), instead of dying of the OOM killer later.
+    Checked for device=cpu, where the experience lives in host memory."""
+    if device != "cpu":
+        return
+    free = available_memory_bytes()
+    need = rollout_bytes(shape, obs_tokens)
+    if free is not None and need > free:
+        raise ValueError(
+            f"trainer.batch_size ({shape.batch_size}) needs about {need / 2**30:.1f} GiB of rollout storage "
+            f"({shape.num_envs} envs x {shape.agents_per_env} agents x {shape.horizon} steps) but this machine "
+            f"has {free / 2**30:.1f} GiB free; lower trainer.batch_size or train on a bigger box"
+        )

@@ -42,6 +42,7 @@ class Layout:
         self.type_name = [names[i] for i in self.object_index]
         self.row = objects[self.object_index, _ROW].astype(np.int64)
         self.col = objects[self.object_index, _COL].astype(np.int64)
+        self.at = {(int(r), int(c)): b for b, (r, c) in enumerate(zip(self.row, self.col))}  # cell -> building
         self.of_type: dict[str, list[int]] = {}
         for b, name in enumerate(self.type_name):
             self.of_type.setdefault(name, []).append(b)

@@ -31,6 +31,10 @@ def test_parity_passes_for_role_against_role_py_and_fails_against_random():
     same = run("run_cogsguard_parity.py", "--policy-a", "role", "--policy-b", "role_py", "--steps", "150",
                "--mission", "cogsguard_arena.small")
     assert same.returncode == 0, same.stdout + same.stderr
+    # Identical play gives identical outcomes, and they are reported.
+    outcomes = next(line for line in same.stdout.splitlines() if line.startswith("outcomes (all agents): "))
+    hearts = outcomes.split("heart.gained A ")[1].split(",")[0]
+    assert hearts.split(" B ")[0] == hearts.split(" B ")[1] and float(hearts.split(" B ")[0]) > 0
     different = run("run_cogsguard_parity.py", "--policy-a", "role", "--policy-b", "random", "--steps", "150",
                     "--mission", "cogsguard_arena.small")
     assert different.returncode == 1 and "FAIL" in different.stdout

@@ -85,11 +85,11 @@ def test_policies_play_scrimmage_run_and_train(tmp_path):
     token = tmp_path / "none.json"
     listed = ok(cogames("policies", token_file=token))
     for name in ("role", "role_py", "miner", "scout", "aligner", "scrambler", "cogsguard", "teacher", "baseline",
-                 "random"):
+                 "cogsguard_v2", "wombo", "cogsguard_control", "cogsguard_targeted", "random"):
         assert f"  {name}" in listed
     # Every built-in comes with a one-line description.
     described = [line for line in listed.splitlines() if line.startswith("  ")]
-    assert len(described) == 12 and all(len(line.split("]")[-1].split()) > 3 for line in described), listed
+    assert len(described) == 16 and all(len(line.split("]")[-1].split()) > 3 for line in described), listed
 
     log = ok(cogames("play", "-m", "cogsguard_arena.small", "-p", "role", "-r", "log", "-s", "120", token_file=token))
     assert "step 100:" in log and log.strip().splitlines()[-1].startswith("episode: heart.gained")

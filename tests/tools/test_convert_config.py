@@ -122,7 +122,7 @@ def test_trainer_converts_into_what_differs_and_composes_as_the_trainer_group(in
                 "hyperparameter_scheduler.ppo_clip_schedule", "simulation.replay_dir"):
         assert key in notes, key
     converted = yaml.safe_load(result.stdout)
-    assert converted["losses"] == {"ppo": {"clip_coef": 0.2}}  # the rest equal the schema's defaults
+    assert converted["losses"] == {"ppo_actor": {"clip_coef": 0.2}}  # the rest equal the schema's defaults
     assert "weight_decay" not in converted.get("optimizer", {})
 
     installed(result.stdout, "trainer/_converted_test.yaml")

@@ -54,10 +54,16 @@ def test_pure_bc_with_annealing_hands_the_rows_back(tmp_path):
     (["+teacher.temperature=2"], "teacher.temperature"),
     (['teacher={mode: sliced_cloner, policy_uri: "metta://policy/nobody"}'], "teacher.policy_uri"),
     ([SLICED, "trainer.vectorization=multiprocessing"], "trainer.vectorization=threads"),
-    # The training guide's original layout (docs/training.md maps it to the keys here).
-    (["+trainer.losses.ppo_actor.ent_coef=0.01"], "trainer.losses.ppo_actor"),
-    (["trainer.losses.sliced_scripted_cloner.enabled=true"], "trainer.losses.sliced_scripted_cloner.enabled"),
-    (["+training_env.supervisor_policy_uri=metta://policy/role"], "training_env"),
+    # The loss table's spelling of the same teacher: needs its supervisor, refuses a second spelling.
+    (["trainer.losses.sliced_scripted_cloner.enabled=true"], "training_env.supervisor_policy_uri: required"),
+    ([SLICED, "trainer.losses.sliced_scripted_cloner.enabled=true",
+      "training_env.supervisor_policy_uri=metta://policy/scripted"], "use one of the two"),
+    (["trainer.losses.sliced_scripted_cloner.enabled=true", "training_env.supervisor_policy_uri=metta://policy/scripted",
+      "trainer.losses.sliced_scripted_cloner.teacher_led_proportion=0.8",
+      "trainer.losses.sliced_scripted_cloner.student_led_proportion=0.5"],
+     "trainer.losses.sliced_scripted_cloner.student_led_proportion"),
+    (["trainer.losses.ppo_critic.critic_update=td"], "trainer.losses.ppo_critic.critic_update"),
+    (["trainer.losses.ppo_actor.enabled=false", "trainer.losses.ppo_critic.enabled=false"], "no loss is enabled"),
 ])
 def test_bad_teacher_settings_are_refused_in_one_line(tmp_path, overrides, key):
     result = run_train("run=bad", f"train_dir={tmp_path}", *TINY, *overrides)

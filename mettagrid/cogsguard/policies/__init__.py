@@ -51,6 +51,15 @@ def _baseline(env, seed=0):
     return BaselinePolicy(env, seed)
 
 
+def _strategy(class_name):
+    def make(env, seed=0, **params):
+        from mettagrid.cogsguard.policies import strategies
+
+        return getattr(strategies, class_name)(env, seed, **params)
+
+    return make
+
+
 COGSGUARD_POLICIES = {
     "role": (_role, ROLE_PARAMS),
     "role_py": (_role_py, ROLE_PARAMS),
@@ -61,6 +70,10 @@ COGSGUARD_POLICIES = {
     "cogsguard": (_cogsguard, ("gear", *ROLE_PARAMS)),
     "teacher": (_teacher, ("gear", *ROLE_PARAMS)),
     "baseline": (_baseline, ()),
+    "cogsguard_v2": (_strategy("CogsGuardV2Policy"), ("gear", *ROLE_PARAMS)),
+    "wombo": (_strategy("WomboPolicy"), ("gear",)),
+    "cogsguard_control": (_strategy("ControlPolicy"), ("gear", *ROLE_PARAMS)),
+    "cogsguard_targeted": (_strategy("TargetedPolicy"), ("miner", "aligner", "raider", "scout")),
 }
 
 # One line each, for `cogames policies` (docs/cogsguard.md has the rules in full).
@@ -74,4 +87,8 @@ DESCRIPTIONS = {
     "cogsguard": "the role split; with ?gear=N each team re-plans its roles every N steps (smart gear)",
     "teacher": "cogsguard that first shows each agent's role as its glyph (a teacher for cloning)",
     "baseline": "a simple team: three miners to each aligner (the scrimmage opponent)",
+    "cogsguard_v2": "cogsguard with smart gear every 10 steps and agents that take the chance in front of them",
+    "wombo": "miners plus raiders that scramble and align junctions themselves, all opportunistic",
+    "cogsguard_control": "junction control: 3 miners, 3 aligners, 2 scramblers retaking junctions near the hub",
+    "cogsguard_targeted": "raiders scramble and re-align the other team's junctions; scouts (if any) hunt its aligners",
 }

@@ -24,18 +24,18 @@ LINGER = 3  # waiting agents stand this many moves (or fewer, not 0) from the bu
 EMPTY_COST = 5  # choosing a source: an empty one counts as this many extra moves
 
 
-def split_roles(weights: dict[str, int], size: int) -> list[str]:
-    """`size` roles in proportion to `weights` (largest remainder; ties in TIE_ORDER), grouped
-    miners first, then aligners, scramblers, scouts."""
-    total = sum(weights.values())
+def split_roles(weights: dict[str, int], size: int, order: tuple[str, ...] = TIE_ORDER) -> list[str]:
+    """`size` roles in proportion to `weights` (largest remainder; ties in `order`), grouped in
+    `order`: by default miners first, then aligners, scramblers, scouts."""
+    total = sum(weights.get(role, 0) for role in order)
     if size == 0 or total == 0:
         return ["miner"] * size
-    quotas = {role: weights.get(role, 0) * size / total for role in TIE_ORDER}
+    quotas = {role: weights.get(role, 0) * size / total for role in order}
     counts = {role: int(q) for role, q in quotas.items()}
     left = size - sum(counts.values())
-    for role in sorted(TIE_ORDER, key=lambda r: (-(quotas[r] - counts[r]), TIE_ORDER.index(r)))[:left]:
+    for role in sorted(order, key=lambda r: (-(quotas[r] - counts[r]), order.index(r)))[:left]:
         counts[role] += 1
-    return [role for role in TIE_ORDER for _ in range(counts[role])]
+    return [role for role in order for _ in range(counts[role])]
 
 
 def check_counts(params: dict[str, int], owner: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ first to a role whose gear they already hold, then in agent-id order.
 from __future__ import annotations
 
 from mettagrid.cogsguard.policies.base import ROLES, check_counts, split_roles
+from mettagrid.cogsguard.policies.tactics import ROLE_GEAR
 from mettagrid.cogsguard.policies.team import TeamPolicy
 from mettagrid.cogsguard.world import World
 from mettagrid.vec_env import MettaGridVecEnv
@@ -31,14 +32,18 @@ class CogsGuardPolicy(TeamPolicy):
         key = (world.env_index, team)
         plan = self.plans.get(key)
         if plan is None or world.step == 0 or set(plan) != set(agents):
-            plan = dict(zip(agents, split_roles(self.weights, len(agents))))
+            plan = dict(zip(agents, self.split(len(agents))))
         if self.gear and world.step % self.gear == 0:
             plan = self._replan(world, team, agents, plan)
         self.plans[key] = plan
         return [plan[a] for a in agents]
 
+    def split(self, size: int) -> list[str]:
+        """The fixed split of a team of `size` (the plan before any re-planning)."""
+        return split_roles(self.weights, size)
+
     def _wanted(self, world: World, team: int, size: int) -> dict[str, int]:
-        split = split_roles(self.weights, size)
+        split = self.split(size)
         cap = {role: split.count(role) for role in ROLES}
         buildings = world.buildings("junction") + world.buildings("charger")
         theirs = sum(1 for b in buildings if world.b_team[b] not in (-1, team))
@@ -62,14 +67,15 @@ class CogsGuardPolicy(TeamPolicy):
         new: dict[int, str] = {}
         for a in agents:  # keep roles still wanted
             role = plan[a]
-            if wanted[role] > 0:
+            if wanted.get(role, 0) > 0:
                 new[a] = role
                 wanted[role] -= 1
+        order = ROLES + tuple(r for r in wanted if r not in ROLES)
         for a in agents:
             if a in new:
                 continue
-            short = [r for r in ROLES if wanted[r] > 0]
-            held = [r for r in short if world.held(a, f"{r}_gear") > 0]
+            short = [r for r in order if wanted.get(r, 0) > 0]
+            held = [r for r in short if all(world.held(a, gear) > 0 for gear in ROLE_GEAR.get(r, (f"{r}_gear",)))]
             role = (held or short)[0]
             new[a] = role
             wanted[role] -= 1

@@ -11,20 +11,26 @@ import numpy as np
 
 from mettagrid.cogsguard.policies import aligner, miner, scout, scrambler
 from mettagrid.cogsguard.policies.base import GLYPHS, Nav
+from mettagrid.cogsguard.policies.tactics import act_raider, opportunity
 from mettagrid.cogsguard.world import World
 from mettagrid.vec_env import ACTION_DTYPE, MettaGridVecEnv
 
-PLAY = {"miner": miner.act, "scout": scout.act, "aligner": aligner.act, "scrambler": scrambler.act}
+PLAY = {"miner": miner.act, "scout": scout.act, "aligner": aligner.act, "scrambler": scrambler.act,
+        "raider": act_raider}
 
 
 class TeamPolicy:
     """Scripted play for every agent of a MettaGridVecEnv of a CoGsGuard game.
 
     Subclasses say which role each agent plays (`roles_for`); `act` does the rest. With
-    `vibe`, each agent first shows its role's glyph (change_glyph) once per episode.
+    `vibe`, each agent first shows its role's glyph (change_glyph) once per episode. With
+    `opportunist`, an agent first takes whatever `tactics.opportunity` finds in front of it.
+    `play` maps role names to their `act`.
     """
 
     vibe = False
+    opportunist = False
+    play = PLAY
 
     def __init__(self, env: MettaGridVecEnv, seed: int = 0):
         missing = {"hub", "junction", "charger"} - set(env.object_type_names)
@@ -58,8 +64,9 @@ class TeamPolicy:
                     name, arg = "noop", 0
                 elif self.vibe and a not in self._vibed[e] and "change_glyph" in self.ids:
                     self._vibed[e].add(a)
-                    name, arg = "change_glyph", GLYPHS[roles[a]]
+                    name, arg = "change_glyph", GLYPHS.get(roles[a], 0)
                 else:
-                    name, arg = PLAY[roles[a]](world, a, self.nav)
+                    chance = opportunity(world, a) if self.opportunist else None
+                    name, arg = chance or self.play[roles[a]](world, a, self.nav)
                 actions[e * A + a] = (self.ids[name], arg)
         return actions.copy()

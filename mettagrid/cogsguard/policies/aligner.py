@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from mettagrid.cogsguard.policies.base import Action, Nav, fetch_gear
+from mettagrid.cogsguard.policies.base import Action, Nav, fetch_gear, fetch_heart
 from mettagrid.cogsguard.world import World
 
 
@@ -17,16 +17,12 @@ def act(world: World, agent: int, nav: Nav) -> Action:
     step = fetch_gear(world, agent, "aligner", nav)
     if step is not None:
         return step
-    team = int(world.a_group[agent])
-    hub = world.nearest(agent, world.owned("hub", team))
-    if world.held(agent, "heart") == 0:
-        if hub is None:
-            return "noop", 0
-        if world.output(hub, "heart") > 0:
-            return nav.use(world, agent, hub, "get_items")
-        return nav.linger(world, agent, hub)
+    step = fetch_heart(world, agent, nav)
+    if step is not None:
+        return step
     for kind in ("junction", "charger"):
         b = world.nearest(agent, world.owned(kind, -1))
         if b is not None:
             return nav.use(world, agent, b, "align")
+    hub = world.nearest(agent, world.owned("hub", int(world.a_group[agent])))
     return nav.linger(world, agent, hub) if hub is not None else ("noop", 0)

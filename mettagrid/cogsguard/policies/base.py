@@ -191,6 +191,19 @@ def fetch_gear(world: World, agent: int, role: str, nav: Nav) -> Action | None:
     return fetch_energy(world, agent, nav)
 
 
+def fetch_heart(world: World, agent: int, nav: Nav) -> Action | None:
+    """None when the agent holds a heart; else the next step of taking one from the own hub
+    (waiting beside it while it has none)."""
+    if world.held(agent, "heart") > 0:
+        return None
+    hub = world.nearest(agent, world.owned("hub", int(world.a_group[agent])))
+    if hub is None:
+        return "noop", 0
+    if world.output(hub, "heart") > 0:
+        return nav.use(world, agent, hub, "get_items")
+    return nav.linger(world, agent, hub)
+
+
 def arm(world: World, agent: int, role: str, nav: Nav) -> Action | None:
     """For roles whose action costs energy (scout, scrambler): the errand that comes first,
     the role's gear and then energy to spend, or None when the agent holds both."""

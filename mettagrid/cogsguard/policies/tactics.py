@@ -19,7 +19,7 @@ the 3x3 block ahead (scout gear, energy). None when there is nothing to take.
 
 from __future__ import annotations
 
-from mettagrid.cogsguard.policies.base import Action, Nav, fetch_energy, fetch_gear
+from mettagrid.cogsguard.policies.base import Action, Nav, fetch_energy, fetch_gear, fetch_heart
 from mettagrid.cogsguard.world import DIRS, World
 
 CLAIMABLE = ("junction", "charger")
@@ -42,18 +42,14 @@ def act_raider(world: World, agent: int, nav: Nav, enemy_first: bool = False) ->
             return step
     if world.held(agent, "energy") == 0:
         return fetch_energy(world, agent, nav)
-    team = int(world.a_group[agent])
-    hub = world.nearest(agent, world.owned("hub", team))
-    if world.held(agent, "heart") == 0:
-        if hub is None:
-            return "noop", 0
-        if world.output(hub, "heart") > 0:
-            return nav.use(world, agent, hub, "get_items")
-        return nav.linger(world, agent, hub)
+    step = fetch_heart(world, agent, nav)
+    if step is not None:
+        return step
     for kind in CLAIMABLE:
         b = world.nearest(agent, raid_targets(world, agent, kind, enemy_first))
         if b is not None:
             return nav.use(world, agent, b, "align" if world.b_team[b] == -1 else "scramble")
+    hub = world.nearest(agent, world.owned("hub", int(world.a_group[agent])))
     return nav.linger(world, agent, hub) if hub is not None else ("noop", 0)
 
 

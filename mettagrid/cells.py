@@ -14,7 +14,6 @@ from mettagrid.config import GameConfig
 from mettagrid.errors import ConfigError
 from mettagrid.map_builder.base import AGENT_PREFIX, EMPTY
 
-
 TEAM_CODE_STRIDE = 1 << 16  # kTeamCodeStride of the core
 
 

@@ -137,7 +137,7 @@ class ObjectConfig(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _walls_have_no_recipe(self) -> "ObjectConfig":
+    def _walls_have_no_recipe(self) -> ObjectConfig:
         if self.kind != "converter" and (self.input_resources or self.output_resources):
             raise ValueError(f"a {self.kind} cannot have input_resources or output_resources")
         if self.kind != "converter" and (self.alignable or self.team_only or self.required_resources):

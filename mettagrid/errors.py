@@ -6,7 +6,7 @@ on one line, not a pydantic dump of twenty lines.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import ValidationError
 
@@ -65,8 +65,7 @@ def describe_validation_error(
             why = "required key is missing"
         else:
             why = item["msg"]
-            if why.startswith("Value error, "):
-                why = why[len("Value error, "):]
+            why = why.removeprefix("Value error, ")
         if kind != "missing" and "input" in item and not isinstance(item["input"], (dict, list)):
             why = f"{why} (got {_short(item['input'])})"
         messages.append(f"{key}: {why}")

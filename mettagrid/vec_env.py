@@ -40,7 +40,7 @@ class EnvBuffers:
     truncations: np.ndarray  # (agents,) bool
 
     @classmethod
-    def allocate(cls, num_agents: int, num_tokens: int) -> "EnvBuffers":
+    def allocate(cls, num_agents: int, num_tokens: int) -> EnvBuffers:
         return cls(
             observations=np.full((num_agents, num_tokens, 3), 0xFF, dtype=OBS_DTYPE),
             actions=np.zeros((num_agents, 2), dtype=ACTION_DTYPE),

@@ -12,8 +12,8 @@ import argparse
 import statistics
 import time
 
-from mettagrid.cogsguard.missions import load_mission
 from metta.agent.policy_uri import builtin_spec
+from mettagrid.cogsguard.missions import load_mission
 from mettagrid.vec_env import MettaGridVecEnv
 
 POLICIES = ("role", "role_py", "cogsguard?gear=10", "baseline", "random")

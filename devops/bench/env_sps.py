@@ -31,11 +31,11 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from mettagrid.config import EnvConfig  # noqa: E402
-from mettagrid.env_configs import compose_env_config  # noqa: E402
-from mettagrid.vec_env import MettaGridVecEnv  # noqa: E402
+from mettagrid.config import EnvConfig
+from mettagrid.env_configs import compose_env_config
+from mettagrid.vec_env import MettaGridVecEnv
 
 WINDOWS = {"ours": (11, 11, 200), "upstream": (13, 13, 500)}
 

@@ -83,8 +83,8 @@ def mean_episode_reward(env_name: str, make_actor, episodes: int, seed: int) -> 
 def trained_actor(run_dir: Path):
     import torch
 
-    from metta.agent.policy_store import PolicyStore
     from metta.agent.policy_actor import PolicyActor
+    from metta.agent.policy_store import PolicyStore
 
     policy = PolicyStore().records(f"file://{run_dir}/checkpoints", selector="latest")[0].load("cpu")
 

@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from metta.sim.replay import record_episode, write_replay  # noqa: E402
-from metta.viewer.server import ViewerServer  # noqa: E402
-from mettagrid.config import EnvConfig  # noqa: E402
-from mettagrid.env_configs import compose_env_config  # noqa: E402
-from mettagrid.scripted_policies import SCRIPTED_POLICIES  # noqa: E402
+from metta.sim.replay import record_episode, write_replay
+from metta.viewer.server import ViewerServer
+from mettagrid.config import EnvConfig
+from mettagrid.env_configs import compose_env_config
+from mettagrid.scripted_policies import SCRIPTED_POLICIES
 
 
 def big_env(steps: int) -> EnvConfig:

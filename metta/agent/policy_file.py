@@ -173,8 +173,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 def _build_policy(architecture: dict[str, Any], env_info: dict[str, Any]) -> nn.Module:
     # Imported here so that listing checkpoints does not build the architecture table;
     # tests replace this function with a stand-in.
-    from metta.agent.env_info import PolicyEnvInfo
     from metta.agent.architectures import make_policy
+    from metta.agent.env_info import PolicyEnvInfo
 
     return make_policy(architecture, PolicyEnvInfo.from_dict(env_info))
 

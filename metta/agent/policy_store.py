@@ -43,6 +43,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from metta.agent.policy_file import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
+from metta.agent.sweep_record import PREFIX as SWEEP_PREFIX
+from metta.agent.sweep_record import SweepRecordError, sweep_checkpoint
 from metta.common.uri import (
     download_file,
     first_line,
@@ -53,9 +56,6 @@ from metta.common.uri import (
     s3_errors,
     uri_scheme,
 )
-from metta.agent.policy_file import FORMAT, load_policy, parse_checkpoint_name, read_metadata, sidecar_path
-from metta.agent.sweep_record import PREFIX as SWEEP_PREFIX
-from metta.agent.sweep_record import SweepRecordError, sweep_checkpoint
 
 SELECTORS = ("latest", "top", "all")
 

@@ -30,8 +30,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from metta.agent.policy_store import PolicyRecord, PolicyStore, PolicyStoreError
-from mettagrid.cogsguard.policies import COGSGUARD_POLICIES
 from metta.agent.builtin_names import (  # noqa: F401  (re-exported: callers import them from here)
     BUILTIN_NAMES,
     BUILTIN_PREFIX,
@@ -39,6 +37,8 @@ from metta.agent.builtin_names import (  # noqa: F401  (re-exported: callers imp
     BuiltinNameError,
     parse_builtin,
 )
+from metta.agent.policy_store import PolicyRecord, PolicyStore, PolicyStoreError
+from mettagrid.cogsguard.policies import COGSGUARD_POLICIES
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
 

@@ -93,7 +93,7 @@ class Probe:
         objects = frame[A:]
         self.teams = env.object_teams(0)
         self.at: dict[tuple[int, int], int] = {}
-        for o, (t, r, c) in enumerate(objects[:, :3].tolist()):
+        for o, (_type, r, c) in enumerate(objects[:, :3].tolist()):
             self.at[(r, c)] = o
         self.object_type = [self.type_of.get(t, "") for t in objects[:, 0].tolist()]
         self.object_out = objects[:, 14 : 14 + NI]

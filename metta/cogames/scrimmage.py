@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from mettagrid._core import REPLAY_FIXED_COLUMNS
+
 from mettagrid.cogsguard.missions import load_mission
 from mettagrid.cogsguard.policies.base import ROLES
 from mettagrid.vec_env import MettaGridVecEnv

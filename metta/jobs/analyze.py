@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metta.common.uri import join_destination, write_output
 from metta.eval.analysis import (
     build_report,
     checkpoint_of,
@@ -17,7 +18,6 @@ from metta.eval.analysis import (
     select_metrics,
 )
 from metta.eval.report_html import render_report
-from metta.common.uri import join_destination, write_output
 from mettagrid.errors import ConfigError
 
 REPORT_JSON, REPORT_HTML = "report.json", "report.html"

@@ -23,8 +23,8 @@ import numpy as np
 from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
-from metta.common.uri import atomic_write_bytes
 from metta.common.tool import job_config_from
+from metta.common.uri import atomic_write_bytes
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from mettagrid.config import EnvConfig
 from mettagrid.env_configs import CONFIGS_DIR
@@ -191,8 +191,8 @@ class PolicyTimer:
     def __init__(self, env_config: EnvConfig, architecture: dict[str, Any], device: str, seed: int):
         import torch
 
-        from metta.agent.env_info import PolicyEnvInfo
         from metta.agent.architectures import make_policy
+        from metta.agent.env_info import PolicyEnvInfo
         from mettagrid.vec_env import MettaGridVecEnv
 
         self.torch = torch

@@ -8,9 +8,9 @@ import sys
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metta.common.uri import write_output
 from metta.eval.analysis import EvalTable, load_table, run_name, select_metrics
 from metta.eval.dashboard import build_dashboard, find_runs, make_server, matches, server_url
-from metta.common.uri import write_output
 from mettagrid.errors import ConfigError
 
 

@@ -129,9 +129,8 @@ def save_replay(replay: dict[str, Any], replay_dir: str, name: str, log) -> str:
 
 def fetch_replay(uri: str) -> str:
     """A local, readable replay file for `uri` (s3:// objects are downloaded)."""
-    from mettagrid.replay import ReplayFormatError, load_replay
-
     from metta.common.uri import download_file, local_path, parse_s3_uri, s3_errors, uri_scheme
+    from mettagrid.replay import ReplayFormatError, load_replay
 
     key = "replay_job.replay_uri"
     scheme = uri_scheme(uri)
@@ -276,7 +275,7 @@ class _StepProgress:
         self.total, self.label, self.log = total or None, label, log
         self._progress = self._task = None
 
-    def __enter__(self) -> "_StepProgress":
+    def __enter__(self) -> _StepProgress:
         if getattr(self.log, "isatty", lambda: False)():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

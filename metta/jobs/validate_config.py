@@ -284,7 +284,8 @@ def check_job(name: str, data: dict, problems: list[Problem], source_of: Callabl
         if key == "" and any(value == "???" for value in section.values()):
             complete = False  # a required key left for the command line (sweep_name), reported already
             continue
-        typed[key] = _collect(lambda: validate_model(load(reference), section, key), problems, source_of, key)
+        typed[key] = _collect(lambda reference=reference, section=section, key=key:
+                              validate_model(load(reference), section, key), problems, source_of, key)
     # The checks across parts need every part, each good on its own.
     if job.cross_check and complete and len(problems) == found_before:
         _collect(lambda: load(job.cross_check)(typed), problems, source_of, "trainer.batch_size")

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from metta.common.uri import make_s3_client, parse_s3_uri, s3_error_message
-from metta.common.uri import join_destination, write_output
+from metta.common.uri import join_destination, make_s3_client, parse_s3_uri, s3_error_message, write_output
 from mettagrid.errors import ConfigError
 from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map
 

@@ -81,7 +81,7 @@ class TrainerConfig(StrictModel):
         return data
 
     @model_validator(mode="after")
-    def _minibatch_fits(self) -> "TrainerConfig":
+    def _minibatch_fits(self) -> TrainerConfig:
         if self.minibatch_size % self.bptt_horizon:
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be a multiple of bptt_horizon ({self.bptt_horizon})"

@@ -8,8 +8,9 @@ one episode of one env and `write_replay` to store it in a directory or under s3
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from metta.common.uri import join_destination, write_output
 from mettagrid.config import EnvConfig

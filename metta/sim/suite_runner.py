@@ -253,7 +253,7 @@ def run_suite(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     shard_dir = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.shards-", dir=out_path.parent))
     tasks = []
-    for spec_index, spec in enumerate(specs):
+    for spec in specs:
         detached = spec.detached()
         for name, sim in suite.simulations.items():
             tasks.append(SimulationTask(

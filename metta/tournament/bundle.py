@@ -31,8 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from metta.common.uri import first_line
 from metta.agent.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
+from metta.common.uri import first_line
 
 BUNDLE_FORMAT = "metta.policy_bundle/1"
 MANIFEST = "policy.json"
@@ -265,8 +265,8 @@ def bundle_policy(path_or_uri: str | Path, extra_files: Iterable[str | Path] = (
 
 
 def _resolve_checkpoint(source: str) -> tuple[Path, dict[str, Any]]:
-    from metta.agent.policy_store import PolicyStoreError
     from metta.agent.policy_file import CheckpointError, read_metadata
+    from metta.agent.policy_store import PolicyStoreError
     from metta.agent.policy_uri import resolve_policies
 
     try:
@@ -324,8 +324,8 @@ def validate_bundle(path: str | Path, env: str = DEFAULT_ENV, env_overrides: Ite
     """Check that a bundle loads and that its policy acts for one step of `env`; returns its
     manifest. This is what `cogames upload --dry-run` runs."""
     from metta.agent.compat import PolicyEnvMismatch
-    from mettagrid.cogsguard.missions import env_config_by_name
     from metta.agent.policy_file import CheckpointError
+    from mettagrid.cogsguard.missions import env_config_by_name
     from mettagrid.vec_env import MettaGridVecEnv
 
     path = Path(path)

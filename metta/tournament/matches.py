@@ -155,8 +155,8 @@ def run_match(settings: SeasonSettings, bundles: list[Path], seed: int) -> list[
     import torch
 
     from metta.agent.compat import PolicyEnvMismatch
-    from metta.agent.policy_store import PolicyStoreError
     from metta.agent.policy_file import CheckpointError
+    from metta.agent.policy_store import PolicyStoreError
     from metta.sim.suite_runner import make_sim_env, play_episodes
     from metta.tournament.bundle import BundleError, load_bundle_spec
 

@@ -12,8 +12,9 @@ recording the episode as a replay. Messages (docs/replays.md, "Live protocol"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

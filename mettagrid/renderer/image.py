@@ -77,14 +77,14 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5)  # JavaScript's Math.round
 
 
-def hsl_to_hex(h: float, s: float, l: float) -> str:
+def hsl_to_hex(h: float, s: float, lightness: float) -> str:
     s /= 100
-    l /= 100
-    a = s * min(l, 1 - l)
+    lightness /= 100
+    a = s * min(lightness, 1 - lightness)
 
     def channel(n: int) -> str:
         k = math.fmod(n + h / 30, 12)
-        value = l - a * max(-1, min(k - 3, min(9 - k, 1)))
+        value = lightness - a * max(-1, min(k - 3, min(9 - k, 1)))
         return f"{_round_half_up(value * 255):02x}"
 
     return f"#{channel(0)}{channel(8)}{channel(4)}"

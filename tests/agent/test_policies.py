@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from metta.agent.action_pairs import ActionPairs
+from metta.agent.architectures import ARCHITECTURES, make_policy, parse_architecture, policy_from_metadata
 from metta.agent.compat import EnvAdapter, PolicyEnvMismatch
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.architectures import ARCHITECTURES, make_policy, parse_architecture, policy_from_metadata
 from mettagrid.errors import ConfigError
 
 ARCHITECTURE_NAMES = list(ARCHITECTURES)  # every row of the table is tested

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from metta.agent.policy_file import sidecar_path
 from metta.agent.policy_store import (
     PolicyStore,
     PolicyStoreError,
@@ -15,7 +16,6 @@ from metta.agent.policy_store import (
     parse_wandb_uri,
 )
 from metta.common.uri import parse_s3_uri
-from metta.agent.policy_file import sidecar_path
 from metta.rl.checkpoint import CheckpointManager
 
 # make_test_policy is a fixture, shared with the checkpoint tests

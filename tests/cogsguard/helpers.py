@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mettagrid.cogsguard.missions import load_mission
 from mettagrid.cells import cell_codes
+from mettagrid.cogsguard.missions import load_mission
 from mettagrid.config import compile_params
 from tests.mettagrid.core_helpers import Harness
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from metta.agent.policy_store import PolicyStoreError
+from metta.agent.policy_uri import COGSGUARD_NAMES, resolve_policies
 from mettagrid.cogsguard.missions import load_mission
 from mettagrid.cogsguard.policies.base import split_roles
-from metta.agent.policy_uri import COGSGUARD_NAMES, resolve_policies
 from mettagrid.env_configs import compose_env_config
 from mettagrid.vec_env import MettaGridVecEnv
 

@@ -14,10 +14,10 @@ import pytest
 
 pytest.importorskip("mettagrid._core")
 
-from mettagrid.adapters.gym_env import EpisodeRunner, MettaGridGymEnv  # noqa: E402
-from mettagrid.adapters.pettingzoo_env import MettaGridParallelEnv  # noqa: E402
-from mettagrid.env_configs import compose_env_config  # noqa: E402
-from mettagrid.vec_env import MettaGridVecEnv  # noqa: E402
+from mettagrid.adapters.gym_env import EpisodeRunner, MettaGridGymEnv
+from mettagrid.adapters.pettingzoo_env import MettaGridParallelEnv
+from mettagrid.env_configs import compose_env_config
+from mettagrid.vec_env import MettaGridVecEnv
 
 SINGLE_AGENT = "mettagrid/navigation/evals/emptyspace"
 
@@ -263,7 +263,7 @@ def _check_puffer_rollout(vecenv, agents, tokens, steps=40):
 
 
 def test_puffer_env_serial():
-    pufferlib = pytest.importorskip("pufferlib")
+    pytest.importorskip("pufferlib")
     import pufferlib.vector
 
     vecenv = pufferlib.vector.make(_puffer_creator(), num_envs=3, backend=pufferlib.vector.Serial)
@@ -279,7 +279,7 @@ def test_puffer_env_serial():
 
 
 def test_puffer_env_multiprocessing():
-    pufferlib = pytest.importorskip("pufferlib")
+    pytest.importorskip("pufferlib")
     import pufferlib.vector
 
     vecenv = pufferlib.vector.make(

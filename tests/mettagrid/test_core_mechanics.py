@@ -4,8 +4,22 @@ import numpy as np
 import pytest
 
 from tests.mettagrid.core_helpers import (
-    ARMOR, BATTERY, DOWN, FEATURES, HEART, ITEMS, LASER, LEFT, ORE, RIGHT, UP,
-    Harness, default_object_types, group, make_params, parse_map,
+    ARMOR,
+    BATTERY,
+    DOWN,
+    FEATURES,
+    HEART,
+    ITEMS,
+    LASER,
+    LEFT,
+    ORE,
+    RIGHT,
+    UP,
+    Harness,
+    default_object_types,
+    group,
+    make_params,
+    parse_map,
 )
 
 ROOM = """
@@ -79,7 +93,9 @@ def test_put_items_then_conversion_after_conversion_ticks():
     #.@.#
     #####
     """, object_types=types, groups=[grp])
-    gen = lambda: h.objects("generator_red")[0]  # noqa: E731
+    def gen():
+        return h.objects("generator_red")[0]
+
     h.step(("put_items", 0))  # tick 1: put 1 ore (recipe amount), conversion starts
     assert h.inv(0, ORE) == 1
     assert gen()["converting"] and gen()["input"] == {} and gen()["output"] == {}
@@ -137,7 +153,9 @@ def test_mine_drips_to_max_output_then_resumes_after_get():
     #.@.#
     #####
     """, object_types=types)
-    mine = lambda: h.objects("mine_red")[0]  # noqa: E731
+    def mine():
+        return h.objects("mine_red")[0]
+
     assert mine()["output"] == {} and mine()["converting"]
     counts = []
     for _ in range(4):
@@ -534,8 +552,8 @@ def expected_obs_map_tokens():
     toks = [(0x22, 8, 0), (0x22, 9, 0), (0x22, 10, 0), (0x22, 11, 0)]
     toks += [(0x22, 0, 0), (0x22, 12 + ORE, 2)]  # self: type 0, group 0 omitted, 2 ore
     toks += [(loc(-1, 0), 0, 3), (loc(-1, 0), 6, 1)]  # mine, converting since reset
-    window = sorted(((abs(dr) + abs(dc), dr, dc) for dr in range(-2, 3) for dc in range(-2, 3)))
-    for d, dr, dc in window:
+    window = sorted((abs(dr) + abs(dc), dr, dc) for dr in range(-2, 3) for dc in range(-2, 3))
+    for _distance, dr, dc in window:
         if abs(dr) == 2 or abs(dc) == 2:  # the border walls
             toks.append((loc(dr, dc), 0, 1))
     return toks

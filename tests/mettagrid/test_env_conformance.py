@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("mettagrid._core")
 
-from mettagrid.config import ACTION_ORDER  # noqa: E402
-from mettagrid.env_configs import compose_env_config, list_env_names  # noqa: E402
-from mettagrid.vec_env import MettaGridVecEnv  # noqa: E402
+from mettagrid.config import ACTION_ORDER
+from mettagrid.env_configs import compose_env_config, list_env_names
+from mettagrid.vec_env import MettaGridVecEnv
 
 NUM_ENVS = 2
 STEPS = 20

@@ -25,8 +25,8 @@ import pytest
 
 pytest.importorskip("mettagrid._core")
 
-from mettagrid.env_configs import compose_env_config  # noqa: E402
-from mettagrid.vec_env import MettaGridVecEnv  # noqa: E402
+from mettagrid.env_configs import compose_env_config
+from mettagrid.vec_env import MettaGridVecEnv
 
 GOLDEN = Path(__file__).parent / "golden" / "arena_basic_seed7.json"
 SETUP = {

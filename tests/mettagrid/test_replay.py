@@ -8,11 +8,18 @@ import zlib
 import numpy as np
 import pytest
 
+from metta.sim.replay import write_replay
 from mettagrid.env_configs import compose_env_config
-from mettagrid.replay import ReplayFormatError, ReplayRecorder, compress_replay, frame_at, load_replay, value_at
+from mettagrid.replay import (
+    ReplayFormatError,
+    ReplayRecorder,
+    compress_replay,
+    frame_at,
+    load_replay,
+    value_at,
+)
 from mettagrid.scripted_policies import SCRIPTED_POLICIES
 from mettagrid.vec_env import MettaGridVecEnv
-from metta.sim.replay import write_replay
 
 
 def make_env(name: str, overrides: list[str], num_envs: int = 1, auto_reset: bool = False) -> MettaGridVecEnv:

@@ -25,9 +25,10 @@ import sys
 import threading
 import time
 import urllib.request
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,15 @@ import pytest
 
 from tests.reference.commands import DOCS, Doc, Row
 from tests.reference.givens import make_buckets
-from tests.reference.runner import REPO, Sandbox, make_sandbox, prepare, run_line, run_server_line, shell_value
+from tests.reference.runner import (
+    REPO,
+    Sandbox,
+    make_sandbox,
+    prepare,
+    run_line,
+    run_server_line,
+    shell_value,
+)
 
 REFERENCE_DIR = Path(os.environ.get("METTA_REFERENCE_DOCS", REPO.parent / "shared" / "reference"))
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "reference test", "GIT_AUTHOR_EMAIL": "test@localhost",

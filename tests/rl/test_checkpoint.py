@@ -12,8 +12,8 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
-from metta.agent.env_info import PolicyEnvInfo
 from metta.agent import policy_file
+from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policy_file import (
     FORMAT,
     CheckpointError,

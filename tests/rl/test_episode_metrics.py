@@ -3,9 +3,9 @@ env_agent/*, and a team's game stats (CoGsGuard's junction holding) as env_colle
 
 import numpy as np
 
-from mettagrid.cogsguard.missions import load_mission
 from metta.rl.trainer import episode_stat_names
 from metta.rl.training_env import TrainingEnv
+from mettagrid.cogsguard.missions import load_mission
 
 
 def finished_episode_infos(policy_steps: int = 40) -> list[dict[str, float]]:

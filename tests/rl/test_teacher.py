@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from metta.agent.action_pairs import ActionPairs
-from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.architectures import make_policy
+from metta.agent.env_info import PolicyEnvInfo
 from metta.rl.experience import Experience
 from metta.rl.teacher import (
     PPO_ONLY,

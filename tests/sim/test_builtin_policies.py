@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from metta.agent.architectures import make_policy
 from metta.agent.compat import PolicyEnvMismatch
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.architectures import make_policy
 from metta.agent.policy_store import PolicyStoreError
-from metta.rl.checkpoint import CheckpointManager
 from metta.agent.policy_uri import BUILTIN_NAMES, resolve_policies
+from metta.rl.checkpoint import CheckpointManager
 from mettagrid.env_configs import compose_env_config
 from mettagrid.vec_env import MettaGridVecEnv
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from metta.rl.trainer_config import TrainerConfig, rollout_shape
-from metta.jobs.autotune import GB, AutotuneConfig, estimate_memory, preset_target
 from metta.common.tool import compose_job
+from metta.jobs.autotune import GB, AutotuneConfig, estimate_memory, preset_target
+from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from mettagrid.env_configs import CONFIGS_DIR, compose_env_config
 from mettagrid.errors import ConfigError
 

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mettagrid.map_builder import build_map, count_agents, is_connected, list_scene_names, parse_map_builder_config
+from mettagrid.map_builder import (
+    build_map,
+    count_agents,
+    is_connected,
+    list_scene_names,
+    parse_map_builder_config,
+)
 from mettagrid.map_builder.ascii import load_stored_map, parse_stored_map
 from mettagrid.replay import load_replay
 

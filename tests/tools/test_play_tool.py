@@ -66,7 +66,7 @@ def test_keys_in_the_browser_move_the_agent_in_the_env_and_the_episode_is_saved(
                 for _ in range(2):
                     before = api_state(base)["step"]
                     ActionChains(driver).send_keys(ARROWS[direction]).perform()
-                    wait_for(lambda: api_state(base)["step"] == before + 1, 5, "a key press did not step the env")
+                    wait_for(lambda before=before: api_state(base)["step"] == before + 1, 5, "a key press did not step the env")
                 agent = api_state(base)["agents"][1]
                 assert agent["orientation"] == direction  # the turn happened in the env
                 if (agent["row"], agent["col"]) != (start["agents"][1]["row"], start["agents"][1]["col"]):

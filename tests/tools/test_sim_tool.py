@@ -4,15 +4,14 @@ SQL against the result, and bad inputs refused in one line."""
 
 import json
 import os
-import time
 import subprocess
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from mettagrid.replay import load_replay
-
 from tests.tools.test_train_tool import TINY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import pytest
 
 
 def save_checkpoint(run_dir, env_name: str, run: str = "tiny"):
-    from metta.agent.env_info import PolicyEnvInfo
     from metta.agent.architectures import make_policy
+    from metta.agent.env_info import PolicyEnvInfo
     from metta.rl.checkpoint import CheckpointManager
     from mettagrid.env_configs import compose_env_config
     from mettagrid.vec_env import MettaGridVecEnv

@@ -29,9 +29,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from metta.sim.replay import write_replay
 from metta.viewer.server import ViewerServer
 from mettagrid.replay import frame_at, load_replay
-from metta.sim.replay import write_replay
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "metta" / "viewer" / "static"
@@ -119,7 +119,7 @@ def synthetic_replay(width=100, height=100, num_agents=100, steps=1000, seed=0) 
     occupied = set(agent_cells) | set(building_cells) | blocked
 
     tracks = []
-    for i, (r, c) in enumerate(agent_cells):
+    for r, c in agent_cells:
         tracks.append({"row": _Track(r), "col": _Track(c), "orientation": _Track(rng.randrange(4)),
                        "frozen": _Track(0), "color": _Track(0), "action_success": _Track(0),
                        "action": _Track([0, 0], True), "inventory": _Track([], True),

@@ -33,9 +33,9 @@ BODY = (0.22, 0.5)  # inside the border, left of the letter icon: the (tinted) b
 
 
 def record_cogsguard(path: Path, steps: int = 120) -> dict:
-    from mettagrid.cogsguard.missions import load_mission
     from metta.agent.policy_uri import builtin_spec
     from metta.sim.replay import record_episode, write_replay
+    from mettagrid.cogsguard.missions import load_mission
 
     config = load_mission("cogsguard_arena.small", max_steps=steps)
     spec = builtin_spec("role")

@@ -26,7 +26,6 @@ from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policy import PAD, ArchitectureBase, FeatureScale, Policy, init_layer, trim_padding
 
 
-
 class LatentAttnArchitecture(ArchitectureBase):
     """Tokens embedded one by one; a few learned latents cross-attend to them; then an LSTM."""
 

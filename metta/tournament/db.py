@@ -33,13 +33,16 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from metta.tournament.ranking import BASE_RATING, bradley_terry, pairwise_outcomes
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Checked with fullmatch: `$` would also accept a trailing newline ("alice\n"), a name that
+# then breaks every URL and header it appears in.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NAME_RULE = "1-64 characters: letters, digits, '_', '.', '-' (not first)"
 TOKEN_PREFIX = "mtt_"
 
@@ -144,6 +147,28 @@ class Unauthorized(TournamentDbError):
     status = 401
 
 
+class TooLarge(TournamentDbError):
+    status = 413
+
+
+class RateLimited(TournamentDbError):
+    """Too many requests; `retry_after` is the seconds until the next one is let through."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one user may keep stored: live versions and their bytes (0: no limit)."""
+
+    max_versions: int = 0
+    max_bytes: int = 0
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -153,7 +178,7 @@ def hash_token(token: str) -> str:
 
 
 def check_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise TournamentDbError(f"bad {kind} name {name!r} ({NAME_RULE})")
     return name
 
@@ -263,11 +288,37 @@ class Database:
             raise Forbidden(f"policy {name!r} belongs to {policy['owner']}; pick another name")
         return policy["id"] if policy is not None else None
 
+    def usage(self, user: dict[str, Any]) -> tuple[int, int]:
+        """The live versions a user keeps and their bytes, what `Quota` limits."""
+        row = self.con.execute(
+            "SELECT COUNT(*), COALESCE(SUM(v.size_bytes), 0) FROM policy_versions v JOIN policies p"
+            " ON p.id = v.policy_id WHERE p.owner_id = ? AND v.deleted_at IS NULL", (user["id"],)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def check_quota(self, user: dict[str, Any], quota: Quota, adding_bytes: int = 0) -> int | None:
+        """Refuse one more version of `adding_bytes` past the user's quota (403 for the count,
+        413 for the bytes); returns the bytes still free (None: no byte limit)."""
+        versions, used = self.usage(user)
+        if quota.max_versions and versions >= quota.max_versions:
+            raise Forbidden(f"quota: you keep {versions} policy versions, this server's limit per user; "
+                            "delete old ones first")
+        if not quota.max_bytes:
+            return None
+        if used + adding_bytes > quota.max_bytes:
+            raise TooLarge(f"quota: this upload would take your stored bundles past this server's "
+                           f"{quota.max_bytes >> 20} MiB per user ({used >> 20} MiB used); delete old versions first")
+        return quota.max_bytes - used
+
+    def blob_in_use(self, sha256: str) -> bool:
+        return self.con.execute("SELECT 1 FROM policy_versions WHERE blob_sha256 = ? AND deleted_at IS NULL",
+                                (sha256,)).fetchone() is not None
+
     def add_version(self, user: dict[str, Any], name: str, *, kind: str, source: str, blob_sha256: str,
-                    blob_path: str, size_bytes: int, description: str = "") -> dict[str, Any]:
+                    blob_path: str, size_bytes: int, description: str = "", quota: Quota = Quota()) -> dict[str, Any]:
         """Record a new version of `name` (created, owned by `user`, on its first upload)."""
         with self._write() as con:
             policy_id = self.check_can_upload(user, name)  # again inside the transaction: nobody claims it meanwhile
+            self.check_quota(user, quota, size_bytes)  # inside too: two uploads at once cannot both take the last slot
             if policy_id is None:
                 policy_id = con.execute(
                     "INSERT INTO policies (name, owner_id, created_at) VALUES (?, ?, ?)", (name, user["id"], utc_now())

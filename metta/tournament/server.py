@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from metta.common.uri import first_line
@@ -95,6 +96,8 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return _error(error.status, " ".join(str(error).split()))
     except BundleError as error:
         return _error(413 if isinstance(error, BundleTooLarge) else 400, _scrub(request, str(error)))
+    except HttpProcessingError as error:  # a multipart part's headers, parsed only as the handler reads them
+        return _error(400, f"malformed request ({type(error).__name__}: bad headers in the body)")
     except web.HTTPException as error:
         if error.status < 400:
             raise

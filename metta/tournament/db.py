@@ -169,6 +169,9 @@ class Quota:
     max_bytes: int = 0
 
 
+NO_QUOTA = Quota()
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -314,7 +317,7 @@ class Database:
                                 (sha256,)).fetchone() is not None
 
     def add_version(self, user: dict[str, Any], name: str, *, kind: str, source: str, blob_sha256: str,
-                    blob_path: str, size_bytes: int, description: str = "", quota: Quota = Quota()) -> dict[str, Any]:
+                    blob_path: str, size_bytes: int, description: str = "", quota: Quota = NO_QUOTA) -> dict[str, Any]:
         """Record a new version of `name` (created, owned by `user`, on its first upload)."""
         with self._write() as con:
             policy_id = self.check_can_upload(user, name)  # again inside the transaction: nobody claims it meanwhile

@@ -33,8 +33,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from metta.common.uri import first_line
-from metta.tournament.bundle import BundleError, BundleLimits, BundleTooLarge, check_upload
+from metta.tournament.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, BundleTooLarge, check_upload
 from metta.tournament.db import (
+    NO_QUOTA,
     SCHEMA_VERSION,
     Database,
     Forbidden,
@@ -433,7 +434,7 @@ async def season_matches(request: web.Request) -> web.Response:
 
 
 def make_app(db: Database, store: BundleStore, scheduler: MatchScheduler | None = None, open_signup: bool = True,
-             max_upload_mb: int = 1024, quota: Quota = Quota(), bundle_limits: BundleLimits = BundleLimits(),
+             max_upload_mb: int = 1024, quota: Quota = NO_QUOTA, bundle_limits: BundleLimits = DEFAULT_LIMITS,
              rate_per_user: float = 0.0, burst_per_user: float = 1.0, rate_per_address: float = 0.0,
              burst_per_address: float = 1.0) -> web.Application:
     """The app; rates are requests per second (0: no limit), bursts the requests let through at once."""

@@ -28,12 +28,12 @@ import hmac
 import ipaddress
 import json
 import secrets
-import socket
 import sys
 import threading
 import traceback
 import urllib.parse
 from pathlib import Path
+from socket import getfqdn, gethostname
 from typing import Any, Protocol
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -57,6 +57,7 @@ class ViewerServer:
         self.host, self.port, self.session = host, port, session
         # Only a live session needs one; made per server, so a page from an earlier run cannot drive this one.
         self.token = secrets.token_urlsafe(24) if session is not None else None
+        self._own_names: set[str] | None = None  # the Host names this machine answers to
         self._replays: dict[str, Path] = {}
         self._sockets: set[Any] = set()
         self._session_lock = threading.Lock()
@@ -174,8 +175,9 @@ class ViewerServer:
             return
         except ValueError:
             pass
-        allowed = {"localhost", self.host.lower(), socket.gethostname().lower(), socket.getfqdn().lower()}
-        if name not in allowed and not name.endswith(".localhost"):
+        if self._own_names is None:  # once: getfqdn may ask DNS
+            self._own_names = {"localhost", self.host.lower(), gethostname().lower(), getfqdn().lower()}
+        if name not in self._own_names and not name.endswith(".localhost"):
             raise web.HTTPForbidden(text=f"this live viewer answers only to its own address, not {name!r}")
 
     def _check_socket_request(self, request) -> None:

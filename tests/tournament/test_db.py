@@ -54,8 +54,9 @@ def test_tokens_are_stored_hashed_and_find_their_user(db, tmp_path):
     assert token.encode() not in (tmp_path / "t.db").read_bytes()
     with pytest.raises(Conflict):
         db.create_user("alice")
-    with pytest.raises(TournamentDbError, match="bad user name"):
-        db.create_user("no spaces")
+    for bad in ("no spaces", "bob\n", "bob\r\n", "", "-lead", "x" * 65):  # matched in full, not up to a newline
+        with pytest.raises(TournamentDbError, match="bad user name"):
+            db.create_user(bad)
 
 
 def test_policy_names_belong_to_their_first_uploader(db):

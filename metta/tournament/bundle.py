@@ -10,11 +10,13 @@ pickled code) and its `.json` sidecar. An archive without `policy.json` is accep
 holds exactly one `.pt`. Anything under `files/` is extra data the author shipped along; no
 code from a bundle is ever run.
 
-`bundle_policy` makes one, `read_manifest` checks one without unpacking it or loading torch
-(the server does this on upload), `extract_bundle` unpacks one safely (no absolute paths, no
-`..`, no links, bounded size), `load_bundle_spec` turns an unpacked bundle into a
-`PolicySpec`, and `validate_bundle` loads the policy and plays one env step with it. Every
-refusal is a one-line `BundleError`.
+`bundle_policy` makes one, `read_manifest` checks one without unpacking it or loading torch,
+`check_upload` also reads every member through (the server runs it on upload),
+`extract_bundle` unpacks one safely (no absolute paths, no `..`, no links, no name both a
+file and a directory, sizes bounded by `BundleLimits` from the headers and again on the
+bytes), `load_bundle_spec` turns an unpacked bundle into a `PolicySpec`, and
+`validate_bundle` loads the policy and plays one env step with it. Every refusal is a
+one-line `BundleError` (`BundleTooLarge` for a limit).
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ runs until SIGINT or SIGTERM. `--add-user NAME [--admin]` instead creates a user
 token and exits (how admins are made, and users when `--no-open-signup`).
 
 Every answer is JSON; a refusal is `{"error": "<one line>"}` with its HTTP status (400 bad
-request, 401 no or bad token, 403 not yours or not allowed, 404 unknown, 409 conflict, 413
-too large). Mutating endpoints need `Authorization: Bearer <token>`; the endpoint table is
-in docs/tournament.md.
+request, 401 no or bad token, 403 not yours, not allowed or past the version quota, 404
+unknown, 409 conflict, 413 too large or past the byte quota, 429 rate limited). No message
+shows the server's paths (`_scrub`). Mutating endpoints need `Authorization: Bearer <token>`;
+the endpoint table and the limits are in docs/tournament.md.
 """
 
 from __future__ import annotations

@@ -352,6 +352,28 @@ def test_a_failed_match_shows_no_server_path(tmp_path):
     assert f"{server.storage}/unpacked/" in server.log.read_text()  # the full detail stays in the log
 
 
+def test_an_internal_error_shows_no_server_path(tmp_path):
+    """A 500 (here: the storage's incoming/ directory replaced by a file) says what failed
+    without the server's paths; the log has the traceback with them."""
+    server = Server(tmp_path, "--match-workers", "0")
+    try:
+        ctx = new_user(server.url, tmp_path)
+        incoming = server.storage / "incoming"
+        incoming.rmdir()
+        incoming.write_text("not a directory")
+        status, message = ctx.upload(f"{ctx.user}-p", builtin_bundle())
+        assert status == 500
+        assert_one_safe_line(message, "internal error (NotADirectoryError", server)
+        assert "<storage>/incoming/" in message and "the server's log has the details" in message
+        incoming.unlink()
+        incoming.mkdir()
+        assert ctx.upload(f"{ctx.user}-p", builtin_bundle())[0] == 201  # still serving
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "Traceback" in log and f"{server.storage}/incoming/" in log
+
+
 # ---------------------------------------------------------------------------------------------
 # cogames rows: the command line shows the server's refusal in one line
 

@@ -535,6 +535,29 @@ class Database:
         record["losses"] = record["matches"] - record["wins"] - record["draws"]
         return {**record, **errors}
 
+    def _season_records(self, season_id: int) -> dict[int, dict[str, Any]]:
+        """`_record` of every submission of a season that took part in a match (the others have
+        `_NO_RECORD`), in two grouped queries: two per submission made a large season's
+        leaderboard the server's slowest request (docs/tournament.md, "Load")."""
+        records = {row["submission_id"]: row for row in self._all(
+            "SELECT mp.submission_id, COUNT(m.id) AS matches,"
+            " COALESCE(SUM(m.winner_submission_id = mp.submission_id), 0) AS wins,"
+            " COALESCE(SUM(m.id IS NOT NULL AND m.winner_submission_id IS NULL), 0) AS draws,"
+            " AVG(CASE WHEN m.id IS NOT NULL THEN mp.score END) AS mean_score"
+            " FROM match_participants mp JOIN submissions s ON s.id = mp.submission_id"
+            " LEFT JOIN matches m ON m.id = mp.match_id AND m.status = 'done'"
+            " WHERE s.season_id = ? GROUP BY mp.submission_id", (season_id,))}
+        for row in self._all(
+                "SELECT e.submission_id, e.errors, m.error AS last_error FROM (SELECT mp.submission_id,"
+                " COUNT(*) AS errors, MAX(m.id) AS last_id FROM match_participants mp JOIN matches m"
+                " ON m.id = mp.match_id WHERE m.season_id = ? AND m.status = 'error' GROUP BY mp.submission_id) e"
+                " JOIN matches m ON m.id = e.last_id", (season_id,)):
+            records[row.pop("submission_id")].update(row)
+        return {submission_id: {"matches": r["matches"], "wins": r["wins"], "draws": r["draws"],
+                                "mean_score": r["mean_score"], "losses": r["matches"] - r["wins"] - r["draws"],
+                                "errors": r.get("errors", 0), "last_error": r.get("last_error")}
+                for submission_id, r in records.items()}
+
     def leaderboard(self, season_name: str) -> list[dict[str, Any]]:
         """Active submissions of a season, best first: rank, policy, owner, version, rating,
         matches, wins, draws, losses, mean score, and failed matches (errors, last_error)."""
@@ -542,8 +565,9 @@ class Database:
         rows = self._all(
             "SELECT s.id AS submission_id, p.name AS policy, u.name AS owner, v.version, s.rating"
             f" FROM {self._SUBMISSION_FROM} WHERE s.season_id = ? AND s.status = 'active'", (season["id"],))
+        records = self._season_records(season["id"])
         for row in rows:
-            row.update(self._record(row["submission_id"]))
+            row.update(records.get(row["submission_id"]) or _NO_RECORD)
         rows.sort(key=lambda r: (-r["rating"], -r["wins"], r["submission_id"]))
         return [{"rank": index + 1, **row} for index, row in enumerate(rows)]
 
@@ -661,6 +685,9 @@ class Database:
         # Rounded: equal records then get equal ratings, not ones a rounding error apart.
         self.con.executemany("UPDATE submissions SET rating = ? WHERE id = ?",
                              [(round(rating, 3), sid) for sid, rating in ratings.items()])
+
+
+_NO_RECORD = {"matches": 0, "wins": 0, "draws": 0, "mean_score": None, "losses": 0, "errors": 0, "last_error": None}
 
 
 def _season(row: dict[str, Any]) -> dict[str, Any]:

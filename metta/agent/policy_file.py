@@ -46,7 +46,7 @@ from metta.common.uri import atomic_write, first_line
 
 FORMAT = "metta.policy/1"
 
-_NAME_RE = re.compile(r"^(?P<run>.+):v(?P<epoch>\d+)\.pt$")
+_NAME_RE = re.compile(r"(?P<run>.+):v(?P<epoch>[0-9]+)\.pt")  # fullmatch: `$` would pass a trailing newline
 
 
 class CheckpointError(ValueError):
@@ -63,7 +63,7 @@ def checkpoint_name(run: str, epoch: int) -> str:
 
 def parse_checkpoint_name(name: str) -> tuple[str, int] | None:
     """`"my_run:v12.pt"` (or a path ending in it) -> ("my_run", 12); anything else -> None."""
-    match = _NAME_RE.match(Path(name).name)
+    match = _NAME_RE.fullmatch(Path(name).name)
     return (match["run"], int(match["epoch"])) if match else None
 
 

@@ -10,18 +10,21 @@ pickled code) and its `.json` sidecar. An archive without `policy.json` is accep
 holds exactly one `.pt`. Anything under `files/` is extra data the author shipped along; no
 code from a bundle is ever run.
 
-`bundle_policy` makes one, `read_manifest` checks one without unpacking it or loading torch
-(the server does this on upload), `extract_bundle` unpacks one safely (no absolute paths, no
-`..`, no links, bounded size), `load_bundle_spec` turns an unpacked bundle into a
-`PolicySpec`, and `validate_bundle` loads the policy and plays one env step with it. Every
-refusal is a one-line `BundleError`.
+`bundle_policy` makes one, `read_manifest` checks one without unpacking it or loading torch,
+`check_upload` also reads every member through (the server runs it on upload),
+`extract_bundle` unpacks one safely (no absolute paths, no `..`, no links, no name both a
+file and a directory, sizes bounded by `BundleLimits` from the headers and again on the
+bytes), `load_bundle_spec` turns an unpacked bundle into a `PolicySpec`, and
+`validate_bundle` loads the policy and plays one env step with it. Every refusal is a
+one-line `BundleError` (`BundleTooLarge` for a limit).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import shutil
+import stat
+import struct
 import tarfile
 import tempfile
 import zipfile
@@ -42,12 +45,38 @@ DEFAULT_ENV = "mettagrid/arena/basic"
 
 MAX_MEMBERS = 10_000
 MAX_UNPACKED_BYTES = 4 << 30
+# A zip bomb unpacks to far more than it weighs: past the floor, a bundle may unpack to at most
+# this many times its archive's size. Real bundles stay far below (a checkpoint is stored, not
+# deflated), and even a megabyte of zeros deflates only about 1000:1.
+MAX_EXPANSION = 100
+EXPANSION_FLOOR_BYTES = 32 << 20
 _ZIP_MAGIC = b"PK\x03\x04"  # also the start of every torch.save file
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class BundleError(ValueError):
     """A bundle that cannot be used; the message is one line."""
+
+
+class BundleTooLarge(BundleError):
+    """A bundle over a size or count limit (the server answers 413)."""
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    """How much a bundle may hold, checked from its headers before anything is unpacked, and
+    again on the bytes while it is read."""
+
+    max_members: int = MAX_MEMBERS  # entries of any kind, directories included
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+    max_expansion: float = MAX_EXPANSION  # unpacked / archive bytes, past `expansion_floor_bytes`
+    expansion_floor_bytes: int = EXPANSION_FLOOR_BYTES
+
+    def unpacked_limit(self, archive_bytes: int) -> int:
+        return min(self.max_unpacked_bytes, max(self.expansion_floor_bytes, int(archive_bytes * self.max_expansion)))
+
+
+DEFAULT_LIMITS = BundleLimits()
 
 
 @dataclass(frozen=True)
@@ -71,58 +100,111 @@ class BundleManifest:
 
 
 class _Archive:
-    """A zip, tar.gz or unpacked directory seen as {safe member name: size} plus `open`."""
+    """A zip, tar.gz or unpacked directory seen as {safe member name: size} plus `open`.
 
-    def __init__(self, path: Path):
+    Opening one reads only headers, and refuses before the sum of the declared sizes passes
+    `limits`: links and devices, unsafe or clashing names (`x` beside `x/y`, twice the same
+    name) and too many entries. `read_bounded` then holds the bytes to those declared sizes."""
+
+    def __init__(self, path: Path, limits: BundleLimits = DEFAULT_LIMITS):
         self.path = path
+        self.limits = limits
         self._zip: zipfile.ZipFile | None = None
         self._tar: tarfile.TarFile | None = None
         self.members: dict[str, int] = {}
+        self._dirs: set[str] = set()
+        self._entries = 0
+        self.unpacked_bytes = 0  # declared by the headers
         self._tar_members: dict[str, tarfile.TarInfo] = {}
         if path.is_dir():
             self.format = "dir"
+            self.unpacked_limit = limits.max_unpacked_bytes
             for file in sorted(path.rglob("*")):
                 if file.is_symlink() or not (file.is_file() or file.is_dir()):
                     raise BundleError(f"{path}: {file.relative_to(path)} is not a regular file")
                 if file.is_file():
                     self._add(file.relative_to(path).as_posix(), file.stat().st_size)
             return
+        self.unpacked_limit = limits.unpacked_limit(path.stat().st_size)
         with open(path, "rb") as file:
             magic = file.read(4)
         if magic.startswith(_ZIP_MAGIC):
             self.format = "zip"
+            self._check_zip_directory()
             try:
                 self._zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as error:
+            except (zipfile.BadZipFile, OSError, ValueError) as error:
                 raise BundleError(f"{path}: unreadable zip archive ({error})") from None
             for info in self._zip.infolist():
-                if not info.is_dir():
+                kind = stat.S_IFMT(info.external_attr >> 16)
+                if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+                    what = "a symbolic link" if kind == stat.S_IFLNK else "not a regular file"
+                    raise BundleError(f"{path}: {info.filename} is {what}; bundles hold regular files only")
+                if info.is_dir():
+                    self._add_dir(info.filename)
+                else:
                     self._add(info.filename, info.file_size)
         elif magic.startswith(_GZIP_MAGIC):
             self.format = "tar.gz"
             try:
                 self._tar = tarfile.open(path, "r:gz")  # noqa: SIM115  (closed by close())
-                infos = self._tar.getmembers()
+                # One header at a time: each step decompresses the member before it, so the
+                # limits are checked before a bomb's next member is inflated, not after all.
+                while (info := self._tar.next()) is not None:
+                    if info.isdir():
+                        self._add_dir(info.name)
+                        continue
+                    if not info.isfile():
+                        raise BundleError(f"{path}: {info.name} is a link or device; bundles hold regular files only")
+                    self._tar_members[self._add(info.name, info.size)] = info
             except (tarfile.TarError, OSError, EOFError) as error:
                 raise BundleError(f"{path}: unreadable tar.gz archive ({error})") from None
-            for info in infos:
-                if info.isdir():
-                    continue
-                if not info.isfile():
-                    raise BundleError(f"{path}: {info.name} is a link or device; bundles hold regular files only")
-                self._tar_members[self._add(info.name, info.size)] = info
         else:
             raise BundleError(f"{path}: not a .zip or .tar.gz archive")
+        clash = sorted(set(self.members) & self._dirs)
+        if clash:
+            raise BundleError(f"{path}: {clash[0]} is both a file and a directory")
+
+    def _check_zip_directory(self) -> None:
+        """Refuse a zip whose end record announces too many entries, before zipfile builds an
+        object for each (a few bytes of directory per entry can cost gigabytes of memory)."""
+        size = self.path.stat().st_size
+        with open(self.path, "rb") as file:
+            file.seek(max(0, size - (1 << 16) - 22))
+            tail = file.read()
+        end = tail.rfind(b"PK\x05\x06")
+        if end < 0 or len(tail) < end + 22:
+            return  # zipfile says what is wrong with it
+        entries = struct.unpack("<H", tail[end + 10:end + 12])[0]
+        zip64 = tail.rfind(b"PK\x06\x06", 0, end)
+        if entries == 0xFFFF and zip64 >= 0 and len(tail) >= zip64 + 40:
+            entries = struct.unpack("<Q", tail[zip64 + 32:zip64 + 40])[0]
+        if entries > self.limits.max_members:
+            raise BundleTooLarge(f"{self.path}: more than {self.limits.max_members} entries")
+
+    def _count_entry(self) -> None:
+        self._entries += 1
+        if self._entries > self.limits.max_members:
+            raise BundleTooLarge(f"{self.path}: more than {self.limits.max_members} entries")
+
+    def _add_dir(self, raw_name: str) -> None:
+        self._count_entry()
+        name = raw_name.rstrip("/")
+        if name not in ("", "."):  # `tar czf b.tar.gz .` starts with the root itself
+            self._dirs.add(_safe_name(self.path, name))
 
     def _add(self, raw_name: str, size: int) -> str:
+        self._count_entry()
         name = _safe_name(self.path, raw_name)
         if name in self.members:
             raise BundleError(f"{self.path}: {name} appears twice")
         self.members[name] = size
-        if len(self.members) > MAX_MEMBERS:
-            raise BundleError(f"{self.path}: more than {MAX_MEMBERS} files")
-        if sum(self.members.values()) > MAX_UNPACKED_BYTES:
-            raise BundleError(f"{self.path}: unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB")
+        self._dirs.update(parent.as_posix() for parent in PurePosixPath(name).parents if parent.parts)
+        self.unpacked_bytes += size
+        if self.unpacked_bytes > self.unpacked_limit:
+            raise BundleTooLarge(f"{self.path}: unpacks to more than {_mib(self.unpacked_limit)} "
+                                 f"(at most {self.limits.max_expansion:g} times the archive's size, and "
+                                 f"{_mib(self.limits.max_unpacked_bytes)} in all)")
         return name
 
     def open(self, name: str) -> IO[bytes]:
@@ -138,8 +220,26 @@ class _Archive:
         try:
             with self.open(name) as file:
                 return file.read(limit)
-        except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+        except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as error:
             raise BundleError(f"{self.path}: cannot read {name} ({error})") from None
+
+    def copy_bounded(self, name: str, out: IO[bytes] | None) -> None:
+        """Copy a member to `out` (None: read and drop, to check it), refusing more bytes than
+        its header declared, in case the headers lie about what the data inflates to."""
+        declared, seen = self.members[name], 0
+        try:
+            with self.open(name) as source:
+                while chunk := source.read(min(1 << 20, declared - seen + 1)):
+                    seen += len(chunk)
+                    if seen > declared:
+                        raise BundleTooLarge(f"{self.path}: {name} unpacks to more than the {declared} bytes "
+                                             "its header declares")
+                    if out is not None:
+                        out.write(chunk)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as error:
+            raise BundleError(f"{self.path}: cannot read {name} ({error})") from None
+        if seen != declared:
+            raise BundleError(f"{self.path}: {name} holds {seen} bytes, not the {declared} its header declares")
 
     def close(self) -> None:
         for handle in (self._zip, self._tar):
@@ -147,12 +247,16 @@ class _Archive:
                 handle.close()
 
 
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB"
+
+
 @contextlib.contextmanager
-def _open_archive(path: str | Path) -> Iterator[_Archive]:
+def _open_archive(path: str | Path, limits: BundleLimits = DEFAULT_LIMITS) -> Iterator[_Archive]:
     path = Path(path)
     if not path.exists():
         raise BundleError(f"{path}: no such file")
-    archive = _Archive(path)
+    archive = _Archive(path, limits)
     try:
         yield archive
     finally:
@@ -172,10 +276,21 @@ def _safe_name(archive: Path, raw: str) -> str:
 # the manifest
 
 
-def read_manifest(path: str | Path) -> BundleManifest:
+def read_manifest(path: str | Path, limits: BundleLimits = DEFAULT_LIMITS) -> BundleManifest:
     """What a bundle (archive or unpacked directory) holds, checked without running anything."""
-    with _open_archive(path) as archive:
+    with _open_archive(path, limits) as archive:
         return _manifest(archive)
+
+
+def check_upload(path: str | Path, limits: BundleLimits = DEFAULT_LIMITS) -> BundleManifest:
+    """`read_manifest`, then every member read through (and dropped) to prove that the bytes
+    match the headers: what the server runs on an upload before it keeps it."""
+    with _open_archive(path, limits) as archive:
+        manifest = _manifest(archive)
+        if archive.format != "dir":
+            for name in archive.members:
+                archive.copy_bounded(name, None)
+        return manifest
 
 
 def _manifest(archive: _Archive) -> BundleManifest:
@@ -187,6 +302,8 @@ def _manifest(archive: _Archive) -> BundleManifest:
             data = json.loads(archive.read(MANIFEST, limit=1 << 20))
         except ValueError:
             raise BundleError(f"{where}: {MANIFEST} is not valid JSON") from None
+        except RecursionError:  # thousands of nested brackets: the parser gives up, so do we
+            raise BundleError(f"{where}: {MANIFEST} is nested too deeply") from None
         if not isinstance(data, dict):
             raise BundleError(f"{where}: {MANIFEST} must be a JSON object")
         if data.get("format", BUNDLE_FORMAT) != BUNDLE_FORMAT:
@@ -291,17 +408,18 @@ def _extra_entries(paths: Iterable[str | Path]) -> list[tuple[str, Path | bytes]
     return entries
 
 
-def extract_bundle(path: str | Path, dest: str | Path) -> BundleManifest:
-    """Unpack a bundle into `dest` (created; must not exist) after checking it."""
+def extract_bundle(path: str | Path, dest: str | Path, limits: BundleLimits = DEFAULT_LIMITS) -> BundleManifest:
+    """Unpack a bundle into `dest` (created; must not exist) after checking it; no member is
+    written past the size its header declares."""
     dest = Path(dest)
-    with _open_archive(path) as archive:
+    with _open_archive(path, limits) as archive:
         manifest = _manifest(archive)
         dest.mkdir(parents=True)
         for name in archive.members:
             target = dest / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(name) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out)
+            with open(target, "wb") as out:
+                archive.copy_bounded(name, out)
     return manifest
 
 

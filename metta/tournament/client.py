@@ -42,7 +42,7 @@ __all__ = [
 TOKEN_FILE_ENV = "COGAMES_TOKEN_FILE"
 DEFAULT_TOKEN_FILE = Path("~/.metta/cogames_token.json")
 DEFAULT_SERVER = "http://127.0.0.1:8765"
-_REF_RE = re.compile(r"^(?P<name>[^:]+)(?::v?(?P<version>\d+))?$")
+_REF_RE = re.compile(r"(?P<name>[^:\s]+)(?::v?(?P<version>[0-9]{1,9}))?")  # fullmatch: no trailing newline
 
 
 class TournamentError(RuntimeError):
@@ -55,7 +55,7 @@ class TournamentError(RuntimeError):
 
 def parse_policy_ref(ref: str) -> tuple[str, int | None]:
     """`"my-policy:v3"` -> ("my-policy", 3); `"my-policy"` -> ("my-policy", None) (newest)."""
-    match = _REF_RE.match(ref.strip())
+    match = _REF_RE.fullmatch(ref.strip())
     if not match:
         raise ValueError(f"bad policy reference {ref!r} (expected NAME or NAME:vN)")
     version = match["version"]

@@ -33,13 +33,16 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from metta.tournament.ranking import BASE_RATING, bradley_terry, pairwise_outcomes
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Checked with fullmatch: `$` would also accept a trailing newline ("alice\n"), a name that
+# then breaks every URL and header it appears in.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NAME_RULE = "1-64 characters: letters, digits, '_', '.', '-' (not first)"
 TOKEN_PREFIX = "mtt_"
 
@@ -144,6 +147,31 @@ class Unauthorized(TournamentDbError):
     status = 401
 
 
+class TooLarge(TournamentDbError):
+    status = 413
+
+
+class RateLimited(TournamentDbError):
+    """Too many requests; `retry_after` is the seconds until the next one is let through."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one user may keep stored: live versions and their bytes (0: no limit)."""
+
+    max_versions: int = 0
+    max_bytes: int = 0
+
+
+NO_QUOTA = Quota()
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -153,7 +181,7 @@ def hash_token(token: str) -> str:
 
 
 def check_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise TournamentDbError(f"bad {kind} name {name!r} ({NAME_RULE})")
     return name
 
@@ -263,11 +291,37 @@ class Database:
             raise Forbidden(f"policy {name!r} belongs to {policy['owner']}; pick another name")
         return policy["id"] if policy is not None else None
 
+    def usage(self, user: dict[str, Any]) -> tuple[int, int]:
+        """The live versions a user keeps and their bytes, what `Quota` limits."""
+        row = self.con.execute(
+            "SELECT COUNT(*), COALESCE(SUM(v.size_bytes), 0) FROM policy_versions v JOIN policies p"
+            " ON p.id = v.policy_id WHERE p.owner_id = ? AND v.deleted_at IS NULL", (user["id"],)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def check_quota(self, user: dict[str, Any], quota: Quota, adding_bytes: int = 0) -> int | None:
+        """Refuse one more version of `adding_bytes` past the user's quota (403 for the count,
+        413 for the bytes); returns the bytes still free (None: no byte limit)."""
+        versions, used = self.usage(user)
+        if quota.max_versions and versions >= quota.max_versions:
+            raise Forbidden(f"quota: you keep {versions} policy versions, this server's limit per user; "
+                            "delete old ones first")
+        if not quota.max_bytes:
+            return None
+        if used + adding_bytes > quota.max_bytes:
+            raise TooLarge(f"quota: this upload would take your stored bundles past this server's "
+                           f"{quota.max_bytes >> 20} MiB per user ({used >> 20} MiB used); delete old versions first")
+        return quota.max_bytes - used
+
+    def blob_in_use(self, sha256: str) -> bool:
+        return self.con.execute("SELECT 1 FROM policy_versions WHERE blob_sha256 = ? AND deleted_at IS NULL",
+                                (sha256,)).fetchone() is not None
+
     def add_version(self, user: dict[str, Any], name: str, *, kind: str, source: str, blob_sha256: str,
-                    blob_path: str, size_bytes: int, description: str = "") -> dict[str, Any]:
+                    blob_path: str, size_bytes: int, description: str = "", quota: Quota = NO_QUOTA) -> dict[str, Any]:
         """Record a new version of `name` (created, owned by `user`, on its first upload)."""
         with self._write() as con:
             policy_id = self.check_can_upload(user, name)  # again inside the transaction: nobody claims it meanwhile
+            self.check_quota(user, quota, size_bytes)  # inside too: two uploads at once cannot both take the last slot
             if policy_id is None:
                 policy_id = con.execute(
                     "INSERT INTO policies (name, owner_id, created_at) VALUES (?, ?, ?)", (name, user["id"], utc_now())
@@ -481,6 +535,29 @@ class Database:
         record["losses"] = record["matches"] - record["wins"] - record["draws"]
         return {**record, **errors}
 
+    def _season_records(self, season_id: int) -> dict[int, dict[str, Any]]:
+        """`_record` of every submission of a season that took part in a match (the others have
+        `_NO_RECORD`), in two grouped queries: two per submission made a large season's
+        leaderboard the server's slowest request (docs/tournament.md, "Load")."""
+        records = {row["submission_id"]: row for row in self._all(
+            "SELECT mp.submission_id, COUNT(m.id) AS matches,"
+            " COALESCE(SUM(m.winner_submission_id = mp.submission_id), 0) AS wins,"
+            " COALESCE(SUM(m.id IS NOT NULL AND m.winner_submission_id IS NULL), 0) AS draws,"
+            " AVG(CASE WHEN m.id IS NOT NULL THEN mp.score END) AS mean_score"
+            " FROM match_participants mp JOIN submissions s ON s.id = mp.submission_id"
+            " LEFT JOIN matches m ON m.id = mp.match_id AND m.status = 'done'"
+            " WHERE s.season_id = ? GROUP BY mp.submission_id", (season_id,))}
+        for row in self._all(
+                "SELECT e.submission_id, e.errors, m.error AS last_error FROM (SELECT mp.submission_id,"
+                " COUNT(*) AS errors, MAX(m.id) AS last_id FROM match_participants mp JOIN matches m"
+                " ON m.id = mp.match_id WHERE m.season_id = ? AND m.status = 'error' GROUP BY mp.submission_id) e"
+                " JOIN matches m ON m.id = e.last_id", (season_id,)):
+            records[row.pop("submission_id")].update(row)
+        return {submission_id: {"matches": r["matches"], "wins": r["wins"], "draws": r["draws"],
+                                "mean_score": r["mean_score"], "losses": r["matches"] - r["wins"] - r["draws"],
+                                "errors": r.get("errors", 0), "last_error": r.get("last_error")}
+                for submission_id, r in records.items()}
+
     def leaderboard(self, season_name: str) -> list[dict[str, Any]]:
         """Active submissions of a season, best first: rank, policy, owner, version, rating,
         matches, wins, draws, losses, mean score, and failed matches (errors, last_error)."""
@@ -488,8 +565,9 @@ class Database:
         rows = self._all(
             "SELECT s.id AS submission_id, p.name AS policy, u.name AS owner, v.version, s.rating"
             f" FROM {self._SUBMISSION_FROM} WHERE s.season_id = ? AND s.status = 'active'", (season["id"],))
+        records = self._season_records(season["id"])
         for row in rows:
-            row.update(self._record(row["submission_id"]))
+            row.update(records.get(row["submission_id"]) or _NO_RECORD)
         rows.sort(key=lambda r: (-r["rating"], -r["wins"], r["submission_id"]))
         return [{"rank": index + 1, **row} for index, row in enumerate(rows)]
 
@@ -607,6 +685,9 @@ class Database:
         # Rounded: equal records then get equal ratings, not ones a rounding error apart.
         self.con.executemany("UPDATE submissions SET rating = ? WHERE id = ?",
                              [(round(rating, 3), sid) for sid, rating in ratings.items()])
+
+
+_NO_RECORD = {"matches": 0, "wins": 0, "draws": 0, "mean_score": None, "losses": 0, "errors": 0, "last_error": None}
 
 
 def _season(row: dict[str, Any]) -> dict[str, Any]:

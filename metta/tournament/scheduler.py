@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from metta.common.uri import first_line
 from metta.tournament.bundle import BundleError
 from metta.tournament.db import Database
+from metta.tournament.limits import scrub_paths
 from metta.tournament.matches import ParticipantError, SeasonSettings, timed
 from metta.tournament.storage import BundleStore
 
@@ -215,6 +216,11 @@ class MatchScheduler:
             return True
         return False
 
+    def _shown(self, message: str) -> str:
+        """What users see of a failure (it is stored in the database): no server paths. The log
+        keeps the full message."""
+        return scrub_paths(message, {self.store.root: "<storage>"})
+
     def _record(self, db: Database, job: _Job, answer: tuple) -> None:
         kind = answer[0]
         if kind == "done":
@@ -225,10 +231,11 @@ class MatchScheduler:
         elif kind == "participant":
             position, message = answer[1], answer[2]
             error = f"{job.labels[position]}: {message}"
-            db.fail_match(job.match_id, error, time.monotonic() - job.started, failed_position=position)
+            db.fail_match(job.match_id, self._shown(error), time.monotonic() - job.started,
+                          failed_position=position)
             self._say(f"match {job.match_id} ({job.season}): {error}; that submission is marked failed")
         else:
-            db.fail_match(job.match_id, answer[1], time.monotonic() - job.started)
+            db.fail_match(job.match_id, self._shown(answer[1]), time.monotonic() - job.started)
             self._backoff[job.season_id] = time.monotonic() + ERROR_BACKOFF_S
             self._say(f"match {job.match_id} ({job.season}) failed: {answer[1]}; "
                       f"season paused for {ERROR_BACKOFF_S:.0f}s")
@@ -268,7 +275,9 @@ class MatchScheduler:
             try:
                 bundles.append(str(self.store.unpacked(player["sha256"], player["blob_path"])))
             except (BundleError, OSError) as error:
-                db.fail_submission(player["submission_id"], f"its bundle cannot be unpacked ({first_line(error)})")
+                reason = f"its bundle cannot be unpacked ({first_line(error)})"
+                self._say(f"submission {player['submission_id']} ({player['policy']}:v{player['version']}): {reason}")
+                db.fail_submission(player["submission_id"], self._shown(reason))
                 return None
         match_id, seed = db.start_match(season["id"], [p["submission_id"] for p in players])
         payload = {"settings": settings.model_dump(), "bundles": bundles, "seed": seed}

@@ -9,9 +9,10 @@ runs until SIGINT or SIGTERM. `--add-user NAME [--admin]` instead creates a user
 token and exits (how admins are made, and users when `--no-open-signup`).
 
 Every answer is JSON; a refusal is `{"error": "<one line>"}` with its HTTP status (400 bad
-request, 401 no or bad token, 403 not yours or not allowed, 404 unknown, 409 conflict, 413
-too large). Mutating endpoints need `Authorization: Bearer <token>`; the endpoint table is
-in docs/tournament.md.
+request, 401 no or bad token, 403 not yours, not allowed or past the version quota, 404
+unknown, 409 conflict, 413 too large or past the byte quota, 429 rate limited). No message
+shows the server's paths (`_scrub`). Mutating endpoints need `Authorization: Bearer <token>`;
+the endpoint table and the limits are in docs/tournament.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
+import re
 import signal
 import sys
 import traceback
@@ -27,17 +30,23 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from metta.common.uri import first_line
-from metta.tournament.bundle import BundleError, read_manifest
+from metta.tournament.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, BundleTooLarge, check_upload
 from metta.tournament.db import (
+    NO_QUOTA,
     SCHEMA_VERSION,
     Database,
     Forbidden,
+    Quota,
+    RateLimited,
+    TooLarge,
     TournamentDbError,
     Unauthorized,
 )
+from metta.tournament.limits import RateLimiter, scrub_paths
 from metta.tournament.matches import SeasonSettings
 from metta.tournament.scheduler import DEFAULT_RUNNER, MatchScheduler
 from metta.tournament.storage import BundleStore
@@ -50,43 +59,69 @@ DB_KEY = web.AppKey("db", Database)
 STORE_KEY = web.AppKey("store", BundleStore)
 SCHEDULER_KEY = web.AppKey("scheduler", object)  # MatchScheduler, or None without matches
 OPTIONS_KEY = web.AppKey("options", dict)
+LIMITERS_KEY = web.AppKey("limiters", dict)  # "address" and "user": RateLimiter
+
+# Versions, ids and limits in URLs: ASCII digits only (str.isdigit also takes '²', which int()
+# then refuses), and few enough to fit SQLite's integers.
+_NUMBER_RE = re.compile(r"[0-9]{1,9}")
+_VERSION_RE = re.compile(r"[vV]?([0-9]{1,9})")
+MAX_DESCRIPTION_BYTES = 4000
+JSON_BODY_LIMIT = 1 << 20  # JSON bodies are read whole; uploads stream past this
 
 
 class BadRequest(TournamentDbError):
     status = 400
 
 
-class TooLarge(TournamentDbError):
-    status = 413
-
-
 # ---------------------------------------------------------------------------------------------
 # plumbing: errors, auth, bodies
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def _scrub(request: web.Request, text: str) -> str:
+    """A message without the server's paths (its storage and database directories are named,
+    any other absolute path cut to its last part), on one line."""
+    named = {request.app[STORE_KEY].root: "<storage>", request.app[DB_KEY].path.resolve().parent: "<db>"}
+    return " ".join(scrub_paths(text, named).split())
 
 
 @web.middleware
 async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
+    except RateLimited as error:
+        return _error(429, str(error), headers={"Retry-After": str(max(1, math.ceil(error.retry_after)))})
     except TournamentDbError as error:
-        return _error(error.status, str(error))
+        return _error(error.status, " ".join(str(error).split()))
     except BundleError as error:
-        return _error(400, str(error))
+        return _error(413 if isinstance(error, BundleTooLarge) else 400, _scrub(request, str(error)))
+    except HttpProcessingError as error:  # a multipart part's headers, parsed only as the handler reads them
+        return _error(400, f"malformed request ({type(error).__name__}: bad headers in the body)")
     except web.HTTPException as error:
         if error.status < 400:
             raise
         if error.status == 404:
-            return _error(404, f"no such endpoint: {request.method} {request.path}")
+            return _error(404, f"no such endpoint: {request.method} {request.path!r}")
         if error.status == 405:
-            return _error(405, f"{request.method} is not allowed on {request.path}")
+            return _error(405, f"{request.method} is not allowed on {request.path!r}")
         return _error(error.status, error.reason)
     except Exception as error:  # noqa: BLE001  (one line to the client, the traceback to the log)
         traceback.print_exc(file=sys.stderr)
-        return _error(500, f"internal error ({type(error).__name__}: {first_line(error)})")
+        return _error(500, _scrub(request, f"internal error ({type(error).__name__}: {first_line(error)}); "
+                                           "the server's log has the details"))
+
+
+@web.middleware
+async def _rate_limit(request: web.Request, handler: Any) -> web.StreamResponse:
+    """One token per request from the client's address (every user behind it shares them);
+    `_user` takes another from the user's own bucket."""
+    wait = request.app[LIMITERS_KEY]["address"].acquire(request.remote or "?")
+    if wait is not None:
+        raise RateLimited(f"too many requests from {request.remote}; retry in {math.ceil(wait)}s", wait)
+    return await handler(request)
 
 
 def _user(request: web.Request) -> dict[str, Any]:
@@ -99,6 +134,9 @@ def _user(request: web.Request) -> dict[str, Any]:
     user = request.app[DB_KEY].user_for_token(token.strip())
     if user is None:
         raise Unauthorized("invalid token (log in again with `cogames login`)")
+    wait = request.app[LIMITERS_KEY]["user"].acquire(user["id"])
+    if wait is not None:
+        raise RateLimited(f"too many requests from {user['name']}; retry in {math.ceil(wait)}s", wait)
     return user
 
 
@@ -109,6 +147,10 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except ValueError:
         raise BadRequest("the request body must be a JSON object") from None
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge(f"the request body is larger than {JSON_BODY_LIMIT >> 10} KiB") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
@@ -118,11 +160,17 @@ def _version_number(text: Any) -> int | None:
     """`3`, `"3"` or `"v3"` -> 3; None stays None (the newest)."""
     if text is None:
         return None
-    raw = str(text)
-    digits = raw[1:] if raw[:1] in ("v", "V") else raw
-    if not digits.isdigit() or int(digits) < 1:
+    raw = str(text)[:40]
+    match = _VERSION_RE.fullmatch(raw)
+    if match is None or int(match[1]) < 1 or isinstance(text, bool):
         raise BadRequest(f"bad version {raw!r} (expected a number like 3 or v3)")
-    return int(digits)
+    return int(match[1])
+
+
+def _number(kind: str, raw: str) -> int:
+    if not _NUMBER_RE.fullmatch(raw):
+        raise BadRequest(f"bad {kind} {raw[:40]!r} (expected a number)")
+    return int(raw)
 
 
 def _public_version(row: dict[str, Any]) -> dict[str, Any]:
@@ -211,8 +259,9 @@ async def upload_version(request: web.Request) -> web.Response:
     """multipart/form-data: a `bundle` file and an optional `description` text."""
     user = _user(request)
     name = request.match_info["name"]
-    db, store = request.app[DB_KEY], request.app[STORE_KEY]
+    db, store, options = request.app[DB_KEY], request.app[STORE_KEY], request.app[OPTIONS_KEY]
     db.check_can_upload(user, name)  # refuse before reading the body
+    free = db.check_quota(user, options["quota"])
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("upload the bundle as multipart/form-data with a 'bundle' file field")
     received: Path | None = None
@@ -220,36 +269,66 @@ async def upload_version(request: web.Request) -> web.Response:
         description, filename = "", "bundle"
         async for part in await request.multipart():
             if part.name == "bundle" and received is None:
-                filename = part.filename or filename
+                filename = _shown_filename(part.filename)
                 received = store.incoming_path()
-                sha256, size = await _receive(part, received, request.app[OPTIONS_KEY]["max_upload_bytes"])
+                limit = options["max_upload_bytes"]
+                too_large = f"the bundle is larger than this server's limit of {limit >> 20} MiB"
+                if free is not None and free < limit:
+                    limit, too_large = free, (f"quota: this upload would take your stored bundles past this "
+                                              f"server's {options['quota'].max_bytes >> 20} MiB per user; "
+                                              "delete old versions first")
+                sha256, size = await _receive(part, received, limit, too_large)
             elif part.name == "description":
-                description = (await part.text())[:1000]
+                description = await _read_text(part, MAX_DESCRIPTION_BYTES, "the description")
             else:
-                raise BadRequest(f"unexpected form field {part.name!r} (expected 'bundle' and 'description')")
+                raise BadRequest(f"unexpected form field {str(part.name)[:40]!r} (expected 'bundle' and "
+                                 "'description')")
         if received is None:
             raise BadRequest("the upload has no 'bundle' file field")
         try:
-            manifest = await asyncio.get_running_loop().run_in_executor(None, read_manifest, received)
+            manifest = await asyncio.get_running_loop().run_in_executor(None, check_upload, received,
+                                                                        options["bundle_limits"])
         except BundleError as error:
-            raise BundleError(str(error).replace(str(received), filename)) from None
+            raise type(error)(str(error).replace(str(received), filename)) from None
         relative = store.put(received, sha256, manifest.archive_format)
-        version = db.add_version(user, name, kind=manifest.kind, source=manifest.source, blob_sha256=sha256,
-                                 blob_path=relative, size_bytes=size, description=description)
+        try:
+            version = db.add_version(user, name, kind=manifest.kind, source=manifest.source, blob_sha256=sha256,
+                                     blob_path=relative, size_bytes=size, description=description,
+                                     quota=options["quota"])
+        except TournamentDbError:
+            if not db.blob_in_use(sha256):  # refused at the last step: keep nothing of it
+                store.remove(sha256, relative)
+            raise
     finally:
         if received is not None:
             received.unlink(missing_ok=True)
     return web.json_response({**_public_version(version), "files": list(manifest.files)}, status=201)
 
 
-async def _receive(part: Any, target: Path, limit: int) -> tuple[str, int]:
+def _shown_filename(raw: str | None) -> str:
+    """The client's file name as messages may show it: its last part, printable, short."""
+    name = (raw or "bundle").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch if ch.isprintable() else "_" for ch in name)[:100]
+    return name or "bundle"
+
+
+async def _read_text(part: Any, limit: int, what: str) -> str:
+    data = b""
+    while chunk := await part.read_chunk(1 << 14):
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"{what} is longer than {limit} bytes")
+    return data.decode("utf-8", "replace")[:1000]
+
+
+async def _receive(part: Any, target: Path, limit: int, too_large: str) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     # Local disk: a chunk's write is short next to its network read, so it stays in the loop.
     with open(target, "wb") as file:  # noqa: ASYNC230
         while chunk := await part.read_chunk(1 << 20):
             size += len(chunk)
             if size > limit:
-                raise TooLarge(f"the bundle is larger than this server's limit of {limit >> 20} MiB")
+                raise TooLarge(too_large)
             digest.update(chunk)
             file.write(chunk)
     if size == 0:
@@ -335,10 +414,8 @@ async def my_submissions(request: web.Request) -> web.Response:
 
 async def withdraw(request: web.Request) -> web.Response:
     user = _user(request)
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise BadRequest(f"bad submission id {raw!r}")
-    return web.json_response(request.app[DB_KEY].withdraw(user, int(raw)))
+    submission_id = _number("submission id", request.match_info["id"])
+    return web.json_response(request.app[DB_KEY].withdraw(user, submission_id))
 
 
 async def leaderboard(request: web.Request) -> web.Response:
@@ -348,12 +425,9 @@ async def leaderboard(request: web.Request) -> web.Response:
 
 
 async def season_matches(request: web.Request) -> web.Response:
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit():
-        raise BadRequest(f"bad limit {raw!r}")
+    limit = _number("limit", request.query.get("limit", "50"))
     season = request.match_info["season"]
-    return web.json_response({"season": season,
-                              "matches": request.app[DB_KEY].matches(season, min(int(raw), 1000))})
+    return web.json_response({"season": season, "matches": request.app[DB_KEY].matches(season, min(limit, 1000))})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,10 +435,16 @@ async def season_matches(request: web.Request) -> web.Response:
 
 
 def make_app(db: Database, store: BundleStore, scheduler: MatchScheduler | None = None, open_signup: bool = True,
-             max_upload_mb: int = 1024) -> web.Application:
-    app = web.Application(middlewares=[_errors])
+             max_upload_mb: int = 1024, quota: Quota = NO_QUOTA, bundle_limits: BundleLimits = DEFAULT_LIMITS,
+             rate_per_user: float = 0.0, burst_per_user: float = 1.0, rate_per_address: float = 0.0,
+             burst_per_address: float = 1.0) -> web.Application:
+    """The app; rates are requests per second (0: no limit), bursts the requests let through at once."""
+    app = web.Application(middlewares=[_errors, _rate_limit], client_max_size=JSON_BODY_LIMIT)
     app[DB_KEY], app[STORE_KEY], app[SCHEDULER_KEY] = db, store, scheduler
-    app[OPTIONS_KEY] = {"open_signup": open_signup, "max_upload_bytes": max_upload_mb << 20}
+    app[OPTIONS_KEY] = {"open_signup": open_signup, "max_upload_bytes": max_upload_mb << 20, "quota": quota,
+                        "bundle_limits": bundle_limits}
+    app[LIMITERS_KEY] = {"user": RateLimiter(rate_per_user, burst_per_user),
+                         "address": RateLimiter(rate_per_address, burst_per_address)}
     app.router.add_routes([
         web.get("/", index),
         web.get("/api/health", health),
@@ -413,7 +493,13 @@ async def serve(args: argparse.Namespace, db: Database) -> None:
     if args.match_workers > 0:
         scheduler = MatchScheduler(args.db, store, runner=args.match_runner, workers=args.match_workers,
                                    poll_s=args.match_poll_s)
-    app = make_app(db, store, scheduler, open_signup=args.open_signup, max_upload_mb=args.max_upload_mb)
+    app = make_app(db, store, scheduler, open_signup=args.open_signup, max_upload_mb=args.max_upload_mb,
+                   quota=Quota(args.max_versions_per_user, args.max_storage_mb_per_user << 20),
+                   bundle_limits=BundleLimits(max_members=args.max_bundle_files,
+                                              max_unpacked_bytes=args.max_unpacked_mb << 20,
+                                              max_expansion=args.max_expansion),
+                   rate_per_user=args.rate_per_user, burst_per_user=args.burst_per_user,
+                   rate_per_address=args.rate_per_address, burst_per_address=args.burst_per_address)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -448,6 +534,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--open-signup", action=argparse.BooleanOptionalAction, default=True,
                         help="Anyone may create a user (default); with --no-open-signup only admins can")
     parser.add_argument("--max-upload-mb", type=int, default=1024, help="Largest accepted bundle")
+    limits = parser.add_argument_group("limits", "what one user or client may take (docs/tournament.md, "
+                                       "\"Limits\"); a quota or rate of 0 turns it off")
+    limits.add_argument("--max-versions-per-user", type=int, default=500,
+                        help="Live policy versions one user may keep (default 500)")
+    limits.add_argument("--max-storage-mb-per-user", type=int, default=20480,
+                        help="MiB of bundles one user may keep (default 20480)")
+    limits.add_argument("--max-unpacked-mb", type=int, default=4096,
+                        help="MiB a bundle may unpack to (default 4096)")
+    limits.add_argument("--max-expansion", type=float, default=100.0,
+                        help="Past 32 MiB, how many times its archive's size a bundle may unpack to (default 100)")
+    limits.add_argument("--max-bundle-files", type=int, default=10_000,
+                        help="Entries a bundle may hold, directories included (default 10000)")
+    limits.add_argument("--rate-per-user", type=float, default=20.0,
+                        help="Requests per second a user may keep up (default 20)")
+    limits.add_argument("--burst-per-user", type=float, default=100.0,
+                        help="Requests a user may make at once before the rate applies (default 100)")
+    limits.add_argument("--rate-per-address", type=float, default=100.0,
+                        help="Requests per second one client address may keep up, all its users together "
+                             "(default 100)")
+    limits.add_argument("--burst-per-address", type=float, default=400.0,
+                        help="Requests one address may make at once (default 400)")
     parser.add_argument("--season", default=DEFAULT_SEASON, help="Season created on first start")
     parser.add_argument("--season-env", default=DEFAULT_SEASON_ENV,
                         help="Mission (cogsguard_arena.basic: each policy plays a team) or env config "
@@ -464,6 +571,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--storage is required to serve")
     if args.match_workers < 0:
         parser.error("--match-workers must be 0 or more")
+    for option in ("max_versions_per_user", "max_storage_mb_per_user", "rate_per_user", "rate_per_address"):
+        if getattr(args, option) < 0:
+            parser.error(f"--{option.replace('_', '-')} must be 0 (no limit) or more")
+    for option in ("max_unpacked_mb", "max_expansion", "max_bundle_files", "burst_per_user", "burst_per_address"):
+        if getattr(args, option) <= 0:
+            parser.error(f"--{option.replace('_', '-')} must be more than 0")
     # Absolute from here on: the match workers and the bundles' file URIs must not depend on
     # the directory the server was started from.
     args.db = Path(args.db).expanduser().resolve()

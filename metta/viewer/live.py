@@ -51,16 +51,20 @@ class PlaySession:
                 "over": self.over}
 
     def handle(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        if message.get("type") != "action":
-            return [{"type": "error", "message": f"unknown message type {message.get('type')!r} (expected 'action')"}]
+        kind = message.get("type")
+        if kind != "action":
+            return [{"type": "error", "message": f"unknown message type {_short(kind)} (expected 'action')"}]
         if self.over:
             return [self._done_message()]
         name, arg = message.get("action"), message.get("arg", 0)
-        if name not in self.action_ids:
-            return [{"type": "error", "message": f"unknown action {name!r} (this env has: {', '.join(self.action_ids)})"}]
+        if not isinstance(name, str) or name not in self.action_ids:
+            return [{"type": "error",
+                     "message": f"unknown action {_short(name)} (this env has: {', '.join(self.action_ids)})"}]
         action = self.action_ids[name]
-        if not isinstance(arg, int) or not 0 <= arg <= self.max_args[action]:
-            return [{"type": "error", "message": f"{name}: arg {arg!r} is out of range 0..{self.max_args[action]}"}]
+        # bool is an int in Python, but `true` is no action argument
+        if not isinstance(arg, int) or isinstance(arg, bool) or not 0 <= arg <= self.max_args[action]:
+            return [{"type": "error", "message": f"{name}: arg {_short(arg)} is not a whole number in "
+                                                 f"0..{self.max_args[action]}"}]
         return self.step(action, arg)
 
     def state(self) -> dict[str, Any]:
@@ -110,6 +114,12 @@ class PlaySession:
 
     def close(self) -> None:
         self.env.close()
+
+
+def _short(value: Any) -> str:
+    """A value from a message, as an error may quote it."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def default_save_path(replay_dir: str | Path, name: str) -> str:

@@ -4,6 +4,18 @@ It serves the static page (`metta/viewer/static/`) at `/`, replay files publishe
 `publish()` at `/replays/<name>`, and, when given a live session (play.py), a WebSocket at
 `/ws` plus a JSON snapshot at `/api/state`. No Node toolchain: the page is plain files.
 
+A live session drives an env from whoever holds the socket, so the socket is guarded:
+
+- a per-session token, embedded in the page this server serves (`<meta name="metta-live-token">`),
+  must come as `/ws?token=...`; other sites cannot read the page, so they cannot learn it;
+- a browser's `Origin` must be this server's own (scheme, host, port); clients that send no
+  `Origin` (scripts) still need the token;
+- the `Host` must be an IP address, `localhost` or this machine's name, so a DNS name rebound
+  to 127.0.0.1 cannot make another site same-origin and read the token;
+- a malformed message (not JSON, not an object, wrong types, unknown action, larger than
+  `MAX_MESSAGE_BYTES`) is answered with `{"type": "error", "message": ...}` and the session
+  goes on; only a frame past `MAX_FRAME_BYTES` closes the socket (aiohttp's own limit).
+
     server = ViewerServer()
     base = server.start()                  # http://127.0.0.1:<port>
     url = server.publish("ep.json.z")     # http://127.0.0.1:<port>/?replay=/replays/ep.json.z
@@ -12,13 +24,22 @@ It serves the static page (`metta/viewer/static/`) at `/`, replay files publishe
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
+import secrets
+import sys
 import threading
+import traceback
 import urllib.parse
 from pathlib import Path
+from socket import getfqdn, gethostname
 from typing import Any, Protocol
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TOKEN_META = "metta-live-token"
+MAX_MESSAGE_BYTES = 4096  # an action is ~50 bytes; anything longer is answered with an error
+MAX_FRAME_BYTES = 1 << 20  # past this aiohttp closes the socket (1009) without reading the frame
 
 
 class LiveSession(Protocol):
@@ -34,6 +55,9 @@ class LiveSession(Protocol):
 class ViewerServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, session: LiveSession | None = None):
         self.host, self.port, self.session = host, port, session
+        # Only a live session needs one; made per server, so a page from an earlier run cannot drive this one.
+        self.token = secrets.token_urlsafe(24) if session is not None else None
+        self._own_names: set[str] | None = None  # the Host names this machine answers to
         self._replays: dict[str, Path] = {}
         self._sockets: set[Any] = set()
         self._session_lock = threading.Lock()
@@ -132,7 +156,41 @@ class ViewerServer:
     async def _index(self, request):
         from aiohttp import web
 
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+        if self.token is None:
+            return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+        self._check_host(request)
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        page = page.replace("<head>", f'<head>\n  <meta name="{TOKEN_META}" content="{self.token}">', 1)
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+    def _check_host(self, request) -> None:
+        """Refuse a Host header naming neither an IP address, localhost nor this machine: a
+        rebound DNS name would make another site's page same-origin with this one."""
+        from aiohttp import web
+
+        name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        name = name.strip("[]").lower()
+        try:
+            ipaddress.ip_address(name)
+            return
+        except ValueError:
+            pass
+        if self._own_names is None:  # once: getfqdn may ask DNS
+            self._own_names = {"localhost", self.host.lower(), gethostname().lower(), getfqdn().lower()}
+        if name not in self._own_names and not name.endswith(".localhost"):
+            raise web.HTTPForbidden(text=f"this live viewer answers only to its own address, not {name!r}")
+
+    def _check_socket_request(self, request) -> None:
+        """The token, the Origin and the Host of a WebSocket request (see the module's doc)."""
+        from aiohttp import web
+
+        self._check_host(request)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in (f"http://{request.host}", f"https://{request.host}"):
+            raise web.HTTPForbidden(text=f"origin {origin[:100]!r} may not drive this session (same origin only)")
+        token = request.query.get("token", "")
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            raise web.HTTPForbidden(text="missing or wrong session token (open the URL play.py printed)")
 
     async def _replay(self, request):
         from aiohttp import web
@@ -146,13 +204,15 @@ class ViewerServer:
     async def _state(self, request):
         from aiohttp import web
 
+        self._check_host(request)
         with self._session_lock:
             return web.json_response(self.session.state())
 
     async def _websocket(self, request):
         from aiohttp import WSMsgType, web
 
-        socket = web.WebSocketResponse(heartbeat=30)
+        self._check_socket_request(request)
+        socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
         await socket.prepare(request)
         self._sockets.add(socket)
         try:
@@ -160,15 +220,19 @@ class ViewerServer:
                 first = self.session.initial_message()
             await socket.send_str(json.dumps(first, separators=(",", ":")))
             async for message in socket:
-                if message.type != WSMsgType.TEXT:
+                if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE, WSMsgType.CLOSING):
+                    break
+                payload, problem = _parse(message)
+                if problem is None:
+                    try:
+                        with self._session_lock:
+                            replies = self.session.handle(payload)
+                    except Exception as error:  # noqa: BLE001  (the sender hears why; the session goes on)
+                        traceback.print_exc(file=sys.stderr)
+                        problem = f"the message failed ({type(error).__name__}); the session goes on"
+                if problem is not None:  # to the sender only
+                    await socket.send_str(json.dumps({"type": "error", "message": problem}))
                     continue
-                try:
-                    payload = json.loads(message.data)
-                except ValueError:
-                    await socket.send_str(json.dumps({"type": "error", "message": "messages must be JSON"}))
-                    continue
-                with self._session_lock:
-                    replies = self.session.handle(payload)
                 for reply in replies:
                     text = json.dumps(reply, separators=(",", ":"))
                     await asyncio.gather(*(s.send_str(text) for s in list(self._sockets) if not s.closed),
@@ -176,6 +240,25 @@ class ViewerServer:
         finally:
             self._sockets.discard(socket)
         return socket
+
+
+def _parse(message: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """A WebSocket message as a live-protocol object, or None and why it cannot be one."""
+    from aiohttp import WSMsgType
+
+    if message.type != WSMsgType.TEXT:
+        return None, "messages must be JSON text, not binary frames"
+    if len(message.data) > MAX_MESSAGE_BYTES:
+        return None, f"message too long ({len(message.data)} characters; at most {MAX_MESSAGE_BYTES})"
+    try:
+        payload = json.loads(message.data)
+    except ValueError:
+        return None, "messages must be JSON"
+    except RecursionError:
+        return None, "message nested too deeply"
+    if not isinstance(payload, dict):
+        return None, f"messages must be JSON objects, not {type(payload).__name__}"
+    return payload, None
 
 
 def has_display() -> bool:

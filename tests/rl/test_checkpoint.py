@@ -148,7 +148,8 @@ def test_checkpoint_names_round_trip():
     assert checkpoint_name("my_run", 12) == "my_run:v12.pt"
     assert parse_checkpoint_name("my_run:v12.pt") == ("my_run", 12)
     assert parse_checkpoint_name("/x/y/team:exp:v3.pt") == ("team:exp", 3)
-    for other in ("trainer_state.pt", "run:v3.json", "run:vx.pt", "run:v.pt", ":v3.pt", "run_v3.pt"):
+    for other in ("trainer_state.pt", "run:v3.json", "run:vx.pt", "run:v.pt", ":v3.pt", "run_v3.pt", "run:v3.pt\n",
+                  "run:v²3.pt"):
         assert parse_checkpoint_name(other) is None, other
     assert sidecar_path("/a/run:v3.pt").name == "run:v3.json"
 

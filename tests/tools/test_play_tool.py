@@ -8,8 +8,11 @@ import json
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.eval.browser import chromium, save_screenshot, skip_without_chromium
 
@@ -58,6 +61,13 @@ def test_keys_in_the_browser_move_the_agent_in_the_env_and_the_episode_is_saved(
             wait_for(lambda: driver.execute_script("return document.body.dataset.state === 'loaded'"), 15,
                      "the live page never loaded")
             assert driver.execute_script("return mettascope.selectedAgent") == 1
+            # The page connected with the token it was served; the socket without it is refused.
+            token = driver.execute_script(
+                "return document.querySelector('meta[name=\"metta-live-token\"]').content")
+            assert len(token) >= 20
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{base}/ws", timeout=10)
+            assert refused.value.code == 403
 
             # Press arrows until the agent has moved: the first press of a new direction turns
             # it, the next one steps forward (unless something stands in the way).

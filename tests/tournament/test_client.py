@@ -43,8 +43,9 @@ def test_policy_references():
     assert parse_policy_ref("my-policy") == ("my-policy", None)
     assert parse_policy_ref("my-policy:v3") == ("my-policy", 3)
     assert parse_policy_ref("my-policy:7") == ("my-policy", 7)
-    with pytest.raises(ValueError, match="NAME:vN"):
-        parse_policy_ref("a:b:c")
+    for bad in ("a:b:c", "a\n:v1", "a:v1\nb", "a:v²", "a b:v1", "a:v1234567890"):
+        with pytest.raises(ValueError, match="NAME:vN"):
+            parse_policy_ref(bad)
 
 
 def test_an_unreachable_server_is_one_line():

@@ -54,8 +54,9 @@ def test_tokens_are_stored_hashed_and_find_their_user(db, tmp_path):
     assert token.encode() not in (tmp_path / "t.db").read_bytes()
     with pytest.raises(Conflict):
         db.create_user("alice")
-    with pytest.raises(TournamentDbError, match="bad user name"):
-        db.create_user("no spaces")
+    for bad in ("no spaces", "bob\n", "bob\r\n", "", "-lead", "x" * 65):  # matched in full, not up to a newline
+        with pytest.raises(TournamentDbError, match="bad user name"):
+            db.create_user(bad)
 
 
 def test_policy_names_belong_to_their_first_uploader(db):
@@ -114,3 +115,35 @@ def test_submissions_standings_and_failures(db):
     assert [e["policy"] for e in db.leaderboard("s1")] == ["strong"]
     assert db.submit(alice, "s1", "weak")["status"] == "active"  # re-entered, with its history
     assert db.season("s1")["matches_played"] == 3
+
+
+def test_the_leaderboards_grouped_records_equal_the_per_submission_ones(tmp_path):
+    """The leaderboard reads every record of a season in two grouped queries; they must say what
+    `_record` says of each submission: finished, failed, running and unplayed matches mixed."""
+    import random
+
+    from metta.tournament.db import _NO_RECORD, Database
+
+    db = Database(tmp_path / "records.db")
+    user, _ = db.create_user("u")
+    db.create_season("s", {})
+    season_id = db.season("s")["id"]
+    submissions = []
+    for i in range(8):
+        db.add_version(user, f"p{i}", kind="builtin", source="x", blob_sha256=str(i), blob_path="b", size_bytes=1)
+        submissions.append(db.submit(user, "s", f"p{i}")["id"])
+    rng = random.Random(0)
+    for k in range(40):
+        players = rng.sample(submissions[:6], 2)  # two never play
+        match_id, _ = db.start_match(season_id, players)
+        draw = rng.random()
+        if draw < 0.6:
+            db.finish_match(match_id, [rng.choice([0, 1, 2]) for _ in players], 1.0)
+        elif draw < 0.85:
+            db.fail_match(match_id, f"error {k}")
+    grouped = db._season_records(season_id)
+    assert len(grouped) == 6
+    for submission_id in submissions:
+        assert (grouped.get(submission_id) or _NO_RECORD) == db._record(submission_id), submission_id
+    assert [e["submission_id"] for e in db.leaderboard("s")] != []
+    db.close()

@@ -1,19 +1,32 @@
 // Live mode: a WebSocket to a running environment (play.py). The server sends the replay so far
 // ("replay"), then one "step" message per step with the fields that changed, and "done" or
 // "error" at the end; the page sends {"type": "action", "action": name, "arg": n} for the agent it
-// controls.
+// controls. The socket to the page's own host carries the page's session token (`?token=`).
 
-/** The WebSocket URL for a `live` query value: "1"/"true"/"" mean `/ws` on this host. */
-export function liveSocketUrl(value, location = window.location) {
+/**
+ * The WebSocket URL for a `live` query value: "1"/"true"/"" mean `/ws` on this host. `token` is
+ * the session token the serving page carries (play.py's server refuses a socket without it); it
+ * goes only to this page's own host, never to a foreign `ws://` URL.
+ */
+export function liveSocketUrl(value, location = window.location, token = null) {
   if (value && /^wss?:\/\//i.test(value)) return value;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  if (value && value.startsWith("/")) return `${scheme}//${location.host}${value}`;
-  return `${scheme}//${location.host}/ws`;
+  const path = value && value.startsWith("/") ? value : "/ws";
+  if (!token) return `${scheme}//${location.host}${path}`;
+  const joiner = path.includes("?") ? "&" : "?";
+  return `${scheme}//${location.host}${path}${joiner}token=${encodeURIComponent(token)}`;
+}
+
+/** The session token play.py's server embeds in the page it serves, or null. */
+export function pageLiveToken(doc = document) {
+  const meta = doc.querySelector('meta[name="metta-live-token"]');
+  return meta ? meta.getAttribute("content") : null;
 }
 
 export class LiveClient {
   constructor(url, handlers) {
     this.url = url;
+    this.shownUrl = url.split("?")[0]; // messages and screenshots leave the token out
     this.handlers = handlers;
     this.socket = null;
     this.open = false;
@@ -25,11 +38,11 @@ export class LiveClient {
     try {
       socket = new WebSocket(this.url);
     } catch (error) {
-      onStatus(`cannot connect to ${this.url}: ${error.message}`, "error", false);
+      onStatus(`cannot connect to ${this.shownUrl}: ${error.message}`, "error", false);
       return;
     }
     this.socket = socket;
-    onStatus(`connecting to ${this.url}…`, "", false);
+    onStatus(`connecting to ${this.shownUrl}…`, "", false);
     socket.addEventListener("open", () => {
       this.open = true;
       onStatus("connected", "ok", true);
@@ -47,7 +60,7 @@ export class LiveClient {
     socket.addEventListener("close", () => {
       const wasOpen = this.open;
       this.open = false;
-      onStatus(wasOpen ? "disconnected" : `could not connect to ${this.url}`, wasOpen ? "" : "error", false, true);
+      onStatus(wasOpen ? "disconnected" : `could not connect to ${this.shownUrl}`, wasOpen ? "" : "error", false, true);
     });
   }
 

@@ -5,7 +5,7 @@
 import { ReplayError, ReplayModel, decodeReplayBytes, fetchReplayBytes, validateReplay } from "./replay.js";
 import { MapRenderer } from "./render.js";
 import { Timeline } from "./timeline.js";
-import { LiveClient, liveActionForKey, liveSocketUrl } from "./live.js";
+import { LiveClient, liveActionForKey, liveSocketUrl, pageLiveToken } from "./live.js";
 import {
   COLORS, GROUP_COLORS, ORIENTATION_NAMES, actionColor, agentColorRing, groupColor, hexToRgb, itemColor,
 } from "./palette.js";
@@ -870,7 +870,7 @@ function sendAction(action, arg) {
 // live mode
 
 function startLive(value) {
-  const url = liveSocketUrl(value);
+  const url = liveSocketUrl(value, window.location, pageLiveToken());
   ui.liveBadge.hidden = false;
   ui.liveBadge.textContent = "Live: connecting";
   setBodyState("loading");

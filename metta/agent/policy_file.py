@@ -10,7 +10,8 @@ File layout
 
 and is read back with `torch.load(weights_only=True)`, so loading a checkpoint can never run
 code; the policy is rebuilt from the metadata (`make_policy(architecture, env_info)`) and
-then receives the weights with `strict=True`. Beside it, `<run>:v<epoch>.json` (see
+then receives the weights with `strict=True`; weights holding NaN or Inf are refused
+(`check_finite`). Beside it, `<run>:v<epoch>.json` (see
 `sidecar_path`) repeats the metadata so that selectors can rank checkpoints (locally or on
 S3) without reading the weights. The sidecar is only a cache: the `.pt` is authoritative.
 

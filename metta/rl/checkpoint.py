@@ -88,7 +88,9 @@ class CheckpointManager:
     The trainer state therefore only ever points at a checkpoint that is fully on disk. To
     resume, load the trainer state and the policy at `path_for(state["epoch"])`; a newer
     checkpoint than that (a crash between steps 1 and 2) is simply overwritten later. With
-    no trainer state yet, resume from `latest()` with a fresh optimizer.
+    no trainer state yet, resume from `latest()` with a fresh optimizer. When a file does
+    not load, `resume_order` gives the next ones to try and `set_aside` moves the bad one
+    out of the way (the Trainer's `_resume_from_checkpoints`).
     """
 
     def __init__(self, run: str, run_dir: str | Path):

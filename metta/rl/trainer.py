@@ -136,15 +136,17 @@ class Trainer:
             self._trainer_state = None
             return None
         faults: list[tuple[Path, str]] = []
+        loaded = None
         for epoch, path in order:
             try:
-                policy = load_policy(path, device="cpu")
+                loaded = epoch, path, load_policy(path, device="cpu")
                 break
             except CheckpointError as error:
                 faults.append((path, str(error)))
-        else:
+        if loaded is None:
             raise ConfigError(f"{faults[0][1]}; no other checkpoint of run {self.job.run} loads: remove "
                               f"{self.run_dir} or pick another run= to start over")
+        epoch, path, policy = loaded
         self._require_same_env(policy, f"run {self.job.run} ({path})", resuming=True)
         self._note_other_architecture(policy, agent_cfg)
         if self._trainer_state is not None and epoch != int(self._trainer_state["epoch"]):

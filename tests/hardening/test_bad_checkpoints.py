@@ -89,6 +89,12 @@ def initial_policy(fault: str, fragment: str) -> BadInput:
                     fragment)
 
 
+def teacher(fault: str, fragment: str) -> BadInput:
+    return BadInput(f"train teacher {fault}", ("tools/train.py", "run=fresh", "trainer.total_timesteps=512",
+                                               "teacher.mode=sliced_cloner",
+                                               "teacher.policy_uri={bad}/" + fault + "/x:v1.pt", *TINY), fragment)
+
+
 def sim(fault: str, fragment: str) -> BadInput:
     return BadInput(f"sim {fault}", ("tools/sim.py", "sim_job.policy_uris=[file://{bad}/" + fault + "/x:v1.pt]", *SIM),
                     fragment)
@@ -114,6 +120,8 @@ CASES = [
     initial_policy("foreign_weights", "weights do not fit the architecture"),
     initial_policy("other_env", "trained on another env than this run's (observation window 7x7, here 11x11"),
     initial_policy("missing", "no checkpoints found"),
+    teacher("truncated", UNREADABLE),
+    teacher("nan", "weights contain NaN"),
     sim("truncated", UNREADABLE),
     sim("nan", "weights contain NaN"),
     sim("foreign_weights", "weights do not fit the architecture"),

@@ -114,7 +114,9 @@ def atomic_write_bytes(path: str | Path, data: bytes, mode: int = 0o666) -> None
 # whether the writer can still be alive, so cleanup never pulls a file from under a
 # concurrent writer (another process here, or another machine on a shared filesystem).
 TEMP_PREFIX = ".metta-tmp."
-_TEMP_RE = re.compile(r"^\.metta-tmp\.(?P<pid>\d+)\.(?P<host>[0-9a-f]{8})\.[0-9a-f]{8}\..*\.tmp$")
+# Matched by the prefix alone: a library writing to the temp path may add its own files
+# beside it (DuckDB's `<tmp>.wal`), and those are leftovers too.
+_TEMP_RE = re.compile(r"^\.metta-tmp\.(?P<pid>\d+)\.(?P<host>[0-9a-f]{8})\.[0-9a-f]{8}\.")
 # Before the prefix existed: `.<name>.<8 hex>.tmp` (removed by age only: no writer is named).
 _LEGACY_TEMP_RE = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
 # A temp file untouched for this long is abandoned whoever wrote it: writers keep the mtime

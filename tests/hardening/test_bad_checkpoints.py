@@ -105,6 +105,12 @@ def replay(fault: str, fragment: str) -> BadInput:
                                         *REPLAY), fragment)
 
 
+def renderer(fault: str, fragment: str) -> BadInput:
+    return BadInput(f"renderer {fault}", ("tools/renderer.py", "env=mettagrid/navigation",
+                                          "renderer_job.policy_type=trained", "renderer_job.num_steps=1",
+                                          "policy_uri=file://{bad}/" + fault + "/x:v1.pt"), fragment)
+
+
 UNREADABLE = "not a readable checkpoint"
 CASES = [
     initial_policy("truncated", UNREADABLE),
@@ -129,6 +135,8 @@ CASES = [
     replay("truncated", UNREADABLE),
     replay("inf", "weights contain Inf"),
     replay("bad_metadata", "missing or malformed metadata"),
+    renderer("empty", UNREADABLE),
+    renderer("nan", "weights contain NaN"),
 ]
 
 
@@ -137,8 +145,9 @@ def test_a_bad_checkpoint_is_refused_in_one_line(case: BadInput, bad_files: Path
     train_dir = tmp_path / "train_dir"
     train_dir.mkdir()
     argv = [arg.replace("{bad}", str(bad_files)) for arg in case.argv]
-    argv += [f"train_dir={train_dir}"] if "train.py" in argv[0] or "sim.py" in argv[0] else \
-        [f"replay_job.replay_dir={train_dir}/replays"]
+    tool = Path(argv[0]).name
+    argv += {"train.py": [f"train_dir={train_dir}"], "sim.py": [f"train_dir={train_dir}"],
+             "replay.py": [f"replay_job.replay_dir={train_dir}/replays"]}.get(tool, [])
     before = snapshot(bad_files), snapshot(train_dir)
     line = assert_refused(run_command(argv), case.fragment)
     fault = case.name.rsplit(" ", 1)[1]

@@ -28,33 +28,34 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PARENT_DEATH_SIGNAL = signal.SIGTERM
 
 
-def _parent_death_hook() -> Callable[[], None] | None:
-    """What the child runs between fork and exec: ask for SIGTERM when the parent dies.
+def _child_setup() -> Callable[[], None]:
+    """What the child runs between fork and exec: a process group of its own and, on Linux,
+    SIGTERM when the parent dies.
 
-    libc and its `prctl` are looked up here, in the parent: the child only makes one call,
-    since between fork and exec a multi-threaded parent's locks may be held by threads that
-    do not exist in the child."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+    libc and its `prctl` are looked up here, in the parent: the child only makes plain
+    system calls, since between fork and exec a multi-threaded parent's locks (the worker
+    has a heartbeat thread) may be held by threads that do not exist in the child."""
+    prctl = None
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
     parent = os.getpid()
 
-    def hook() -> None:
-        prctl(PR_SET_PDEATHSIG, int(PARENT_DEATH_SIGNAL), 0, 0, 0)
-        # The parent may have died between fork and prctl: then no signal will ever come.
-        if os.getppid() != parent:
-            os._exit(1)
+    def setup() -> None:
+        os.setpgid(0, 0)  # (Popen's process_group= needs Python 3.11)
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(PARENT_DEATH_SIGNAL), 0, 0, 0)
+            # The parent may have died between fork and prctl: then no signal will ever come.
+            if os.getppid() != parent:
+                os._exit(1)
 
-    return hook
+    return setup
 
 
 def start_tied_child(command: list[str], **popen_kwargs) -> subprocess.Popen:
     """`subprocess.Popen(command, ...)` in a new process group, sent SIGTERM when this
     process dies (Linux)."""
-    return subprocess.Popen(command, process_group=0, preexec_fn=_parent_death_hook(), **popen_kwargs)
+    return subprocess.Popen(command, preexec_fn=_child_setup(), **popen_kwargs)
 
 
 def stop_child(process: subprocess.Popen, grace_s: float = 30.0) -> None:

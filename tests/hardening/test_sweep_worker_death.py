@@ -7,6 +7,7 @@ Run: PYTHONPATH=. .venv/bin/python -m pytest tests/hardening/test_sweep_worker_d
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -67,8 +68,6 @@ def test_a_killed_worker_takes_its_training_with_it_and_its_run_is_failed(tmp_pa
         wait_for(lambda: not alive(trainer), 20, f"the training child {trainer} to stop")
     finally:
         if trainer is not None and alive(trainer):
-            import os
-
             os.kill(trainer, signal.SIGKILL)
         if worker.poll() is None:
             worker.kill()
@@ -84,3 +83,16 @@ def test_a_killed_worker_takes_its_training_with_it_and_its_run_is_failed(tmp_pa
     [record] = store.runs()
     assert record.observation["failed"] is True
     assert f":{worker.pid} is gone" in record.observation["reason"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_stopping_a_tied_child_stops_what_it_started_too():
+    from metta.common.process import start_tied_child, stop_child
+
+    # A shell that starts a grandchild and waits: the worker's Ctrl-C path must stop both.
+    child = start_tied_child(["sh", "-c", "sleep 300 & wait"])
+    [grandchild] = wait_for(lambda: children(child.pid), 10, "the grandchild")
+    assert os.getpgid(grandchild) == child.pid != os.getpgid(0)  # its own group, shared with what it starts
+    stop_child(child, grace_s=5)
+    wait_for(lambda: not alive(grandchild), 10, "the grandchild to stop")
+    assert child.returncode == -signal.SIGTERM

@@ -10,7 +10,8 @@ File layout
 
 and is read back with `torch.load(weights_only=True)`, so loading a checkpoint can never run
 code; the policy is rebuilt from the metadata (`make_policy(architecture, env_info)`) and
-then receives the weights with `strict=True`. Beside it, `<run>:v<epoch>.json` (see
+then receives the weights with `strict=True`; weights holding NaN or Inf are refused
+(`check_finite`). Beside it, `<run>:v<epoch>.json` (see
 `sidecar_path`) repeats the metadata so that selectors can rank checkpoints (locally or on
 S3) without reading the weights. The sidecar is only a cache: the `.pt` is authoritative.
 
@@ -141,6 +142,7 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> nn.Modu
     path = Path(path)
     payload = _read_payload(path, device)
     metadata = payload["metadata"]
+    check_finite(path, payload["state_dict"])
     try:
         policy = _build_policy(metadata["architecture"], metadata["env_info"]).to(device)
     except (KeyError, TypeError, ValueError) as error:
@@ -156,6 +158,18 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> nn.Modu
     # An instance attribute: it shadows anything of that name on the class for this object.
     policy.checkpoint_metadata = metadata
     return policy
+
+
+def check_finite(path: Path, state_dict: dict[str, Any]) -> None:
+    """Refuse weights holding NaN or Inf: a policy built from them acts on garbage (every logit
+    NaN) and a run resumed from them never recovers, so such a file is as unusable as a
+    truncated one. Every load goes through `load_policy`, so this covers the policy store,
+    initial_policy, resume and the evaluation tools alike."""
+    for name, tensor in state_dict.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            kind = "NaN" if bool(torch.isnan(tensor).any()) else "Inf"
+            raise CheckpointError(f"{path}: weights contain {kind} (tensor {name!r}); the run diverged before this "
+                                  "checkpoint: use an earlier one")
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -187,7 +201,9 @@ def _read_payload(path: Path, device: str | torch.device, mmap: bool = False) ->
         payload = torch.load(path, map_location=device, weights_only=True, mmap=mmap)
     except Exception as error:  # noqa: BLE001  (torch raises RuntimeError, UnpicklingError, EOFError, ...)
         raise CheckpointError(
-            f"{path}: not a readable checkpoint (corrupt, truncated or pickled code: {first_line(error)})"
+            # torch's first sentence names the fault; the rest of its message is advice about pickles
+            f"{path}: not a readable checkpoint (corrupt, truncated or pickled code: "
+            f"{first_line(error).split('. ')[0]})"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__

@@ -68,6 +68,7 @@ def newest_run_checkpoints(train_dir: Path) -> str | None:
 def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     from metta.agent.policy_store import PolicyStore
     from metta.agent.policy_uri import resolve_policies
+    from metta.common.uri import remove_stale_temp_files
     from metta.sim.eval_index import default_db_path, record_evaluation
     from metta.sim.simulation_config import load_suite
     from metta.sim.stats_db import StatsDBError, export_stats_db
@@ -113,6 +114,9 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     else:
         db_path = default_db_path(run.train_dir, [spec.policy_key for spec in specs])
 
+    # What an interrupted earlier evaluation left half-written where this one writes.
+    for directory in {db_path.parent, Path(run.train_dir)}:
+        remove_stale_temp_files(directory)
     try:
         results = run_suite(specs, suite, db_path, num_workers=job.num_workers, num_episodes=job.num_episodes,
                             seed=run.seed, device=device, replay_dir=replay_dir, log=log)

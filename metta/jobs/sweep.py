@@ -21,6 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from metta.common.process import start_tied_child, stop_child
 from metta.common.tool import to_container
 from metta.sweep.lifecycle import (
     SweepJobConfig,
@@ -69,6 +70,16 @@ def open_store(job: SweepJobConfig) -> SweepStore:
     store = SweepStore(job.sweep_dir, job.sweep_name)
     store.create_sweep(job.sweep.model_dump(mode="json"))  # first caller wins; later ones reuse it
     return store
+
+
+def remove_leftovers(store: SweepStore) -> None:
+    """Temp files that killed workers left in a local record (metta.common.uri); S3 writes
+    leave none."""
+    from metta.common.uri import remove_stale_temp_files
+    from metta.sweep.store import LocalBackend
+
+    if isinstance(store.backend, LocalBackend):
+        remove_stale_temp_files(store.backend.root, recursive=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,6 +162,7 @@ def sweep_eval(job: SweepJobConfig, run_id: str | None, log=sys.stderr) -> dict[
 
 def sweep_execute(job: SweepJobConfig, log=sys.stderr) -> dict[str, Any]:
     store = open_store(job)
+    remove_leftovers(store)
     failures_in_a_row, finished = 0, []
     while True:
         prepared = prepare_run(store, job)
@@ -194,13 +206,18 @@ def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[st
     write_overrides_file(run_dir, params)
     command = train_command(job, run_id, params)
     stop = threading.Event()
+    store.heartbeat(run_id, worker_pid=os.getpid())
     beats = threading.Thread(target=_heartbeats, args=(store, run_id, job.settings.heartbeat_timeout_s, stop),
                              daemon=True)
     beats.start()
+    child = None
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with open(run_dir / "sweep_train.log", "w") as output:
-            code = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
+            # Tied to this worker: if the worker dies, the kernel stops the training too
+            # (metta/common/process.py), and the next worker here records the run as failed.
+            child = start_tied_child(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+            code = child.wait()
         if code != 0:
             observation = {"params": params, "score": None, "cost": training_seconds(run_dir), "failed": True,
                            "reason": f"train.py exited with {code} (log: {run_dir / 'sweep_train.log'})"}
@@ -208,6 +225,8 @@ def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[st
             return observation
         return evaluate_run(store, job, run_id, log=log)
     finally:
+        if child is not None:
+            stop_child(child)  # only does something when this worker is leaving early (Ctrl-C, an error)
         stop.set()
         beats.join(timeout=5)
 
@@ -216,7 +235,7 @@ def _heartbeats(store: SweepStore, run_id: str, timeout: float, stop: threading.
     interval = max(1.0, min(30.0, timeout / 4))
     while not stop.wait(interval):
         with contextlib.suppress(Exception):  # a missed beat is retried; the run must not die of it
-            store.heartbeat(run_id)
+            store.heartbeat(run_id, worker_pid=os.getpid())
 
 
 def init_main(cfg: DictConfig) -> int | None:

@@ -64,6 +64,14 @@ def save_config(cfg: DictConfig, run_dir: Path) -> Path:
     return path
 
 
+def remove_leftovers(run_dir: Path) -> None:
+    """Temp files of atomic writes a killed run left in its directories (metta.common.uri)."""
+    from metta.common.uri import remove_stale_temp_files
+
+    for directory in (run_dir, run_dir / "checkpoints", run_dir / "replays"):
+        remove_stale_temp_files(directory)
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     import torch
 
@@ -92,7 +100,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     full_config = OmegaConf.to_container(cfg, resolve=True)
     run_dir = Path(job.train_dir) / job.run
     if dist_info.is_main:
-        save_config(cfg, run_dir)
+        remove_leftovers(run_dir)
 
     skipped_simulations: set[str] = set()  # warn once per simulation the policy cannot play
 
@@ -102,6 +110,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     try:
         trainer = Trainer(job, trainer_cfg, env_config, architecture, wandb_cfg, dist_info, device,
                           full_config, evaluator=evaluator if suite else None)
+        # Saved once the run is known to start: a refused resume (another env, no loadable
+        # checkpoint) leaves the run's config as it was.
+        if dist_info.is_main:
+            save_config(cfg, run_dir)
         return trainer.train()
     finally:
         teardown_distributed()

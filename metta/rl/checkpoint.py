@@ -9,6 +9,7 @@ states, in forms `torch.load(weights_only=True)` accepts). Every write is atomic
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,9 @@ class CheckpointManager:
     The trainer state therefore only ever points at a checkpoint that is fully on disk. To
     resume, load the trainer state and the policy at `path_for(state["epoch"])`; a newer
     checkpoint than that (a crash between steps 1 and 2) is simply overwritten later. With
-    no trainer state yet, resume from `latest()` with a fresh optimizer.
+    no trainer state yet, resume from `latest()` with a fresh optimizer. When a file does
+    not load, `resume_order` gives the next ones to try and `set_aside` moves the bad one
+    out of the way (the Trainer's `_resume_from_checkpoints`).
     """
 
     def __init__(self, run: str, run_dir: str | Path):
@@ -152,7 +155,28 @@ class CheckpointManager:
             raise CheckpointError(f"{path}: unreadable trainer state ({first_line(error)})") from None
         if not isinstance(state, dict) or state.get("format") != TRAINER_STATE_FORMAT:
             raise CheckpointError(f"{path}: not a {TRAINER_STATE_FORMAT} file")
+        if not all(isinstance(state.get(key), int) and state[key] >= 0 for key in ("epoch", "agent_steps")):
+            raise CheckpointError(f"{path}: trainer state without a valid epoch and agent_steps")
         return state
+
+    def resume_order(self, state: dict[str, Any] | None) -> list[tuple[int, Path]]:
+        """The checkpoints to try when resuming, best first: the one the trainer state names
+        (when it is on disk), then every other one, newest first. The caller loads them in
+        this order and keeps the first that loads, so one bad file never stops a run that
+        has a good one."""
+        found = self.checkpoints()
+        named = int(state["epoch"]) if state is not None else None
+        first = [(epoch, path) for epoch, path in found if epoch == named]
+        return first + [(epoch, path) for epoch, path in reversed(found) if epoch != named]
+
+    def set_aside(self, path: Path) -> Path:
+        """Rename an unusable checkpoint to `<name>.unusable` (and drop its sidecar, which
+        describes it), so that listings, `latest` and pruning stop picking it; the bytes are
+        kept for whoever wants to look at them."""
+        target = path.with_name(path.name + ".unusable")
+        os.replace(path, target)
+        sidecar_path(path).unlink(missing_ok=True)
+        return target
 
     def prune(self, keep_last: int) -> list[Path]:
         """Delete all but the newest `keep_last` checkpoints (and sidecars); returns what went.

@@ -184,7 +184,8 @@ def make_teacher(cfg: TeacherConfig, env, student_pairs: ActionPairs, horizon: i
 
     try:
         spec = resolve_policies(cfg.policy_uri)[0]
-    except ValueError as error:  # PolicyStoreError: already names the URI
+        spec.load(device)  # a trained teacher's file: unreadable or NaN is said as such, not as "cannot play"
+    except ValueError as error:  # PolicyStoreError, CheckpointError: already name the URI or file
         raise ConfigError(f"teacher.policy_uri: {error}") from None
     try:
         actor = spec.make_actor(env.vec, device, seed)

@@ -36,6 +36,7 @@ from metta.rl.train_job import TrainJobConfig, resolve_teacher
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from metta.rl.training_env import TrainingEnv
 from mettagrid.config import EnvConfig
+from mettagrid.errors import ConfigError
 
 
 class Trainer:
@@ -95,47 +96,107 @@ class Trainer:
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
 
-    def _resume_point(self):
-        """The checkpoint to resume from: the one the trainer state names, else the newest."""
-        self._trainer_state = self.checkpoints.load_trainer_state()
-        if self._trainer_state is not None:
-            path = self.checkpoints.path_for(int(self._trainer_state["epoch"]))
-            if path.is_file():
-                return path
-            self._trainer_state = None
-        return self.checkpoints.latest()
-
     def _load_or_create_policy(self, agent_cfg: dict[str, Any]):
-        resume_from = self._resume_point()
-        if resume_from is not None:
-            from metta.agent.policy_file import load_policy
-
-            policy = load_policy(resume_from, device="cpu")
-            self._require_same_env(policy, f"checkpoint {resume_from}")
-            self._resumed_from = resume_from
-            # Without a trainer state (crash before the first one was written) the checkpoint's
-            # own metadata still says how far training got; the optimizer starts fresh.
-            self.epoch = int(policy.checkpoint_metadata.get("epoch", 0))
-            self.agent_steps = int(policy.checkpoint_metadata.get("agent_steps", 0))
+        resumed = self._resume_from_checkpoints(agent_cfg)
+        if resumed is not None:
+            policy, self._resumed_from = resumed
+            # Without a trainer state (crash before the first one was written, or an unreadable
+            # one) the checkpoint's own metadata still says how far training got.
+            metadata = policy.checkpoint_metadata
+            self.epoch = int(metadata.get("epoch") or 0)
+            self.agent_steps = int(metadata.get("agent_steps") or 0)
         elif self.job.initial_policy.uri:
-            from metta.agent.policy_uri import resolve_policies
-
-            wanted = self.job.initial_policy
-            spec = resolve_policies(wanted.uri, selector=wanted.selector, metric=wanted.metric)[0]
-            policy = spec.load("cpu")
-            self._require_same_env(policy, f"initial_policy {spec.uri}")
+            policy = self._load_initial_policy(agent_cfg)
             self._resumed_from = None
         else:
             policy = make_policy(agent_cfg, self.env_info)
             self._resumed_from = None
         return policy.to(self.device)
 
-    def _require_same_env(self, policy, source: str) -> None:
-        if policy.env_info != self.env_info:
-            raise ValueError(
-                f"{source} was trained on an env with a different feature table, actions or observation "
-                "window than this run's env; train a new run or use the same env"
-            )
+    def _resume_from_checkpoints(self, agent_cfg: dict[str, Any]):
+        """(policy, path) to resume this run from, or None for a new run.
+
+        The checkpoint the trainer state names is tried first, then the others, newest first;
+        the first that loads wins, so a truncated or NaN newest checkpoint costs the epochs
+        since the one before it, never the run. Files that fail are set aside
+        (`<name>.unusable`) and one line says so. The optimizer and RNG state are restored
+        only with the checkpoint they were saved with; otherwise (an unreadable
+        `trainer_state.pt`, a fallback) training goes on from the weights with a fresh
+        optimizer, said in one line. When no checkpoint loads, or the run was trained on
+        another env, the run stops with one line and nothing is changed."""
+        from metta.agent.policy_file import CheckpointError, load_policy
+
+        self._trainer_state, state_problem = None, None
+        try:
+            self._trainer_state = self.checkpoints.load_trainer_state()
+        except CheckpointError as error:
+            state_problem = str(error)
+        order = self.checkpoints.resume_order(self._trainer_state)
+        if not order:
+            self._trainer_state = None
+            return None
+        faults: list[tuple[Path, str]] = []
+        loaded = None
+        for epoch, path in order:
+            try:
+                loaded = epoch, path, load_policy(path, device="cpu")
+                break
+            except CheckpointError as error:
+                faults.append((path, str(error)))
+        if loaded is None:
+            raise ConfigError(f"{faults[0][1]}; no other checkpoint of run {self.job.run} loads: remove "
+                              f"{self.run_dir} or pick another run= to start over")
+        epoch, path, policy = loaded
+        self._require_same_env(policy, f"run {self.job.run} ({path})", resuming=True)
+        self._note_other_architecture(policy, agent_cfg)
+        if self._trainer_state is not None and epoch != int(self._trainer_state["epoch"]):
+            self._trainer_state = None  # it goes with a checkpoint that did not load
+        if self.dist.is_main:
+            where = f"resuming from {path.name} (epoch {epoch}) with a fresh optimizer state"
+            if faults:
+                for bad, _ in faults:
+                    self.checkpoints.set_aside(bad)
+                more = f" (and {len(faults) - 1} more unusable checkpoint(s))" if len(faults) > 1 else ""
+                _warn(f"{faults[0][1]}{more}; renamed to <name>.unusable, {where}")
+            elif state_problem:
+                _warn(f"{state_problem}; {where}")
+        return policy, path
+
+    def _load_initial_policy(self, agent_cfg: dict[str, Any]):
+        """The policy a new run starts from; every way it can be unusable is one ConfigError
+        naming `initial_policy.uri` and the file."""
+        from metta.agent.policy_uri import resolve_policies
+
+        wanted = self.job.initial_policy
+        try:
+            spec = resolve_policies(wanted.uri, selector=wanted.selector, metric=wanted.metric)[0]
+            policy = spec.load("cpu")
+        except ValueError as error:  # PolicyStoreError, CheckpointError: already one line naming the file
+            raise ConfigError(f"initial_policy.uri: {error}") from None
+        source = f"initial_policy.uri: {spec.local_checkpoint()}"
+        self._require_same_env(policy, source, resuming=False)
+        differences = architecture_differences(policy.architecture, agent_cfg)
+        if differences:
+            raise ConfigError(f"{source}: saved with another architecture ({', '.join(differences)}); "
+                              f"add {' '.join(_overrides(policy.architecture, agent_cfg))} to start from it")
+        return policy
+
+    def _require_same_env(self, policy, source: str, resuming: bool) -> None:
+        if policy.env_info == self.env_info:
+            return
+        difference = describe_env_difference(policy.env_info, self.env_info)
+        if resuming:
+            raise ConfigError(f"{source}: trained on another env than this one ({difference}); pick another run= "
+                              f"for this env, or remove {self.run_dir} to start over")
+        raise ConfigError(f"{source}: trained on another env than this run's ({difference}); train on its env "
+                          "or start a new policy")
+
+    def _note_other_architecture(self, policy, agent_cfg: dict[str, Any]) -> None:
+        """A resumed run keeps the architecture it was trained with: its weights only fit that."""
+        differences = architecture_differences(policy.architecture, agent_cfg)
+        if differences and self.dist.is_main:
+            _warn(f"run {self.job.run} was trained with {', '.join(differences)}; resuming with its own "
+                  "architecture (the agent settings given are ignored)", prefix="note")
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         opt = self.cfg.optimizer
@@ -147,14 +208,24 @@ class Trainer:
         state = self._trainer_state if self._resumed_from is not None else None
         if state is None:
             return
-        self.epoch, self.agent_steps = int(state["epoch"]), int(state["agent_steps"])
-        if state.get("optimizer"):
-            self.optimizer.load_state_dict(state["optimizer"])
-        rng = state.get("rng")
-        if rng:
-            from metta.rl.checkpoint import restore_rng_state
+        from metta.rl.checkpoint import restore_rng_state
 
-            restore_rng_state(rng)
+        try:
+            epoch, agent_steps = int(state["epoch"]), int(state["agent_steps"])
+            if state.get("optimizer"):
+                self.optimizer.load_state_dict(state["optimizer"])
+            if state.get("rng"):
+                restore_rng_state(state["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+            # A state that reads but does not fit (another optimizer, a damaged entry): the
+            # weights are fine, so go on from them rather than stop.
+            self.optimizer = self._make_optimizer()
+            if self.dist.is_main:
+                _warn(f"{self.checkpoints.trainer_state_path}: trainer state does not fit this run "
+                      f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                      f"resuming from {self._resumed_from.name} with a fresh optimizer state")
+            return
+        self.epoch, self.agent_steps = epoch, agent_steps
 
     def _make_sinks(self, wandb_cfg: WandbConfig, full_config: dict[str, Any]) -> list:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -430,6 +501,58 @@ class Trainer:
         for sink in self.sinks:
             sink.close()
         self.env.close()
+
+
+def _warn(message: str, prefix: str = "warning") -> None:
+    print(f"{prefix}: {message}", file=sys.stderr, flush=True)
+
+
+def architecture_differences(saved, agent_cfg: dict[str, Any]) -> list[str]:
+    """How a saved policy's architecture differs from the run's `agent` config, one phrase per
+    key (`agent=latent_attn_small (this run: fast)`, `agent.hidden_size=32 (this run: 64)`)."""
+    from metta.agent.architectures import parse_architecture
+
+    ours = parse_architecture(agent_cfg).model_dump(mode="json")
+    theirs = saved.model_dump(mode="json")
+    if theirs.get("name") != ours.get("name"):
+        return [f"agent={theirs.get('name')} (this run: {ours.get('name')})"]
+    return [f"agent.{key}={theirs.get(key)} (this run: {ours.get(key)})"
+            for key in sorted(set(ours) | set(theirs)) if ours.get(key) != theirs.get(key)]
+
+
+def _overrides(saved, agent_cfg: dict[str, Any]) -> list[str]:
+    """The command-line overrides that make the run's agent config the saved one."""
+    return [phrase.split(" (this run")[0] for phrase in architecture_differences(saved, agent_cfg)]
+
+
+def describe_env_difference(saved: PolicyEnvInfo, current: PolicyEnvInfo) -> str:
+    """What differs between the env a policy was trained on and this one, shortly."""
+    parts = []
+    if (saved.obs_height, saved.obs_width) != (current.obs_height, current.obs_width):
+        parts.append(f"observation window {saved.obs_height}x{saved.obs_width}, here "
+                     f"{current.obs_height}x{current.obs_width}")
+    for label, theirs, ours in (("actions", saved.action_names, current.action_names),
+                                ("features", saved.feature_names, current.feature_names)):
+        if theirs == ours:
+            continue
+        only_theirs = [name for name in theirs if name not in ours]
+        only_ours = [name for name in ours if name not in theirs]
+        if not only_theirs and not only_ours:
+            parts.append(f"the same {label} in another order")
+            continue
+        shown = []
+        if only_theirs:
+            shown.append(f"only the checkpoint has {_few(only_theirs)}")
+        if only_ours:
+            shown.append(f"only this env has {_few(only_ours)}")
+        parts.append(f"{label}: " + ", ".join(shown))
+    if saved.action_max_args != current.action_max_args and saved.action_names == current.action_names:
+        parts.append(f"action args {list(saved.action_max_args)}, here {list(current.action_max_args)}")
+    return "; ".join(parts) or "its env tables differ"
+
+
+def _few(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 class _SequenceModel(torch.nn.Module):

@@ -12,14 +12,15 @@ Run ids are `<sweep_name>.r.<n>`. A worker claims the lowest free number by crea
 `claim.json` exclusively: `O_CREAT | O_EXCL` on a filesystem, a conditional PUT
 (`If-None-Match: *`) on S3. Exactly one creator wins, so no two workers ever get one id.
 A claimed run without an observation whose heartbeat is older than the timeout belongs to a
-worker that died; the next worker that notices records it as failed.
+worker that died; the next worker that notices records it as failed. A worker's heartbeats
+name its host and pid, so a worker that died on this machine is noticed by the next worker
+started here at once, without waiting for the timeout.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -48,11 +49,13 @@ class LocalBackend(Backend):
         self.root = root
 
     def create(self, path: str, data: bytes) -> bool:
+        from metta.common.uri import temp_path_for
+
         target = self.root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write the content beside, then hard-link it into place: link() fails if the name
         # exists (exclusive like O_EXCL), and readers never see a half-written claim.
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        tmp = temp_path_for(target)  # the shared temp naming: a killed worker's leftover is recognised
         tmp.write_bytes(data)
         try:
             os.link(tmp, target)
@@ -145,6 +148,8 @@ class RunRecord:
     suggestion: dict[str, Any] | None
     observation: dict[str, Any] | None
     heartbeat: float | None
+    # The worker process training it, as its heartbeats name it ({"host", "pid"}), if they do.
+    beater: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -158,6 +163,15 @@ class RunRecord:
     def stale(self, now: float, timeout: float) -> bool:
         last = self.heartbeat or float(self.claim.get("claimed_at", 0))
         return not self.done and now - last > timeout
+
+    def worker_gone(self) -> bool:
+        """Not done, and the worker process its heartbeats name ran on this machine and no
+        longer exists (killed, crashed): no need to wait out the heartbeat timeout."""
+        from metta.common.uri import pid_alive
+
+        beater = self.beater or {}
+        return (not self.done and beater.get("host") == socket.gethostname()
+                and isinstance(beater.get("pid"), int) and not pid_alive(beater["pid"]))
 
 
 class SweepStore:
@@ -202,8 +216,13 @@ class SweepStore:
     def write_suggestion(self, run_id: str, suggestion: dict[str, Any]) -> None:
         self.backend.write(f"runs/{run_id}/suggestion.json", _json(suggestion))
 
-    def heartbeat(self, run_id: str) -> None:
-        self.backend.write(f"runs/{run_id}/heartbeat.json", _json({"at": time.time()}))
+    def heartbeat(self, run_id: str, worker_pid: int | None = None) -> None:
+        """Say the run is alive. A worker that trains the run gives its pid, so that when it
+        dies the next worker on this machine can fail the run at once (`fail_abandoned`)."""
+        beat: dict[str, Any] = {"at": time.time()}
+        if worker_pid is not None:
+            beat.update(host=socket.gethostname(), pid=worker_pid)
+        self.backend.write(f"runs/{run_id}/heartbeat.json", _json(beat))
 
     def record_observation(self, run_id: str, observation: dict[str, Any]) -> bool:
         """Store a run's result once; False if one was recorded already (the first one stands)."""
@@ -221,23 +240,32 @@ class SweepStore:
         beat = _load(self.backend.read(f"runs/{run_id}/heartbeat.json"))
         return RunRecord(run_id, int(number), claim, _load(self.backend.read(f"runs/{run_id}/suggestion.json")),
                          _load(self.backend.read(f"runs/{run_id}/observation.json")),
-                         float(beat["at"]) if beat else None)
+                         float(beat["at"]) if beat else None,
+                         {k: beat[k] for k in ("host", "pid") if k in beat} if beat else None)
 
     def runs(self) -> list[RunRecord]:
         records = [self.run(name) for name in self.backend.list_dirs("runs")]
         return sorted((r for r in records if r is not None), key=lambda r: r.number)
 
     def fail_abandoned(self, timeout: float = HEARTBEAT_TIMEOUT_S, runs: list[RunRecord] | None = None) -> list[str]:
-        """Record runs whose worker stopped (no heartbeat for `timeout` s) as failed.
+        """Record runs whose worker stopped (no heartbeat for `timeout` s, or a worker process
+        on this machine that no longer exists) as failed.
 
         `runs` is a listing the caller has just read (saves reading the record again)."""
         now, failed = time.time(), []
         for record in self.runs() if runs is None else runs:
-            if record.stale(now, timeout) and record.suggestion is not None:
-                observation = {"params": record.params, "score": None, "cost": None,
-                               "failed": True, "reason": f"no heartbeat for {timeout:.0f} s (worker stopped)"}
-                if self.record_observation(record.run_id, observation):
-                    failed.append(record.run_id)
+            if record.suggestion is None:
+                continue
+            if record.worker_gone():
+                reason = (f"worker {record.beater['host']}:{record.beater['pid']} is gone (killed or crashed "
+                          "while training)")
+            elif record.stale(now, timeout):
+                reason = f"no heartbeat for {timeout:.0f} s (worker stopped)"
+            else:
+                continue
+            observation = {"params": record.params, "score": None, "cost": None, "failed": True, "reason": reason}
+            if self.record_observation(record.run_id, observation):
+                failed.append(record.run_id)
         return failed
 
 

@@ -414,3 +414,39 @@ def test_prune_keeps_newest_and_the_resume_point(tmp_path, make_test_policy):
     assert not sidecar_path(manager.path_for(1)).exists()
     with pytest.raises(ValueError):
         manager.prune(0)
+
+
+def test_resume_order_tries_the_states_checkpoint_then_newest_first_and_bad_ones_go_aside(tmp_path, make_test_policy):
+    manager = CheckpointManager("exp", tmp_path)
+    policy = make_test_policy()
+    for epoch in (1, 2, 3, 4):
+        manager.save(policy, epoch, epoch * 10)
+    manager.save_trainer_state({"epoch": 2, "agent_steps": 20})
+    state = manager.load_trainer_state()
+    assert [epoch for epoch, _ in manager.resume_order(state)] == [2, 4, 3, 1]
+    assert [epoch for epoch, _ in manager.resume_order(None)] == [4, 3, 2, 1]
+    moved = manager.set_aside(manager.path_for(4))
+    assert moved.name == "exp:v4.pt.unusable" and moved.is_file()
+    assert not policy_file.sidecar_path(manager.path_for(4)).exists()
+    assert manager.latest() == manager.path_for(3)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_weights_that_are_not_finite_are_refused_naming_file_and_tensor(tmp_path, make_test_policy, value):
+    policy = make_test_policy()
+    name, parameter = next(iter(policy.named_parameters()))
+    with torch.no_grad():
+        parameter.view(-1)[-1] = value
+    path = tmp_path / "exp:v1.pt"
+    save_policy(path, policy, {"epoch": 1})
+    with pytest.raises(CheckpointError) as caught:
+        load_policy(path)
+    assert_one_line_naming(caught.value, str(path))
+    assert repr(name) in str(caught.value) and ("NaN" if value != value else "Inf") in str(caught.value)
+
+
+def test_a_trainer_state_without_epoch_or_steps_is_refused(tmp_path):
+    manager = CheckpointManager("exp", tmp_path)
+    manager.save_trainer_state({"epoch": 3})
+    with pytest.raises(CheckpointError, match="without a valid epoch and agent_steps"):
+        manager.load_trainer_state()

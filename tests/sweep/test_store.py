@@ -4,6 +4,7 @@ observed as failed, first observation wins."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 
 import pytest
@@ -80,3 +81,20 @@ def test_one_run_is_read_by_id(tmp_path):
     store.write_suggestion(run, {"params": {"x": 1}})
     assert store.run(run).params == {"x": 1} and store.run(run).number == 0
     assert store.run("s.r.7") is None and store.run("other.r.0") is None and store.run("s.r.x") is None
+
+
+def test_a_run_whose_worker_process_is_gone_fails_at_once_and_others_wait_for_the_timeout(tmp_path):
+    import subprocess
+    import sys
+
+    store = SweepStore(str(tmp_path), "s")
+    gone, live, unnamed = store.claim_next("a"), store.claim_next("b"), store.claim_next("c")
+    for run in (gone, live, unnamed):
+        store.write_suggestion(run, {"params": {"x": 1}})
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store.heartbeat(gone, worker_pid=int(finished.stdout))  # a worker that has exited
+    store.heartbeat(live, worker_pid=os.getpid())
+    store.heartbeat(unnamed)  # sweep_init's claim: no worker process trains it (devops/train.sh by hand)
+    assert store.fail_abandoned(timeout=600) == [gone]
+    assert "is gone" in store.run(gone).observation["reason"]
+    assert not store.run(live).done and not store.run(unnamed).done

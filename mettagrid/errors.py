@@ -113,8 +113,6 @@ def read_yaml(path: object, loader: object = None) -> object:
     ConfigError naming it (with line and column for a syntax error)."""
     from pathlib import Path
 
-    import yaml
-
     file = Path(str(path))
     if not file.is_file():
         raise ConfigError(f"{shown_path(path)}: no such file")
@@ -124,7 +122,15 @@ def read_yaml(path: object, loader: object = None) -> object:
         raise ConfigError(f"{shown_path(path)}: not a text file (not UTF-8)") from None
     except OSError as error:
         raise ConfigError(f"{shown_path(path)}: cannot be read ({error.strerror})") from None
+    return parse_yaml(text, path, loader)
+
+
+def parse_yaml(text: str, source: object, loader: object = None) -> object:
+    """The data of YAML text read from `source`; a YamlSyntaxError (`source:line:col: what`)
+    if it does not parse."""
+    import yaml
+
     try:
         return yaml.load(text, Loader=loader or yaml.SafeLoader)
     except yaml.YAMLError as error:
-        raise YamlSyntaxError(yaml_error_line(error, path)) from None
+        raise YamlSyntaxError(yaml_error_line(error, source)) from None

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from mettagrid.env_configs import CONFIGS_DIR
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, read_yaml
 
 # ---------------------------------------------------------------------------------------------
 # notes: what did not come across
@@ -101,16 +101,10 @@ UPSTREAM_RESOLVERS: dict[str, Callable[..., Any]] = {
 
 
 def load_upstream(path: str) -> dict[str, Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path}: no such file")
     # OmegaConf's YAML rules (a SafeLoader that reads `1e-12` as a float), as the original read its files.
     from omegaconf._utils import get_yaml_loader
 
-    try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=get_yaml_loader())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, get_yaml_loader())
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a YAML mapping at the top")
     return data

@@ -32,7 +32,7 @@ from metta.sweep.lifecycle import (
     write_overrides_file,
 )
 from metta.sweep.store import SweepStore
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_LAUNCHER = ROOT / "devops" / "train.sh"
@@ -51,15 +51,9 @@ def job_from_cfg(cfg: DictConfig) -> SweepJobConfig:
     metric = data.pop("metric", None)
     params_file = data.pop("sweep_params", None)
     if params_file:
-        import yaml
-
-        path = Path(params_file)
-        if not path.is_file():
+        if not Path(params_file).is_file():
             raise ConfigError(f"sweep_params: {params_file}: no such file")
-        try:
-            data["sweep"] = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"sweep_params: {params_file}: not YAML ({str(error).splitlines()[0]})") from None
+        data["sweep"] = read_yaml(params_file) or {}
     if metric:
         data["sweep"] = {**(data.get("sweep") or {}), "metric": metric}
     return parse_job(data)

@@ -154,15 +154,11 @@ def emit_maps(configs_and_meta, args, stem: str) -> None:
 def load_builder_yaml(path: str) -> tuple[dict[str, Any], str]:
     """A map builder mapping from a YAML file holding a builder (`type: ...`) or a whole env
     config (`game.map_builder`)."""
-    import yaml
+    from mettagrid.errors import read_yaml
 
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).is_file():
         raise ConfigError(f"CONFIG: {path}: no such file")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"CONFIG: {path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path)
     if isinstance(data, dict) and "type" in data:
         return data, "map builder"
     builder = (data or {}).get("game", {}).get("map_builder") if isinstance(data, dict) else None
@@ -216,6 +212,8 @@ def gen_scene_main(argv: list[str] | None = None) -> int:
             config = load_scene(args.scene, args.width, args.height, overrides or None)
         except ValidationError as error:
             raise ConfigError(describe_validation_error(error, source=args.scene)) from None
+        except ConfigError:
+            raise  # already names its file (`scene.yaml:3:1: not valid YAML: ...`)
         except (ValueError, FileNotFoundError) as error:
             raise ConfigError(f"SCENE: {str(error).splitlines()[0]}") from None
         stem = scene_stem(args.scene)

@@ -36,10 +36,25 @@ def find_inputs(paths: list[str]) -> list[Path]:
         elif path.is_file():
             if not _wanted(path):
                 raise ConfigError(f"{name}: not an image or a stored map ({', '.join((*IMAGE_TYPES, *MAP_SUFFIXES))})")
+            if not _is_image(path):
+                _check_map(path)
             found.append(path)
         else:
             raise ConfigError(f"{name}: no such file or directory")
     return found
+
+
+def _check_map(path: Path) -> None:
+    """A map named on the command line that cannot be rendered is refused up front, with the
+    reason (e.g. `map.yaml:2:6: front matter is not valid YAML: ...`)."""
+    from mettagrid.map_builder.ascii import parse_stored_map
+
+    try:
+        parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
+    except ValueError as error:
+        raise ConfigError(str(error).splitlines()[0]) from None
 
 
 def _is_map(path: Path) -> bool:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from metta.common.cli_parser import CliParser
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Path(".metta") / "settings.yaml"
 # What `metta install` installs: the extras of pyproject.toml passed to devops/setup.sh.
@@ -269,9 +271,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="metta", description=__doc__.splitlines()[0],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                  epilog="\n".join(__doc__.splitlines()[2:]))
+    top = CliParser(prog="metta", description=__doc__.splitlines()[0],
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog="\n".join(__doc__.splitlines()[2:]))
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, run: Callable[[argparse.Namespace], int], help_text: str, **kwargs) -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from metta.common.config_table import GROUPS, JOBS, TOOLS, load, register_schema_defaults
 from mettagrid.env_configs import CONFIGS_DIR, compose_config
-from mettagrid.errors import ConfigError, describe_validation_error
+from mettagrid.errors import ConfigError, YamlSyntaxError, describe_validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -38,7 +38,7 @@ def compose_job(config_name: str | None, overrides: list[str], return_hydra_conf
     ConfigError."""
     register_schema_defaults(config_name if config_name in JOBS else None)
     source = f"configs/{config_name}.yaml" if config_name else "command line"
-    return compose_config(config_name, normalize_overrides(overrides, config_name), source,
+    return compose_config(config_name, normalize_overrides(overrides, config_name, search_dirs), source,
                           return_hydra_config=return_hydra_config, search_dirs=search_dirs)
 
 
@@ -78,16 +78,17 @@ def _bracket_depth(text: str) -> int:
     return text.count("[") - text.count("]")
 
 
-def normalize_overrides(overrides: list[str], job: str | None = None) -> list[str]:
+def normalize_overrides(overrides: list[str], job: str | None = None, search_dirs: tuple[Path, ...] = ()) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning, also for groups of a `--config-dir` (`-cd`) given on the line.
+    keep their meaning, also for groups of a `--config-dir` (`-cd`) given on the line or in
+    `search_dirs`.
     `<group>=null` (`sim=null`: no evaluations) is Hydra's `~<group>`. A list the shell split
     at its spaces is joined back first (`rejoin_split_lists`). Below one of the job's
     `open_keys` (free-form mappings) a dotted override adds the key: `++` too."""
     open_keys = JOBS[job].open_keys if job in JOBS else ()
-    dirs = [CONFIGS_DIR]
+    dirs = [CONFIGS_DIR, *search_dirs]
     for flag, value in zip(overrides, overrides[1:] + [""]):
         if flag in ("--config-dir", "-cd"):
             dirs.append(Path(value))
@@ -142,6 +143,8 @@ def map_file_overrides(override: str) -> list[str]:
         raise ConfigError(f"{key}: {value}: no such map file ({path})")
     try:
         grid, _ = parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except YamlSyntaxError:
+        raise  # `map.yaml:2:6: not valid YAML: ...` names the file already
     except (ValueError, UnicodeDecodeError) as error:
         raise ConfigError(f"{key}: {str(error).splitlines()[0]}") from None
     game = key.removesuffix("map")

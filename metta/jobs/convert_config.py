@@ -16,7 +16,6 @@ Each kind is a row of `CONVERTERS`: a detector, a converter and a validator.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from metta.common.cli_parser import CliParser
 from mettagrid.env_configs import CONFIGS_DIR
 from mettagrid.errors import ConfigError, read_yaml
 
@@ -714,8 +714,8 @@ def convert_file(path: str, kind: str | None = None, overrides: list[str] = ()) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/convert_config.py",
-                                     description="Convert an env, trainer or agent YAML of the original (mid-2025) "
+    parser = CliParser(prog="tools/convert_config.py",
+                       description="Convert an env, trainer or agent YAML of the original (mid-2025) "
                                                  "into this project's config; the result goes to stdout.")
     parser.add_argument("path", help="The original's YAML file")
     parser.add_argument("overrides", nargs="*",

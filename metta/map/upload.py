@@ -9,7 +9,6 @@ to `$METTA_MAP_IMAGES_URI`, or to the original's destination when that is unset.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from metta.common.cli_parser import CliParser
 from metta.map.storage import MAP_SUFFIXES
 from mettagrid.errors import ConfigError
 
@@ -91,7 +91,7 @@ def png_bytes(path: Path, cell_size: int) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/upload_map_imgs.py", description=__doc__.splitlines()[0])
+    parser = CliParser(prog="tools/upload_map_imgs.py", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["."], help="PNG files, stored maps or directories (default: .)")
     parser.add_argument("--s3-prefix", default=os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX,
                         help=f"s3://bucket/prefix to upload to (default: ${PREFIX_ENV}, else {DEFAULT_PREFIX})")

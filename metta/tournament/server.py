@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from metta.common.cli_parser import CliParser
 from metta.common.uri import first_line
 from metta.tournament.bundle import BundleError, read_manifest
 from metta.tournament.db import (
@@ -439,8 +440,8 @@ async def serve(args: argparse.Namespace, db: Database) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m metta.tournament.server", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="python -m metta.tournament.server", description=__doc__.split("\n\n")[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="SQLite database file (created when missing)")
     parser.add_argument("--storage", help="Directory for uploaded bundles (required to serve)")
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default: loopback only)")

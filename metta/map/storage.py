@@ -59,7 +59,10 @@ def load_map(uri: str, seed: int | None = None, key: str = "URI") -> tuple[np.nd
 
 
 def _load_s3(uri: str, chooser: random.Random, key: str) -> tuple[np.ndarray, dict[str, Any], str]:
-    bucket, object_key = parse_s3_uri(uri)
+    try:
+        bucket, object_key = parse_s3_uri(uri)
+    except ValueError as error:  # s3:// without a bucket
+        raise ConfigError(f"{key}: {error}") from None
     client = make_s3_client()
     try:
         if is_directory_uri(uri):

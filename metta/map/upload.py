@@ -111,6 +111,10 @@ def upload(args) -> int:
     prefix = args.s3_prefix
     if not prefix.startswith("s3://"):
         raise ConfigError(f"--s3-prefix: {prefix}: must be an s3://bucket/prefix URI")
+    try:
+        parse_s3_uri(prefix)
+    except ValueError as error:  # s3:// without a bucket: refused before anything is rendered
+        raise ConfigError(f"--s3-prefix: {error}") from None
     inputs = find_inputs(args.paths)
     if not inputs:
         print("upload_map_imgs: nothing to upload (no images or stored maps found)", file=sys.stderr)

@@ -177,7 +177,9 @@ def train_command(job: SweepJobConfig, run_id: str, params: dict[str, Any]) -> l
     wandb = ["wandb.enabled=false"] if job.wandb_mode == "off" else [
         f"wandb.mode={job.wandb_mode}", *([f"wandb.entity={job.wandb_entity}"] if job.wandb_entity else []),
         f"wandb.project={job.wandb_project}", f"wandb.group={job.sweep_name}", f"wandb.name={run_id}"]
-    return [str(TRAIN_LAUNCHER), f"run={run_id}", f"train_dir={job.train_dir}", *wandb, *job.train_overrides(),
+    # Absolute: the launcher runs from the checkout (cwd=ROOT), the run directory is the user's.
+    train_dir = Path(job.train_dir).expanduser().resolve()
+    return [str(TRAIN_LAUNCHER), f"run={run_id}", f"train_dir={train_dir}", *wandb, *job.train_overrides(),
             *override_args(params)]
 
 

@@ -81,8 +81,15 @@ def compose_config(
 
 
 def hydra_error_line(error: BaseException) -> str:
-    # Hydra's message is a sentence plus a hint ("To append to your config use +key=...").
+    # Hydra's message is a sentence plus a hint ("To append to your config use +key=..."), or
+    # for an unknown group option the sentence, "Available options in 'group':" and one option
+    # per line: the options are what the user needs, so they are kept, comma-separated.
+    # Hydra's "Config search path:" listing that may follow says nothing the user can act on.
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    lines = lines[:next((i for i, line in enumerate(lines) if line.startswith("Config search path")), len(lines))]
+    if len(lines) > 2 and lines[1].startswith("Available options") and lines[1].endswith(":"):
+        options = [line for line in lines[2:] if not line.startswith("_")]  # `_schema`: the defaults, not a choice
+        return f"{lines[0]} {lines[1]} {', '.join(options)}"
     return " ".join(lines[:2])
 
 

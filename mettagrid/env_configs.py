@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mettagrid.config import EnvConfig, load_env_config
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, YamlSyntaxError, yaml_error_line
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS_DIR = PROJECT_ROOT / "configs"
@@ -53,26 +53,43 @@ def list_env_names() -> list[str]:
 
 
 def compose_config(
-    config_name: str | None, overrides: list[str], source: str, return_hydra_config: bool = False
+    config_name: str | None, overrides: list[str], source: str, return_hydra_config: bool = False,
+    search_dirs: tuple[Path, ...] = (),
 ):
     """Compose `configs/<config_name>.yaml` (or only the overrides, when None) with Hydra's
-    compose API. Every composition in the project goes through here, so that every Hydra
-    error reaches the user as one `ConfigError` line starting with `source`."""
+    compose API, also finding configs in `search_dirs` (a tool's `--config-dir`). Every
+    composition in the project goes through here, so that every Hydra error reaches the user
+    as one `ConfigError` line starting with `source`, and a file that is not YAML as
+    `file:line:col: what` (Hydra lets PyYAML's four-line error through unchanged)."""
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    overrides = list(overrides)
+    if search_dirs:
+        overrides.append("hydra.searchpath=[" + ",".join(f"'file://{d.resolve()}'" for d in search_dirs) + "]")
     try:
         with isolated_hydra(), initialize_config_dir(config_dir=str(CONFIGS_DIR), version_base="1.3"):
-            return compose(config_name=config_name, overrides=list(overrides),
-                           return_hydra_config=return_hydra_config)
+            return compose(config_name=config_name, overrides=overrides, return_hydra_config=return_hydra_config)
+    except yaml.YAMLError as error:
+        raise YamlSyntaxError(yaml_error_line(error)) from None
     except (HydraException, OmegaConfBaseException) as error:
+        if isinstance(error.__cause__, yaml.YAMLError):
+            raise YamlSyntaxError(yaml_error_line(error.__cause__)) from None
         raise ConfigError(f"{source}: {hydra_error_line(error)}") from None
 
 
 def hydra_error_line(error: BaseException) -> str:
-    # Hydra's message is a sentence plus a hint ("To append to your config use +key=...").
+    # Hydra's message is a sentence plus a hint ("To append to your config use +key=..."), or
+    # for an unknown group option the sentence, "Available options in 'group':" and one option
+    # per line: the options are what the user needs, so they are kept, comma-separated.
+    # Hydra's "Config search path:" listing that may follow says nothing the user can act on.
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    lines = lines[:next((i for i, line in enumerate(lines) if line.startswith("Config search path")), len(lines))]
+    if len(lines) > 2 and lines[1].startswith("Available options") and lines[1].endswith(":"):
+        options = [line for line in lines[2:] if not line.startswith("_")]  # `_schema`: the defaults, not a choice
+        return f"{lines[0]} {lines[1]} {', '.join(options)}"
     return " ".join(lines[:2])
 
 

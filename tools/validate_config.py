@@ -12,7 +12,7 @@ exec "${py:-python3}" "$0" "$@"
   ./tools/validate_config.py configs/train_job.yaml trainer.batch_size=4096 agent=latent_attn_small
 
 The YAML goes to stdout; every problem goes to stderr as one line, `file: dotted.key: why`.
-Exit code: 0 clean, 1 problems found, 2 no such config.
+Exit code: 0 clean, 1 problems found, 2 no such config or a file that is not YAML (one line, file:line:col).
 """
 
 import sys

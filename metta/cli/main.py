@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from metta.common.cli_parser import CliParser
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Path(".metta") / "settings.yaml"
 # What `metta install` installs: the extras of pyproject.toml passed to devops/setup.sh.
@@ -141,16 +143,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     for program in ("chromium", "chromedriver", "uv", "git"):
         rows.append((program, shutil.which(program) or "not found"))
     settings = args.root / SETTINGS
+    problem = None
     if settings.is_file():
-        import yaml
+        from mettagrid.errors import ConfigError, read_yaml
 
-        saved = yaml.safe_load(settings.read_text()) or {}
-        rows.append(("settings", f"{settings}: hardware={saved.get('hardware')} wandb={saved.get('wandb')}"))
+        try:
+            saved = read_yaml(settings) or {}
+            if not isinstance(saved, dict):
+                raise ConfigError(f"{settings}: expected a mapping (hardware: ..., wandb: ...)")
+            rows.append(("settings", f"{settings}: hardware={saved.get('hardware')} wandb={saved.get('wandb')}"))
+        except ConfigError as error:
+            problem = f"{error} (write it anew: metta configure)"
+            rows.append(("settings", "unreadable (see the error below)"))
     else:
         rows.append(("settings", "none (metta configure)"))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+    if problem:  # the report is still worth showing; the exit code says something is wrong
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -269,9 +281,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="metta", description=__doc__.splitlines()[0],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                  epilog="\n".join(__doc__.splitlines()[2:]))
+    top = CliParser(prog="metta", description=__doc__.splitlines()[0],
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog="\n".join(__doc__.splitlines()[2:]))
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, run: Callable[[argparse.Namespace], int], help_text: str, **kwargs) -> argparse.ArgumentParser:

@@ -17,11 +17,12 @@ import argparse
 import sys
 
 from metta.cogames import game_commands, tournament_commands
+from metta.common.cli_parser import CliParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cogames", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="cogames", description=__doc__.splitlines()[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     game_commands.add_commands(commands)
     tournament_commands.add_commands(commands)

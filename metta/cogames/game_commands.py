@@ -83,12 +83,40 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+# A `-p` value that names a file: a checkpoint's suffix, or a path written as one.
+CHECKPOINT_SUFFIXES = (".pt", ".zip", ".gz")
+POLICY_CHOICES = ("a built-in name (`cogames policies` lists them), a checkpoint .pt, a run directory, "
+                  "or a URI (file://, s3://, wandb://, metta://policy/<name>)")
+
+
+def check_policy_text(text: str) -> str:
+    """What `-p` names, refused up front when it cannot be a policy: a path that does not exist,
+    or a Python class path (`my_module.MyPolicy`, `class=my_module.MyPolicy`: the original's
+    spelling, but policies here are built-ins or checkpoints, never code to import).
+    `class=NAME` of a built-in is that built-in."""
+    from metta.cogames.tournament_commands import PYTHON_CLASS
+
+    text = text.strip()
+    if not text:
+        raise CommandError(f"-p: empty; give {POLICY_CHOICES}")
+    bare = text.removeprefix("class=")
+    if "://" in bare or VERSIONED_RUN.fullmatch(bare) or Path(bare.split("?")[0]).exists():
+        return bare
+    path_like = bare.startswith((".", "/", "~")) or "/" in bare or bare.endswith(CHECKPOINT_SUFFIXES)
+    if path_like:
+        raise CommandError(f"-p {text}: no such file or directory (give {POLICY_CHOICES})")
+    if PYTHON_CLASS.fullmatch(bare.split("?")[0]):
+        raise CommandError(f"-p {text}: a Python class path; cogames plays built-in policies and trained "
+                           f"checkpoints, not classes (give {POLICY_CHOICES})")
+    return bare
+
+
 def resolve_policy(text: str):
     """A PolicySpec for a bare built-in name (`role`, `miner?gear=2`), a URI, a checkpoint path,
     or a run directory with a version (`./train_dir/my_run:v5`)."""
     from metta.agent.policy_uri import BUILTIN_PREFIX, resolve_policies
 
-    uri = expand_versioned_run(text)  # a checkpoint path when it was `run_dir:vN`
+    uri = expand_versioned_run(check_policy_text(text))  # a checkpoint path when it was `run_dir:vN`
     if "://" not in uri and not Path(uri.split("?")[0]).exists() and not uri.startswith((".", "/")):
         uri = BUILTIN_PREFIX + uri
     elif "://" not in uri:

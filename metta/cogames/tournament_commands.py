@@ -19,12 +19,15 @@ from metta.tournament.client import (
     DEFAULT_SERVER,
     BundleError,
     Login,
+    LoginFileError,
     TournamentClient,
     TournamentError,
     bundle_policy,
+    check_server_url,
     load_login,
     parse_policy_ref,
     save_login,
+    token_file_path,
     validate_bundle,
 )
 from mettagrid.errors import ConfigError
@@ -99,8 +102,18 @@ def _client(need_login: bool = True) -> TournamentClient:
 
 
 def cmd_login(args) -> None:
-    login = _login()
-    server = (args.server or (login.server if login else DEFAULT_SERVER)).rstrip("/")
+    if args.server is not None:
+        try:
+            check_server_url(args.server)
+        except ValueError as error:
+            raise CommandError(f"--server {error}") from None
+    try:
+        login = load_login()
+    except LoginFileError as error:
+        if not token_file_path().is_file():
+            raise CommandError(str(error)) from None  # a directory, say: no login can be written there
+        login = None  # a damaged login file: this login replaces it
+    server = check_server_url(args.server or (login.server if login else DEFAULT_SERVER))
     if login and not args.token and login.server == server and args.user in (None, login.user):
         try:  # logging in again where the stored token still works is not a second sign-up
             TournamentClient(server, login.token).whoami()
@@ -133,7 +146,7 @@ def cmd_upload(args) -> None:
             raise CommandError(f"upload: {args.policy} looks like a Python class; the server runs nothing from a "
                                "bundle, so upload a trained checkpoint (a run directory or .pt) or a built-in "
                                "(metta://policy/<name>)")
-        bundle = bundle_policy(_upload_source(args.policy), extra_files=args.file)
+        bundle = bundle_policy(_upload_source(args.policy), extra_files=args.file)  # refuses a bad -p first
         manifest = validate_bundle(bundle, env=args.mission)
     except BundleError as error:
         raise CommandError(f"upload: {error}") from None
@@ -154,9 +167,9 @@ def _upload_source(policy: str) -> str:
     """What `-p` names, for bundle_policy: a built-in's bare name (`role`, `miner?gear=2`), as
     `cogames play -p` takes it, becomes its metta://policy/ URI; `run_dir:vN` that checkpoint."""
     from metta.agent.builtin_names import BUILTIN_PREFIX, BuiltinNameError, parse_builtin
-    from metta.cogames.game_commands import expand_versioned_run
+    from metta.cogames.game_commands import check_policy_text, expand_versioned_run
 
-    source = expand_versioned_run(policy)
+    source = expand_versioned_run(check_policy_text(policy))
     if "://" in source or Path(source.split("?")[0]).exists():
         return source
     try:

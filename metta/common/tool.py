@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from metta.common.config_table import GROUPS, JOBS, TOOLS, load, register_schema_defaults
 from mettagrid.env_configs import CONFIGS_DIR, compose_config
-from mettagrid.errors import ConfigError, describe_validation_error
+from mettagrid.errors import ConfigError, YamlSyntaxError, describe_validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -31,13 +31,15 @@ def to_container(node: Any) -> Any:
 # composing
 
 
-def compose_job(config_name: str | None, overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+def compose_job(config_name: str | None, overrides: list[str], return_hydra_config: bool = False,
+                search_dirs: tuple[Path, ...] = ()) -> DictConfig:
     """Compose a job config (or, with None, only the overrides) with the schema defaults in
-    place; a Hydra error is a one-line ConfigError."""
+    place, also finding configs in `search_dirs` (`--config-dir`); a Hydra error is a one-line
+    ConfigError."""
     register_schema_defaults(config_name if config_name in JOBS else None)
     source = f"configs/{config_name}.yaml" if config_name else "command line"
-    return compose_config(config_name, normalize_overrides(overrides, config_name), source,
-                          return_hydra_config=return_hydra_config)
+    return compose_config(config_name, normalize_overrides(overrides, config_name, search_dirs), source,
+                          return_hydra_config=return_hydra_config, search_dirs=search_dirs)
 
 
 def rejoin_split_lists(words: list[str]) -> list[str]:
@@ -76,16 +78,17 @@ def _bracket_depth(text: str) -> int:
     return text.count("[") - text.count("]")
 
 
-def normalize_overrides(overrides: list[str], job: str | None = None) -> list[str]:
+def normalize_overrides(overrides: list[str], job: str | None = None, search_dirs: tuple[Path, ...] = ()) -> list[str]:
     """`+key=value` for a key the schema already has means "set it": Hydra would refuse to
     append a key that exists, and since every schema key exists now, the original's
     `+eval_db_uri=...` spelling becomes `++` (add or set). Group choices (`+sim=arena`)
-    keep their meaning, also for groups of a `--config-dir` (`-cd`) given on the line.
+    keep their meaning, also for groups of a `--config-dir` (`-cd`) given on the line or in
+    `search_dirs`.
     `<group>=null` (`sim=null`: no evaluations) is Hydra's `~<group>`. A list the shell split
     at its spaces is joined back first (`rejoin_split_lists`). Below one of the job's
     `open_keys` (free-form mappings) a dotted override adds the key: `++` too."""
     open_keys = JOBS[job].open_keys if job in JOBS else ()
-    dirs = [CONFIGS_DIR]
+    dirs = [CONFIGS_DIR, *search_dirs]
     for flag, value in zip(overrides, overrides[1:] + [""]):
         if flag in ("--config-dir", "-cd"):
             dirs.append(Path(value))
@@ -140,6 +143,8 @@ def map_file_overrides(override: str) -> list[str]:
         raise ConfigError(f"{key}: {value}: no such map file ({path})")
     try:
         grid, _ = parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except YamlSyntaxError:
+        raise  # `map.yaml:2:6: not valid YAML: ...` names the file already
     except (ValueError, UnicodeDecodeError) as error:
         raise ConfigError(f"{key}: {str(error).splitlines()[0]}") from None
     game = key.removesuffix("map")
@@ -148,17 +153,67 @@ def map_file_overrides(override: str) -> list[str]:
             f"{game}num_agents={count_agents(grid)}"]
 
 
+# Hydra flags that change which configs are composed: those lines are left to Hydra alone.
+_COMPOSITION_FLAGS = ("--config-name", "-cn", "--config-path", "-cp", "--experimental-rerun",
+                      "--shell-completion", "-sc")
+# Flags that take the next word as their value (`--cfg job`, `--package trainer`).
+_FLAGS_WITH_VALUE = ("--cfg", "-c", "--package", "-p", "--info", "-i")
+
+
 def precheck_overrides(config_name: str, argv: list[str]) -> None:
     """Compose `config_name` with the command line's overrides once, before `@hydra.main` does.
 
     Hydra reports an override of a missing key (`trainer.learning_rat=1`) as a multi-line
-    message; composing here first turns it into one line naming the key, and exit code 2.
-    Command lines with Hydra flags (`--help`, `--cfg job`, `-m`) are left to Hydra.
+    message and a config file that is not YAML as a traceback; composing here first turns
+    either into one line (`file:line:col: what` for the YAML), and exit code 2. The configs
+    of `--config-dir` are composed too; under `-m` each sweep `key=a,b` with its first value.
     """
-    overrides = argv[1:]
-    if any(arg.startswith("-") for arg in overrides):
+    words = argv[1:]
+    if any(word.split("=", 1)[0] in _COMPOSITION_FLAGS for word in words):
         return
-    exit_on_config_error(compose_job, config_name, overrides)
+    search_dirs, overrides, flags = [], [], []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word in ("--config-dir", "-cd") or word.startswith("--config-dir="):
+            value = word.split("=", 1)[1] if "=" in word else (words[index + 1] if index + 1 < len(words) else "")
+            index += 1 if "=" in word else 2
+            if not Path(value).is_dir():
+                refuse(f"--config-dir: {value or '(nothing)'}: no such directory (give the folder holding your "
+                       f"config groups)")
+            search_dirs.append(Path(value))
+            continue
+        if word.startswith("-"):
+            flags.append(word)
+            takes_value = word in _FLAGS_WITH_VALUE and index + 1 < len(words) and "=" not in words[index + 1]
+            index += 2 if takes_value else 1
+            continue
+        overrides.append(word)
+        index += 1
+    if "-m" in flags or "--multirun" in flags:
+        overrides = _first_of_sweeps(overrides)
+    exit_on_config_error(compose_job, config_name, overrides, False, tuple(search_dirs))
+
+
+def _first_of_sweeps(overrides: list[str]) -> list[str]:
+    """`-m` lines: each sweep override (`worker=w0,w1`, `x=range(1,3)`) with its first value,
+    so the line composes as one job would."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return overrides  # Hydra will say what is wrong with the override
+    out = []
+    for override, text in zip(parsed, overrides):
+        if override.is_sweep_override():
+            first = next(iter(override.sweep_string_iterator()), None)
+            if first is None:
+                continue
+            text = f"{override.get_key_element()}={first}"
+        out.append(text)
+    return out
 
 
 def hydra_tool(script: str) -> None:
@@ -187,8 +242,13 @@ def exit_on_config_error(run, *args: Any) -> Any:
     try:
         return run(*args)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        refuse(str(error))
+
+
+def refuse(message: str) -> None:
+    """The end of a tool given bad input: `error: <message>` on stderr, exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The one place that reads and writes by URI: local paths, `file://` and `s3://`.
 
-- Names: `uri_scheme`, `local_path`, `parse_s3_uri`, `join_destination`.
+- Names: `uri_scheme`, `local_path`, `parse_s3_uri`, `check_destination`, `join_destination`.
 - Local writes are atomic (`atomic_path`, `atomic_write`): a temporary file beside the
   target, fsynced, then renamed over it, so a reader or a crash sees the old file or the
   new one, never half of one. What a killed writer leaves (`.metta-tmp.*`) is removed by
@@ -55,6 +55,18 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not bucket:
         raise ValueError(f"{uri}: an s3:// URI needs a bucket name (s3://bucket/key)")
     return bucket, key
+
+
+def check_destination(uri: str) -> str:
+    """`uri` when it can be written to: a local path, `file://` or `s3://bucket/...`; else a
+    one-line ValueError saying what to write instead. For pydantic validators of output keys
+    (checked when the config is read, not after the work that fills them)."""
+    scheme = uri_scheme(uri)
+    if scheme == "s3":
+        parse_s3_uri(uri)
+    elif scheme != "file":
+        raise ValueError(f"{uri}: unknown URI scheme {scheme!r} (use a local path, file:// or s3://bucket/...)")
+    return uri
 
 
 def join_destination(prefix: str, name: str) -> str:

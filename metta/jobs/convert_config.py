@@ -16,7 +16,6 @@ Each kind is a row of `CONVERTERS`: a detector, a converter and a validator.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from collections.abc import Callable
@@ -25,8 +24,9 @@ from typing import Any
 
 import yaml
 
+from metta.common.cli_parser import CliParser
 from mettagrid.env_configs import CONFIGS_DIR
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, read_yaml
 
 # ---------------------------------------------------------------------------------------------
 # notes: what did not come across
@@ -101,16 +101,10 @@ UPSTREAM_RESOLVERS: dict[str, Callable[..., Any]] = {
 
 
 def load_upstream(path: str) -> dict[str, Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path}: no such file")
     # OmegaConf's YAML rules (a SafeLoader that reads `1e-12` as a float), as the original read its files.
     from omegaconf._utils import get_yaml_loader
 
-    try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=get_yaml_loader())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, get_yaml_loader())
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a YAML mapping at the top")
     return data
@@ -720,8 +714,8 @@ def convert_file(path: str, kind: str | None = None, overrides: list[str] = ()) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/convert_config.py",
-                                     description="Convert an env, trainer or agent YAML of the original (mid-2025) "
+    parser = CliParser(prog="tools/convert_config.py",
+                       description="Convert an env, trainer or agent YAML of the original (mid-2025) "
                                                  "into this project's config; the result goes to stdout.")
     parser.add_argument("path", help="The original's YAML file")
     parser.add_argument("overrides", nargs="*",

@@ -7,7 +7,6 @@ decides; without git, the usual build and cache folders are left out.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -15,6 +14,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
+
+from metta.common.cli_parser import CliParser
 
 # Left out when git cannot say what is ignored.
 FALLBACK_SKIP_DIRS = frozenset({".git", ".venv", "venv", "__pycache__", "build", "dist", ".pytest_cache",
@@ -109,7 +110,7 @@ def dump(paths: Iterable[str], extensions: Iterable[str] | None = None, out: Tex
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="dump_src.py", description="Print files as <file: path> ... </file> blocks (binary and git-ignored files skipped)."
     )
     parser.add_argument("paths", nargs="+", help="files or directories (walked recursively, sorted)")

@@ -204,11 +204,12 @@ def run_play_job(job: PlayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any
 
 def _play_headless(job: PlayJobConfig, log) -> dict[str, Any]:
     """No display (and no replay_job.serve=true): nobody can drive an agent, so the policy plays
-    every agent, the episode is written as a replay, and the way to play over ssh is printed."""
-    print(f"play: no display here, so nobody can take agent {job.controlled_agent}; recording "
+    every agent, the episode is written as a replay, and the way to play over ssh is printed.
+    The notice comes once the env and policy are known to work: a bad one is then the only line."""
+    replay = record_policy_replay(job, log)
+    print(f"play: no display here, so nobody could take agent {job.controlled_agent}; recorded "
           f"{job.policy_uri} playing every agent instead. To play from a browser elsewhere: "
           f"./tools/play.py replay_job.serve=true (and ssh -L {job.port}:localhost:{job.port})", file=log)
-    replay = record_policy_replay(job, log)
     written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"], prefix="play"), log)
     return {"replay": written, "url": None, "steps": 0}
 

@@ -30,7 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from metta.common.config_table import JOBS, load, tool_for_job
 from metta.recipes import CommandCall
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, YamlSyntaxError
 
 # Tool names as typed -> the recipe function that serves them.
 ALIASES = {"eval": "evaluate", "sim": "evaluate", "eval_remote": "evaluate"}
@@ -180,6 +180,8 @@ def compose(config_name: str, overrides: list[str]) -> DictConfig:
 
     try:
         return compose_job(config_name, overrides)
+    except YamlSyntaxError:
+        raise  # `file:line:col: not valid YAML: ...`, the file is the point
     except ConfigError as error:
         raise UsageError(str(error).split(": ", 1)[-1]) from None
 

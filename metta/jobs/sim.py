@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from metta.common.tool import validate_job
+from metta.common.uri import check_destination
 from mettagrid.errors import ConfigError
 
 
@@ -31,6 +32,11 @@ class SimJobConfig(BaseModel):
     replay_dir: str | None = Field(None, description="Directory or s3:// prefix for one replay file per episode")
     num_workers: PositiveInt | None = Field(None, description="Worker processes; None = min(cores, simulations)")
     num_episodes: PositiveInt | None = Field(None, description="Episodes per simulation; None = the suite's")
+
+    @field_validator("stats_db_uri", "replay_dir")
+    @classmethod
+    def _writable(cls, value: str | None) -> str | None:
+        return None if value is None else check_destination(value)
 
     @field_validator("policy_uris", mode="before")
     @classmethod

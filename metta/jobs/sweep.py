@@ -33,7 +33,7 @@ from metta.sweep.lifecycle import (
     write_overrides_file,
 )
 from metta.sweep.store import SweepStore
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_LAUNCHER = ROOT / "devops" / "train.sh"
@@ -52,15 +52,9 @@ def job_from_cfg(cfg: DictConfig) -> SweepJobConfig:
     metric = data.pop("metric", None)
     params_file = data.pop("sweep_params", None)
     if params_file:
-        import yaml
-
-        path = Path(params_file)
-        if not path.is_file():
+        if not Path(params_file).is_file():
             raise ConfigError(f"sweep_params: {params_file}: no such file")
-        try:
-            data["sweep"] = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"sweep_params: {params_file}: not YAML ({str(error).splitlines()[0]})") from None
+        data["sweep"] = read_yaml(params_file) or {}
     if metric:
         data["sweep"] = {**(data.get("sweep") or {}), "metric": metric}
     return parse_job(data)
@@ -195,7 +189,9 @@ def train_command(job: SweepJobConfig, run_id: str, params: dict[str, Any]) -> l
     wandb = ["wandb.enabled=false"] if job.wandb_mode == "off" else [
         f"wandb.mode={job.wandb_mode}", *([f"wandb.entity={job.wandb_entity}"] if job.wandb_entity else []),
         f"wandb.project={job.wandb_project}", f"wandb.group={job.sweep_name}", f"wandb.name={run_id}"]
-    return [str(TRAIN_LAUNCHER), f"run={run_id}", f"train_dir={job.train_dir}", *wandb, *job.train_overrides(),
+    # Absolute: the launcher runs from the checkout (cwd=ROOT), the run directory is the user's.
+    train_dir = Path(job.train_dir).expanduser().resolve()
+    return [str(TRAIN_LAUNCHER), f"run={run_id}", f"train_dir={train_dir}", *wandb, *job.train_overrides(),
             *override_args(params)]
 
 

@@ -23,7 +23,7 @@ import yaml
 from metta.common.config_table import GROUPS
 from metta.common.uri import first_line
 from mettagrid.env_configs import CONFIGS_DIR
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, YamlSyntaxError
 
 COMMAND_LINE = "command line"
 
@@ -334,6 +334,8 @@ def validate(arg: str, overrides: list[str]) -> Report:
     notes: list[str] = []
     try:
         cfg, choices = compose(target, overrides)
+    except YamlSyntaxError:
+        raise  # nothing to check in a file that does not parse: main() reports the one line
     except ConfigError as error:
         return Report(None, [_compose_problem(error, target)], notes)
     source_of = Sources(target, choices, overrides)
@@ -392,7 +394,7 @@ def main(argv: list[str], out=None, err=None) -> int:
         return 0 if argv else 2
     try:
         report = validate(argv[0], argv[1:])
-    except UnknownConfig as error:
+    except (UnknownConfig, YamlSyntaxError) as error:
         print(f"error: {error}", file=err)
         return 2
     if report.data is not None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metta.common.cli_parser import CliParser
 from metta.common.uri import atomic_write_bytes
 from metta.recipes.validation import JobConfig
 from mettagrid.errors import ConfigError
@@ -199,9 +200,8 @@ def _summary(suite: str, started: float, overrides: list[str], results: list[Job
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
 
-    parser = argparse.ArgumentParser(prog="metta suite", description="Run a validation suite.")
+    parser = CliParser(prog="metta suite", description="Run a validation suite.")
     parser.add_argument("suite", help=f"{' or '.join(SUITES)} (or a module defining JOBS)")
     parser.add_argument("--out", default=None, help="Output directory (default train_dir/validation/<suite>)")
     parser.add_argument("--job", action="append", default=[], help="Run only this job (repeatable)")

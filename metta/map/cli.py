@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from metta.common.cli_parser import CliParser
 from metta.map.show import SHOW_MODES, show_map
 from metta.map.storage import is_directory_uri, load_map, save_map
 from mettagrid.errors import ConfigError
@@ -154,15 +155,11 @@ def emit_maps(configs_and_meta, args, stem: str) -> None:
 def load_builder_yaml(path: str) -> tuple[dict[str, Any], str]:
     """A map builder mapping from a YAML file holding a builder (`type: ...`) or a whole env
     config (`game.map_builder`)."""
-    import yaml
+    from mettagrid.errors import read_yaml
 
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).is_file():
         raise ConfigError(f"CONFIG: {path}: no such file")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"CONFIG: {path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path)
     if isinstance(data, dict) and "type" in data:
         return data, "map builder"
     builder = (data or {}).get("game", {}).get("map_builder") if isinstance(data, dict) else None
@@ -173,7 +170,7 @@ def load_builder_yaml(path: str) -> tuple[dict[str, Any], str]:
 
 
 def gen_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/map/gen.py", description="Generate maps from a map builder or env config.")
+    parser = CliParser(prog="tools/map/gen.py", description="Generate maps from a map builder or env config.")
     parser.add_argument("config", help="YAML file: a map builder (type: ...) or an env config (game.map_builder)")
     parser.add_argument("extra", nargs="*", help="key=value overrides of the builder config")
     parser.add_argument("--count", type=int, default=1, help="How many maps (seeds seed..seed+count-1)")
@@ -196,7 +193,7 @@ def gen_main(argv: list[str] | None = None) -> int:
 
 
 def gen_scene_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/map/gen_scene.py", description="Generate a map from a scene at a size.")
+    parser = CliParser(prog="tools/map/gen_scene.py", description="Generate a map from a scene at a size.")
     parser.add_argument("scene", help="Scene name under configs/scenes (wfc/blob) or a YAML path")
     parser.add_argument("width", type=int)
     parser.add_argument("height", type=int)
@@ -216,6 +213,8 @@ def gen_scene_main(argv: list[str] | None = None) -> int:
             config = load_scene(args.scene, args.width, args.height, overrides or None)
         except ValidationError as error:
             raise ConfigError(describe_validation_error(error, source=args.scene)) from None
+        except ConfigError:
+            raise  # already names its file (`scene.yaml:3:1: not valid YAML: ...`)
         except (ValueError, FileNotFoundError) as error:
             raise ConfigError(f"SCENE: {str(error).splitlines()[0]}") from None
         stem = scene_stem(args.scene)
@@ -237,7 +236,7 @@ def scene_stem(scene: str) -> str:
 
 
 def view_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/map/view.py", description="Show a stored map.")
+    parser = CliParser(prog="tools/map/view.py", description="Show a stored map.")
     parser.add_argument("uri", help="A map file, a directory or an s3:// prefix (a random map of it)")
     parser.add_argument("--show-mode", choices=SHOW_MODES, default="ascii")
     parser.add_argument("--seed", type=int, default=None, help="Seed of the random pick from a directory")
@@ -260,7 +259,7 @@ def view_main(argv: list[str] | None = None) -> int:
 
 
 def _normalize_main(argv, prog: str, description: str, normalize) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = CliParser(prog=prog, description=description)
     parser.add_argument("paths", nargs="+", help="Files to normalize")
     parser.add_argument("--in-place", action="store_true", help="Rewrite the files (atomically) instead of printing")
     args = parser.parse_args(argv)

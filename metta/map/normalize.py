@@ -66,6 +66,8 @@ def normalize_rows(rows: list[str], source: str, first_line: int = 1) -> tuple[l
 
 def normalize_map_text(text: str, source: str) -> tuple[str, list[str]]:
     """A stored map (front matter kept verbatim) or plain ASCII map with canonical rows."""
+    from mettagrid.errors import parse_yaml
+
     lines = text.split("\n")
     separators = [i for i, line in enumerate(lines) if line.rstrip("\r") == STORED_MAP_SEPARATOR]
     head: list[str] = []
@@ -73,6 +75,7 @@ def normalize_map_text(text: str, source: str) -> tuple[str, list[str]]:
         start = 1 if separators[0] == 0 and len(separators) > 1 else 0
         end = separators[start]
         head, lines = lines[: end + 1], lines[end + 1 :]
+        parse_yaml("\n".join(head[:-1]), source)  # front matter that is not YAML is refused, not copied
     rows, notes = normalize_rows(lines, source, first_line=len(head) + 1)
     return "\n".join(head + rows) + "\n", notes
 
@@ -86,6 +89,9 @@ def normalize_scene_text(text: str, source: str) -> tuple[str, list[str]]:
     Patterns written as quoted strings are refused (they cannot be rewritten in place)."""
     import yaml
 
+    from mettagrid.errors import parse_yaml
+
+    parse_yaml(text, source)  # a file that is not YAML is refused before it is rewritten
     lines = text.split("\n")
     out: list[str] = []
     notes: list[str] = []

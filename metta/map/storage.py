@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from metta.common.uri import join_destination, make_s3_client, parse_s3_uri, s3_error_message, write_output
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, YamlSyntaxError
 from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map
 
 MAP_SUFFIXES = (".yaml", ".map", ".txt")
@@ -59,7 +59,10 @@ def load_map(uri: str, seed: int | None = None, key: str = "URI") -> tuple[np.nd
 
 
 def _load_s3(uri: str, chooser: random.Random, key: str) -> tuple[np.ndarray, dict[str, Any], str]:
-    bucket, object_key = parse_s3_uri(uri)
+    try:
+        bucket, object_key = parse_s3_uri(uri)
+    except ValueError as error:  # s3:// without a bucket
+        raise ConfigError(f"{key}: {error}") from None
     client = make_s3_client()
     try:
         if is_directory_uri(uri):
@@ -84,5 +87,7 @@ def _load_s3(uri: str, chooser: random.Random, key: str) -> tuple[np.ndarray, di
 def _parse(text: str, source: str, key: str) -> tuple[np.ndarray, dict[str, Any]]:
     try:
         return parse_stored_map(text, source)
+    except YamlSyntaxError:
+        raise  # `map.yaml:3:6: not valid YAML: ...` names the file already
     except ValueError as error:
         raise ConfigError(f"{key}: {error}") from None

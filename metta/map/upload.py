@@ -9,7 +9,6 @@ to `$METTA_MAP_IMAGES_URI`, or to the original's destination when that is unset.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from metta.common.cli_parser import CliParser
 from metta.map.storage import MAP_SUFFIXES
 from mettagrid.errors import ConfigError
 
@@ -36,10 +36,25 @@ def find_inputs(paths: list[str]) -> list[Path]:
         elif path.is_file():
             if not _wanted(path):
                 raise ConfigError(f"{name}: not an image or a stored map ({', '.join((*IMAGE_TYPES, *MAP_SUFFIXES))})")
+            if not _is_image(path):
+                _check_map(path)
             found.append(path)
         else:
             raise ConfigError(f"{name}: no such file or directory")
     return found
+
+
+def _check_map(path: Path) -> None:
+    """A map named on the command line that cannot be rendered is refused up front, with the
+    reason (e.g. `map.yaml:2:6: front matter is not valid YAML: ...`)."""
+    from mettagrid.map_builder.ascii import parse_stored_map
+
+    try:
+        parse_stored_map(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
+    except ValueError as error:
+        raise ConfigError(str(error).splitlines()[0]) from None
 
 
 def _is_map(path: Path) -> bool:
@@ -76,7 +91,7 @@ def png_bytes(path: Path, cell_size: int) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/upload_map_imgs.py", description=__doc__.splitlines()[0])
+    parser = CliParser(prog="tools/upload_map_imgs.py", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["."], help="PNG files, stored maps or directories (default: .)")
     parser.add_argument("--s3-prefix", default=os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX,
                         help=f"s3://bucket/prefix to upload to (default: ${PREFIX_ENV}, else {DEFAULT_PREFIX})")
@@ -96,6 +111,10 @@ def upload(args) -> int:
     prefix = args.s3_prefix
     if not prefix.startswith("s3://"):
         raise ConfigError(f"--s3-prefix: {prefix}: must be an s3://bucket/prefix URI")
+    try:
+        parse_s3_uri(prefix)
+    except ValueError as error:  # s3:// without a bucket: refused before anything is rendered
+        raise ConfigError(f"--s3-prefix: {error}") from None
     inputs = find_inputs(args.paths)
     if not inputs:
         print("upload_map_imgs: nothing to upload (no images or stored maps found)", file=sys.stderr)

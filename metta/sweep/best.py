@@ -11,13 +11,13 @@ The patch is a Hydra config with `# @package _global_`, so its keys (`trainer.le
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from metta.agent.sweep_record import best_first, successful_runs
+from metta.common.cli_parser import CliParser
 from metta.sweep.lifecycle import nested
 from metta.sweep.store import SweepStore
 from mettagrid.errors import ConfigError
@@ -43,7 +43,7 @@ def write_patch(output_dir: str, name: str, best: dict[str, Any]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="tools/get_best_params_from_sweep.py", description=__doc__.splitlines()[0])
+    parser = CliParser(prog="tools/get_best_params_from_sweep.py", description=__doc__.splitlines()[0])
     parser.add_argument("settings", nargs="*", help="sweep_name=NAME [sweep_dir=DIR|s3://...]")
     parser.add_argument("--top-n", type=int, default=1, help="How many of the best runs to show")
     parser.add_argument("--output-dir", help="Write <dir>/<sweep_name>_best.yaml, a patch for tools/train.py")

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from metta.common.cli_parser import CliParser
 from metta.sweep.store import HEARTBEAT_TIMEOUT_S, RunRecord, SweepStore
 from mettagrid.errors import ConfigError
 
@@ -258,8 +259,8 @@ async def serve(app, host: str, port: int, on_ready) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="sweep_dashboard.py",
-                                     description="Serve a live dashboard of a hyperparameter sweep.")
+    parser = CliParser(prog="sweep_dashboard.py",
+                       description="Serve a live dashboard of a hyperparameter sweep.")
     parser.add_argument("--sweep-name", required=True, help="the sweep to show")
     parser.add_argument("--sweep-dir", default="train_dir/sweeps",
                         help="its shared record: a directory or an s3:// prefix")

@@ -19,9 +19,11 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     ValidationError,
+    field_validator,
 )
 
 from metta.common.config_table import GROUPS
+from metta.common.uri import check_destination
 from metta.sweep.distributions import SearchSpace
 from metta.sweep.protein import Protein, parse_settings
 from metta.sweep.store import HEARTBEAT_TIMEOUT_S, RunRecord, SweepStore
@@ -92,6 +94,11 @@ class SweepJobConfig(BaseModel):
     wandb_mode: Literal["off", "offline", "online"] = "offline"
     wandb_entity: str | None = Field(None, description="wandb entity of the sweep's runs (training and evaluation)")
     wandb_project: str = Field("metta", description="wandb project of the sweep's runs; the group is the sweep name")
+
+    @field_validator("sweep_dir")
+    @classmethod
+    def _writable(cls, value: str) -> str:
+        return check_destination(value)  # before any run is claimed or trained
 
     def wandb_namespace(self) -> dict[str, Any] | None:
         """Where the run's wandb runs go (None with wandb off): the dashboard selects by it."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mettagrid.errors import ConfigError
+from mettagrid.errors import ConfigError, parse_yaml
 
 HEARTBEAT_TIMEOUT_S = 600.0
 
@@ -192,12 +192,22 @@ class SweepStore:
         return self.backend.create("sweep.yaml", yaml.safe_dump(config, sort_keys=False).encode())
 
     def sweep_config(self) -> dict[str, Any] | None:
-        import yaml
-
+        """The stored config; a file that is not YAML is a one-line ConfigError naming it."""
         data = self.backend.read("sweep.yaml")
-        return None if data is None else yaml.safe_load(data)
+        return None if data is None else parse_yaml(data.decode("utf-8", "replace"), f"{self.location}/sweep.yaml")
 
     # -- runs -----------------------------------------------------------------------------------
+
+    def _json(self, path: str) -> dict[str, Any] | None:
+        """A run's record file; one that is not JSON (edited by hand, truncated by a full disk)
+        is a one-line ConfigError naming it."""
+        data = self.backend.read(path)
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
+            raise ConfigError(f"{self.location}/{path}: not valid JSON ({error}); fix or delete the file") from None
 
     def run_id(self, number: int) -> str:
         return f"{self.sweep_name}.r.{number}"
@@ -234,12 +244,12 @@ class SweepStore:
         number = run_id.removeprefix(f"{self.sweep_name}.r.")
         if number == run_id or not number.isdigit():
             return None
-        claim = _load(self.backend.read(f"runs/{run_id}/claim.json"))
+        claim = self._json(f"runs/{run_id}/claim.json")
         if claim is None:
             return None
-        beat = _load(self.backend.read(f"runs/{run_id}/heartbeat.json"))
-        return RunRecord(run_id, int(number), claim, _load(self.backend.read(f"runs/{run_id}/suggestion.json")),
-                         _load(self.backend.read(f"runs/{run_id}/observation.json")),
+        beat = self._json(f"runs/{run_id}/heartbeat.json")
+        return RunRecord(run_id, int(number), claim, self._json(f"runs/{run_id}/suggestion.json"),
+                         self._json(f"runs/{run_id}/observation.json"),
                          float(beat["at"]) if beat else None,
                          {k: beat[k] for k in ("host", "pid") if k in beat} if beat else None)
 
@@ -275,7 +285,3 @@ def default_worker_name() -> str:
 
 def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, indent=1, sort_keys=True).encode()
-
-
-def _load(data: bytes | None) -> dict[str, Any] | None:
-    return None if data is None else json.loads(data)

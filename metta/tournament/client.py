@@ -35,8 +35,9 @@ from metta.common.uri import atomic_write_bytes
 from metta.tournament.bundle import BundleError, bundle_policy, validate_bundle
 
 __all__ = [
-    "BundleError", "Login", "TournamentClient", "TournamentError", "bundle_policy", "delete_login", "load_login",
-    "parse_policy_ref", "save_login", "token_file_path", "validate_bundle",
+    "BundleError", "Login", "LoginFileError", "TournamentClient", "TournamentError", "bundle_policy",
+    "check_server_url", "delete_login", "load_login", "parse_policy_ref", "save_login", "token_file_path",
+    "validate_bundle",
 ]
 
 TOKEN_FILE_ENV = "COGAMES_TOKEN_FILE"
@@ -57,9 +58,31 @@ def parse_policy_ref(ref: str) -> tuple[str, int | None]:
     """`"my-policy:v3"` -> ("my-policy", 3); `"my-policy"` -> ("my-policy", None) (newest)."""
     match = _REF_RE.fullmatch(ref.strip())
     if not match:
-        raise ValueError(f"bad policy reference {ref!r} (expected NAME or NAME:vN)")
+        raise ValueError(f"bad policy reference {ref!r}: expected NAME or NAME:vN (e.g. my-policy or my-policy:v3; "
+                         f"`cogames upload` printed the name and version)")
     version = match["version"]
     return match["name"], int(version) if version is not None else None
+
+
+def check_server_url(url: str) -> str:
+    """`url` without its trailing slash; a one-line ValueError when it is not an http(s) URL
+    with a host, saying what to type instead (`127.0.0.1:8765` -> `http://127.0.0.1:8765`)."""
+    text = url.strip()
+    parts = urllib.parse.urlsplit(text)
+    if not text:
+        raise ValueError(f"is empty: type e.g. {DEFAULT_SERVER}")
+    if "://" not in text:
+        raise ValueError(f"{url!r} has no scheme: type http://{text}")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{url!r}: the server speaks http or https, not {parts.scheme!r}: "
+                         f"type http://{text.split('://', 1)[1]}")
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host: type e.g. {DEFAULT_SERVER}")
+    try:
+        parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
+    except ValueError:
+        raise ValueError(f"{url!r}: the port is not a number: type e.g. {DEFAULT_SERVER}") from None
+    return text.rstrip("/")
 
 
 class TournamentClient:
@@ -272,16 +295,44 @@ def save_login(server: str, user: str, token: str, path: str | Path | None = Non
     return target
 
 
+class LoginFileError(ValueError):
+    """The login file exists but cannot be used; the message names the file and what is wrong."""
+
+
 def load_login(path: str | Path | None = None) -> Login | None:
-    """The saved login, or None when there is none; a damaged file is a one-line ValueError."""
+    """The saved login, or None when there is none; a damaged file is a one-line LoginFileError
+    saying what is wrong with it (not JSON, a missing key, a value of the wrong type)."""
     target = token_file_path(path)
+
+    def damaged(what: str) -> LoginFileError:
+        return LoginFileError(f"{target}: {what}; run `cogames login --server URL --user NAME` to write it anew")
+
     try:
-        data = json.loads(target.read_text(encoding="utf-8"))
-        return Login(str(data["server"]), str(data["user"]), str(data["token"]))
+        text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (ValueError, KeyError, TypeError):
-        raise ValueError(f"{target}: not a cogames login file (run `cogames login` again)") from None
+    except UnicodeDecodeError:
+        raise damaged("not a text file (not UTF-8)") from None
+    except OSError as error:  # a directory, no permission
+        raise LoginFileError(f"{target}: cannot be read ({error.strerror}); fix or remove it, or point "
+                             f"${TOKEN_FILE_ENV} at another file") from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise damaged(f"not JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise damaged(f"expected a JSON object with server, user and token (got {type(data).__name__})")
+    missing = [key for key in ("server", "user", "token") if key not in data]
+    if missing:
+        raise damaged(f"missing {', '.join(missing)}")
+    for key in ("server", "user", "token"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise damaged(f"{key} must be a non-empty string (got {data[key]!r})")
+    try:
+        server = check_server_url(data["server"])
+    except ValueError as error:
+        raise damaged(f"server: {error}") from None
+    return Login(server, data["user"], data["token"])
 
 
 def delete_login(path: str | Path | None = None) -> bool:

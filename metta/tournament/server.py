@@ -33,6 +33,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
+from metta.common.cli_parser import CliParser
 from metta.common.uri import first_line
 from metta.tournament.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, BundleTooLarge, check_upload
 from metta.tournament.db import (
@@ -525,8 +526,8 @@ async def serve(args: argparse.Namespace, db: Database) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m metta.tournament.server", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="python -m metta.tournament.server", description=__doc__.split("\n\n")[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="SQLite database file (created when missing)")
     parser.add_argument("--storage", help="Directory for uploaded bundles (required to serve)")
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default: loopback only)")

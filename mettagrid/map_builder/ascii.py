@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
+from mettagrid.errors import parse_yaml
 from mettagrid.map_builder.base import CELL_DTYPE, add_border
 
 # The one table of map characters. Several characters may name the same cell; the inverse
@@ -110,7 +111,9 @@ def parse_stored_map(text: str, source: str = "<inline>") -> tuple[np.ndarray, d
     if start == 1 and len(separators) < 2:
         raise ValueError(f"{source}:1: front matter opened with '---' is never closed")
     end = separators[start]
-    metadata = yaml.safe_load("\n".join(lines[start:end])) or {}
+    # Parsed with the lines above it (a leading `---` is YAML's own document start), so that an
+    # error's line and column are the file's.
+    metadata = parse_yaml("\n".join(lines[:end]), source) or {}
     if not isinstance(metadata, dict):
         raise ValueError(f"{source}:{start + 1}: front matter must be a YAML mapping")
     grid = parse_ascii("\n".join(lines[end + 1 :]), source, first_line=end + 2)

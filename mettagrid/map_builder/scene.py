@@ -40,6 +40,7 @@ from pydantic import (
     model_validator,
 )
 
+from mettagrid.errors import read_yaml
 from mettagrid.map_builder.areas import Area, add_border_with_areas, build_with_areas
 from mettagrid.map_builder.ascii import PROJECT_ROOT
 from mettagrid.map_builder.base import (
@@ -226,7 +227,7 @@ def read_scene(name_or_path: str, overrides: Mapping[str, Any] | None = None) ->
     if path in reading:
         chain = " -> ".join(p.stem for p in (*reading[reading.index(path):], path))
         raise ValueError(f"scene {name_or_path!r} includes itself ({chain})")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     data = apply_overrides(data, overrides or {}, name_or_path)
     if isinstance(data, dict):
         data.setdefault("name", name_or_path)

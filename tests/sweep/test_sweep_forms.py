@@ -221,3 +221,13 @@ def test_dashboard_selects_by_wandb_namespace_and_caps_finished_runs(tmp_path):
     assert [r["run_id"] for r in snap["runs"]] == ["hp.r.1", "hp.r.2", "hp.r.3"] and snap["runs_total"] == 4
     assert snap["hourly_cost"] == 5.0 and snap["wandb"] == {"entity": "metta-research", "project": None}
     assert time.time() - snap["now"] < 60
+
+
+def test_a_sweep_run_trains_where_the_user_ran_the_sweep(tmp_path, monkeypatch):
+    """The trainer is launched from the checkout; a relative train_dir still means the user's."""
+    from metta.jobs.sweep import train_command
+
+    monkeypatch.chdir(tmp_path)
+    job = parse_job({"sweep_name": "s", "sweep": yaml.safe_load((SWEEPS / "quick.yaml").read_text())})
+    assert job.train_dir == "train_dir"
+    assert f"train_dir={tmp_path / 'train_dir'}" in train_command(job, "s.r.0", {})

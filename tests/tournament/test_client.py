@@ -35,7 +35,7 @@ def test_the_login_file_is_private_atomic_and_found_through_the_env(tmp_path, mo
     with pytest.raises(TournamentError, match="cogames login"):
         TournamentClient.from_login()
     path.write_text("{broken")
-    with pytest.raises(ValueError, match="not a cogames login file"):
+    with pytest.raises(ValueError, match="cogames_token.json: not JSON"):
         load_login()
 
 

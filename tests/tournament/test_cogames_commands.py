@@ -126,6 +126,6 @@ def test_commands_say_what_is_wrong_in_one_line(user_dir, capsys):
     assert code == 2 and "cannot reach http://127.0.0.1:9" in err and "devops/tournament_server.sh" in err
     (user_dir / "login.json").write_text("{broken")
     code, _, err = run(capsys, "leaderboard")
-    assert code == 2 and err.count("\n") == 1 and "not a cogames login file" in err
+    assert code == 2 and err.count("\n") == 1 and "login.json: not JSON" in err
     code, _, err = run(capsys, "submit", ":v3")
     assert code == 2 and "bad policy reference" in err

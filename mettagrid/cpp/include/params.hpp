@@ -199,10 +199,11 @@ AgentStatLayout agent_stat_layout(const std::vector<std::string>& action_names,
                                   const std::vector<std::string>& item_names,
                                   const std::vector<std::string>& alignable, std::vector<std::string>& names);
 
-// Checks the core's invariants on `p` (indices in range, one entry per item, ...) and fills
-// its derived fields. Throws std::invalid_argument (ValueError in Python) naming the field.
-// The Python schema (mettagrid/config.py) refuses every such config first, with the YAML key;
-// these checks guard the core's memory for callers without the schema (C++ bench and tests).
+// Checks every range and invariant of `p` (the table in docs/mettagrid-core-notes.md, "Params
+// dict") and fills its derived fields. Throws std::invalid_argument (ValueError in Python) with
+// one line naming the field and its allowed range. The Python schema (mettagrid/config.py)
+// refuses such configs first, with the YAML key; these checks are what guard the core's memory
+// for everything else (raw dicts from Python, the C++ bench and tests, the fuzz run).
 void finalize_params(GameParams& p);
 
 }  // namespace mettagrid

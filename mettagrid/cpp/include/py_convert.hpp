@@ -31,7 +31,8 @@ void check_buffer(const pybind11::array& a, const char* name, char kind, int siz
 
 // Copies `actions` (any array-like of numbers with dst.size() values) into the int32 action
 // buffer `dst`. A value int32 cannot hold exactly (2**32 + 2, 1e10, 0.5, NaN) is a ValueError
-// naming it: a wrapped value must never become a valid action. One pass, no Python per element.
+// naming it, and `dst` is left unchanged: a wrapped value must never become a valid action. Two
+// passes over the values (check, then copy), no Python per element.
 void copy_actions(const pybind11::handle& actions, pybind11::array dst);
 
 // ValueError unless the arrays' memory ranges are pairwise disjoint (a buffer the core writes

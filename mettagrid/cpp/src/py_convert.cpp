@@ -291,15 +291,19 @@ py::array_t<int32_t> grid_cells(const py::array& grid) {
 
 namespace {
 
+// Non-zero iff int32 cannot hold v exactly. Branch-free for integers (a shift and an add), so
+// that the check over a whole action array vectorises.
 template <typename T>
-bool fits_int32(T v) {
+uint64_t outside_int32(T v) {
   if constexpr (std::is_floating_point_v<T>) {
     // NaN fails every comparison; a fraction is not an action id.
-    return v >= static_cast<T>(INT32_MIN) && v <= static_cast<T>(INT32_MAX) && v == std::trunc(v);
+    return !(v >= static_cast<T>(INT32_MIN) && v <= static_cast<T>(INT32_MAX) && v == std::trunc(v));
+  } else if constexpr (sizeof(T) < 4 || (sizeof(T) == 4 && std::is_signed_v<T>)) {
+    return 0;
   } else if constexpr (std::is_unsigned_v<T>) {
-    return static_cast<uint64_t>(v) <= static_cast<uint64_t>(INT32_MAX);
+    return static_cast<uint64_t>(v) >> 31;
   } else {
-    return static_cast<int64_t>(v) >= INT32_MIN && static_cast<int64_t>(v) <= INT32_MAX;
+    return (static_cast<uint64_t>(v) + 0x80000000ull) >> 32;  // [-2^31, 2^31) -> [0, 2^32)
   }
 }
 
@@ -307,14 +311,17 @@ template <typename T>
 void copy_checked(const py::array& src, int32_t* dst) {
   const T* in = static_cast<const T*>(src.data());
   const py::ssize_t n = src.size();
-  for (py::ssize_t i = 0; i < n; ++i) {
-    if (!fits_int32(in[i])) {
-      throw py::value_error("actions: value " + std::string(py::str(py::cast(in[i]))) + " at flat index " +
-                            std::to_string(i) + " (agent " + std::to_string(i / 2) +
-                            ") is not an integer in [-2147483648, 2147483647]");
-    }
-    dst[i] = static_cast<int32_t>(in[i]);
+  // Checked in full before anything is written, so a refused array leaves the buffer as it was.
+  uint64_t bad = 0;
+  for (py::ssize_t i = 0; i < n; ++i) bad |= outside_int32(in[i]);
+  if (bad) {
+    py::ssize_t i = 0;
+    while (!outside_int32(in[i])) ++i;
+    throw py::value_error("actions: value " + std::string(py::str(py::cast(in[i]))) + " at flat index " +
+                          std::to_string(i) + " (agent " + std::to_string(i / 2) +
+                          ") is not an integer in [-2147483648, 2147483647]");
   }
+  for (py::ssize_t i = 0; i < n; ++i) dst[i] = static_cast<int32_t>(in[i]);
 }
 
 }  // namespace

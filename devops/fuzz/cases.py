@@ -292,7 +292,7 @@ def case_episode(rng: np.random.Generator, counts: Counts, params: dict[str, Any
     max_arg = max([a["max_arg"] for a in params["actions"]], default=0)
     obs, actions, rewards, terminals, truncations = buffers.args()
     check_observations(obs, params, features)
-    for step in range(int(rng.integers(1, 120))):
+    for _ in range(int(rng.integers(1, 120))):
         actions[:] = random_actions(rng, rows, num_actions, max_arg)
         env.step()
         counts.steps += num_envs

@@ -41,29 +41,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The sanitizer build
 
 
-def sanitized_core(rebuild: bool = False) -> Path:
-    """Build mettagrid/cpp into build/fuzz-sanitize/ with -fsanitize=address,undefined (only when
-    a source is newer than the library) and return the library's path."""
+def sanitized_core() -> Path:
+    """Build mettagrid/cpp into build/fuzz-sanitize/ with -fsanitize=address,undefined and return
+    the library's path. Incremental: a source is compiled again when it (or any header) is newer
+    than its object file."""
     import pybind11
 
+    cxx = os.environ.get("CXX", "g++")
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
     target = SANITIZE_DIR / f"_core{suffix}"
     sources = sorted((REPO / "mettagrid" / "cpp" / "src").glob("*.cpp"))
-    headers = sorted((REPO / "mettagrid" / "cpp" / "include").glob("*.hpp"))
-    newest = max(p.stat().st_mtime for p in [*sources, *headers])
-    if target.exists() and target.stat().st_mtime > newest and not rebuild:
-        return target
+    headers = max(p.stat().st_mtime for p in (REPO / "mettagrid" / "cpp" / "include").glob("*.hpp"))
     SANITIZE_DIR.mkdir(parents=True, exist_ok=True)
     # No -fwrapv (Python's own flags carry it): signed overflow must stay undefined so that
     # UBSan reports it. -O1 keeps the run usable; every UBSan finding aborts the worker.
-    command = [
-        os.environ.get("CXX", "g++"), "-std=c++17", "-O1", "-g", "-fno-omit-frame-pointer", "-fPIC", "-shared",
-        "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-        f"-I{REPO / 'mettagrid' / 'cpp' / 'include'}", f"-I{pybind11.get_include()}",
-        f"-I{sysconfig.get_paths()['include']}", *map(str, sources), "-o", str(target),
-    ]
-    print("fuzz: building the sanitized core:", " ".join(command[:12]), "...", flush=True)
-    subprocess.run(command, check=True)
+    flags = ["-std=c++17", "-O1", "-g", "-fno-omit-frame-pointer", "-fPIC", "-fsanitize=address,undefined",
+             "-fno-sanitize-recover=undefined"]
+    includes = [f"-I{REPO / 'mettagrid' / 'cpp' / 'include'}", f"-I{pybind11.get_include()}",
+                f"-I{sysconfig.get_paths()['include']}"]
+    objects, pending = [], []
+    for source in sources:
+        obj = SANITIZE_DIR / (source.stem + ".o")
+        objects.append(obj)
+        if not obj.exists() or obj.stat().st_mtime < max(source.stat().st_mtime, headers):
+            pending.append([cxx, *flags, *includes, "-c", str(source), "-o", str(obj)])
+    jobs = max(1, int(os.environ.get("FUZZ_BUILD_JOBS", "2")))
+    for start in range(0, len(pending), jobs):
+        batch = pending[start : start + jobs]
+        print("fuzz: compiling (ASan + UBSan):", ", ".join(Path(c[-3]).name for c in batch), flush=True)
+        procs = [subprocess.Popen(c) for c in batch]
+        if any(p.wait() != 0 for p in procs):
+            raise SystemExit("fuzz: the sanitized build failed")
+    if pending or not target.exists():
+        subprocess.run([cxx, "-shared", "-fsanitize=address,undefined", *map(str, objects), "-o", str(target)],
+                       check=True)
     return target
 
 

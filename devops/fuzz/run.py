@@ -55,15 +55,20 @@ def sanitized_core() -> Path:
     SANITIZE_DIR.mkdir(parents=True, exist_ok=True)
     # No -fwrapv (Python's own flags carry it): signed overflow must stay undefined so that
     # UBSan reports it. -O1 keeps the run usable; every UBSan finding aborts the worker.
-    flags = ["-std=c++17", "-O1", "-g", "-fno-omit-frame-pointer", "-fPIC", "-fsanitize=address,undefined",
-             "-fno-sanitize-recover=undefined"]
+    # float-cast-overflow is not part of gcc's "undefined" group; the action copy converts floats.
+    flags = ["-std=c++17", "-O1", "-g", "-fno-omit-frame-pointer", "-fPIC",
+             "-fsanitize=address,undefined,float-cast-overflow", "-fno-sanitize-recover=undefined,float-cast-overflow"]
     includes = [f"-I{REPO / 'mettagrid' / 'cpp' / 'include'}", f"-I{pybind11.get_include()}",
                 f"-I{sysconfig.get_paths()['include']}"]
+    # Objects built with other flags (or another compiler) are stale whatever their dates.
+    stamp = SANITIZE_DIR / "flags.txt"
+    recipe = " ".join([cxx, *flags, *includes])
+    stale = not stamp.exists() or stamp.read_text() != recipe
     objects, pending = [], []
     for source in sources:
         obj = SANITIZE_DIR / (source.stem + ".o")
         objects.append(obj)
-        if not obj.exists() or obj.stat().st_mtime < max(source.stat().st_mtime, headers):
+        if stale or not obj.exists() or obj.stat().st_mtime < max(source.stat().st_mtime, headers):
             pending.append([cxx, *flags, *includes, "-c", str(source), "-o", str(obj)])
     jobs = max(1, int(os.environ.get("FUZZ_BUILD_JOBS", "2")))
     for start in range(0, len(pending), jobs):
@@ -72,19 +77,25 @@ def sanitized_core() -> Path:
         procs = [subprocess.Popen(c) for c in batch]
         if any(p.wait() != 0 for p in procs):
             raise SystemExit("fuzz: the sanitized build failed")
+    stamp.write_text(recipe)
     if pending or not target.exists():
-        subprocess.run([cxx, "-shared", "-fsanitize=address,undefined", *map(str, objects), "-o", str(target)],
+        subprocess.run([cxx, "-shared", "-fsanitize=address,undefined,float-cast-overflow", *map(str, objects), "-o", str(target)],
                        check=True)
     return target
 
 
 def sanitizer_env(core: Path) -> dict[str, str]:
-    """Python itself is not instrumented, so ASan's runtime has to be loaded first."""
+    """Python itself is not instrumented, so ASan's runtime has to be loaded first, and with it
+    libstdc++: Python does not link it, and ASan's interceptor of `__cxa_throw` (every C++
+    exception the core throws) must find the real one at start-up."""
     cxx = os.environ.get("CXX", "g++")
-    libasan = subprocess.run([cxx, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+
+    def lib(name: str) -> str:
+        return subprocess.run([cxx, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+
     return {
         CORE_ENV: str(core),
-        "LD_PRELOAD": libasan,
+        "LD_PRELOAD": f"{lib('libasan.so')} {lib('libstdc++.so')}",
         # Python's allocator "leaks" by design; a report and abort on the first error.
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",

@@ -225,6 +225,8 @@ def _action_cases() -> list[Case]:
         Case("uint64 action id", _copy(np.array([[2**63, 0], [0, 0]], np.uint64)), ValueError,
              "actions: value 9223372036854775808 at flat index 0"),
         Case("fractional float action", _copy(np.array([[0.5, 0], [0, 0]])), ValueError, "actions: value 0.5"),
+        Case("float32 INT32_MAX rounds up to 2**31", _copy(np.array([[2**31 - 1, 0], [0, 0]], np.float32)), ValueError,
+             "actions: value 2147483648.0 at flat index 0"),
         Case("NaN action", _copy(np.array([[0, 0], [float("nan"), 0]], np.float32)), ValueError,
              "actions: value nan at flat index 2 (agent 1)"),
         Case("Python int beyond int64", _copy([[0, 2**70], [0, 0]]), ValueError,

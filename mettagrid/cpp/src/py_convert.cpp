@@ -296,8 +296,9 @@ namespace {
 template <typename T>
 uint64_t outside_int32(T v) {
   if constexpr (std::is_floating_point_v<T>) {
-    // NaN fails every comparison; a fraction is not an action id.
-    return !(v >= static_cast<T>(INT32_MIN) && v <= static_cast<T>(INT32_MAX) && v == std::trunc(v));
+    // NaN fails every comparison; a fraction is not an action id. The upper bound is 2^31,
+    // exclusive: INT32_MAX itself rounds up to 2^31 as a float, which would pass `<=` and wrap.
+    return !(v >= static_cast<T>(-2147483648.0) && v < static_cast<T>(2147483648.0) && v == std::trunc(v));
   } else if constexpr (sizeof(T) < 4 || (sizeof(T) == 4 && std::is_signed_v<T>)) {
     return 0;
   } else if constexpr (std::is_unsigned_v<T>) {

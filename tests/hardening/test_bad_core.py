@@ -218,6 +218,15 @@ def _parallel_step(value):
     return call
 
 
+def _schema_rewarding_reward():
+    from mettagrid.config import load_env_config
+    from mettagrid.env_configs import compose_env_config
+
+    data = compose_env_config("mettagrid/navigation").model_dump()
+    data["game"]["agent"]["rewards"]["stats"] = {"reward": 1.0}
+    load_env_config(data, check_map=False)
+
+
 def _action_cases() -> list[Case]:
     return [
         Case("2**32 + 2 is not rotate 2", _copy(np.array([[2, 2**32 + 2], [0, 0]])), ValueError,
@@ -244,7 +253,10 @@ def _action_cases() -> list[Case]:
     ]
 
 
-CASES = _bad_params_cases() + _buffer_and_map_cases() + _action_cases()
+CASES = _bad_params_cases() + _buffer_and_map_cases() + _action_cases() + [
+    Case("schema: rewarding the reward stat", _schema_rewarding_reward, ValueError,
+         "env.game.agent.rewards.stats.reward: the reward stat cannot be rewarded"),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

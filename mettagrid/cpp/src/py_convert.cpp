@@ -22,7 +22,9 @@ namespace {
 // finalize_params' job; these readers only make sure that what reaches it is what it says.
 class Reader {
  public:
-  Reader(py::handle obj, std::string path) : obj_(obj), path_(std::move(path)) {}
+  // Holds a reference: a value read from a container stays alive even if a user-defined
+  // __index__ or __float__ called while reading changes that container.
+  Reader(py::handle obj, std::string path) : obj_(py::reinterpret_borrow<py::object>(obj)), path_(std::move(path)) {}
 
   Reader operator[](const char* key) const {
     if (!PyDict_Check(obj_.ptr())) fail("expected a dict");
@@ -112,7 +114,7 @@ class Reader {
   const std::string& path() const { return path_; }
 
  private:
-  py::handle obj_;
+  py::object obj_;
   std::string path_;
 };
 

@@ -324,6 +324,9 @@ def reference_problems(game: GameConfig, prefix: str = "game") -> list[str]:
         for stat in {**values, **caps}:
             if stat not in stat_names:
                 problems.append(f"{key}.rewards.stats.{stat}: unknown stat {stat!r}")
+            elif stat == "reward":  # the core refuses it too (params.cpp)
+                problems.append(f"{key}.rewards.stats.reward: the reward stat cannot be rewarded "
+                                "(each step's reward would feed the next and grow without bound)")
     return problems
 
 

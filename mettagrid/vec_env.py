@@ -137,9 +137,13 @@ class MettaGridVecEnv:
 
     def step(self, actions: np.ndarray | None = None):
         """Step every env once. `actions` (agents, 2) is copied into the action buffer unless it
-        already is that buffer. Returns (observations, rewards, terminals, truncations) views."""
+        already is that buffer. Returns (observations, rewards, terminals, truncations) views.
+
+        Any integer or float dtype (or a list) is accepted, but a value int32 cannot hold exactly
+        (2**32 + 2, 0.5, NaN) is a ValueError: a cast would wrap it into a valid action. In-range
+        ids and args the game does not have fail as actions (docs/mettagrid.md, section 3)."""
         if actions is not None and actions is not self.buffers.actions:
-            np.copyto(self.buffers.actions, np.asarray(actions).reshape(self.buffers.actions.shape), casting="unsafe")
+            self._core_module.copy_actions(actions, self.buffers.actions)
         self._core.step()
         results = self._core.episode_results()
         if results:

@@ -13,6 +13,9 @@ and a batched case:
 Single process; random valid actions from a pre-generated table; max_steps 1000 with the
 resets inside the timed loop. `--window upstream` measures with the upstream default
 observation (13x13, 500 tokens), `--window ours` with ours (11x11, 200 tokens).
+`--actions int32` (default) writes the actions into the env's own int32 buffer (no copy, no
+check); `--actions int64` passes an int64 array, as a torch policy does, so every step pays
+the copy and the int32 range check of `MettaGridVecEnv.step`.
 
 Prints one line per measurement:
   case=<name> window=<w> threads=<t> envs=<n> agents=<a> map=<h>x<w> env_sps=<median> agent_sps=<median>
@@ -85,18 +88,21 @@ def case_config(case: str, window: str) -> EnvConfig:
     raise ValueError(f"unknown case {case!r}")
 
 
-def measure(case: str, window: str, threads: int, seconds: float, reps: int) -> None:
+def measure(case: str, window: str, threads: int, seconds: float, reps: int, action_dtype: str = "int32") -> None:
     num_envs = 16 if case == "vec" else 1
     env = MettaGridVecEnv(case_config(case, window), num_envs=num_envs, seed=0, num_threads=threads)
     env.reset()
     rng = np.random.default_rng(1)
-    table = [env.valid_random_actions(rng) for _ in range(256)]
+    table = [env.valid_random_actions(rng).astype(action_dtype) for _ in range(256)]
     actions = env.buffers.actions
 
     def run(steps: int, start: int) -> None:
         for i in range(start, start + steps):
-            np.copyto(actions, table[i % len(table)])
-            env.step(actions)
+            if action_dtype == "int32":
+                np.copyto(actions, table[i % len(table)])
+                env.step(actions)
+            else:
+                env.step(table[i % len(table)])
 
     index, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < 1.0:  # warm-up
@@ -113,7 +119,7 @@ def measure(case: str, window: str, threads: int, seconds: float, reps: int) -> 
     env_sps = statistics.median(rates)
     height, width = env.map_size()
     print(
-        f"case={case} window={window} threads={threads} envs={num_envs} agents={env.num_agents} "
+        f"case={case} window={window} actions={action_dtype} threads={threads} envs={num_envs} agents={env.num_agents} "
         f"map={height}x{width} env_sps={env_sps:.0f} agent_sps={env_sps * env.num_agents:.0f}",
         flush=True,
     )
@@ -125,12 +131,13 @@ def main() -> None:
     parser.add_argument("--window", choices=[*WINDOWS, "both"], default="both")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--actions", choices=["int32", "int64"], default="int32")
     args = parser.parse_args()
     windows = list(WINDOWS) if args.window == "both" else [args.window]
     for case in args.cases:
         for window in windows:
             for threads in (1, 2) if case == "vec" else (1,):
-                measure(case, window, threads, args.seconds, args.reps)
+                measure(case, window, threads, args.seconds, args.reps, args.actions)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import gymnasium
 import numpy as np
 
 from mettagrid.config import EnvConfig
-from mettagrid.vec_env import ACTION_DTYPE, MettaGridVecEnv
+from mettagrid.vec_env import MettaGridVecEnv
 
 
 def resolve_config(config: EnvConfig | str, overrides: list[str] | tuple[str, ...] = ()) -> EnvConfig:
@@ -114,8 +114,8 @@ class MettaGridGymEnv(gymnasium.Env):
         return observations[0].copy(), {}
 
     def step(self, action):
-        actions = np.asarray(action, dtype=ACTION_DTYPE).reshape(1, 2)
-        observations, rewards, terminated, truncated = self._runner.step(actions)
+        # Passed as given: the core's copy refuses values int32 cannot hold instead of wrapping them.
+        observations, rewards, terminated, truncated = self._runner.step(action)
         info: dict[str, Any] = {}
         if terminated or truncated:
             summary = self._runner.episode_summary()

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from pettingzoo import ParallelEnv
 
+from mettagrid import _core
 from mettagrid.adapters.gym_env import EpisodeRunner, resolve_config
 from mettagrid.config import EnvConfig
 from mettagrid.vec_env import ACTION_DTYPE
@@ -68,7 +69,11 @@ class MettaGridParallelEnv(ParallelEnv):
         self._actions[:] = self._default_action
         for index, agent in enumerate(self.possible_agents):
             if agent in actions:
-                self._actions[index] = np.asarray(actions[agent]).reshape(2)
+                # Checked copy: a value int32 cannot hold is refused, never wrapped.
+                try:
+                    _core.copy_actions(actions[agent], self._actions[index])
+                except ValueError as error:
+                    raise ValueError(f"{agent}: {error}") from None
         observations, rewards, terminated, truncated = self._runner.step(self._actions)
 
         agents = self.possible_agents

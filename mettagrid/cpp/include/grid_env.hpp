@@ -21,6 +21,7 @@
 //   `<group>/aligned.<type>.held` game stats and to every member's `aligned.<type>.held`.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -29,6 +30,13 @@
 #include "rng.hpp"
 
 namespace mettagrid {
+
+// Item counts held by buildings only grow by recipe amounts (up to INT32_MAX each, e.g. a mine
+// without max_output over an unlimited episode): they stop at INT32_MAX instead of wrapping.
+inline int32_t saturating_add(int32_t a, int64_t b) {
+  const int64_t sum = static_cast<int64_t>(a) + b;
+  return static_cast<int32_t>(sum > INT32_MAX ? INT32_MAX : sum);
+}
 
 // A validated map: cell codes, row-major (docs section 9).
 struct MapData {
@@ -95,7 +103,8 @@ struct EnvState {
   std::vector<int32_t> held;    // groups * alignable slots: objects of that type the group owns
 
   // Converters.
-  std::vector<int32_t> c_obj, c_started, c_out_total;
+  std::vector<int32_t> c_obj, c_started;
+  std::vector<int64_t> c_out_total;  // sum of the output inventory (each entry saturates at INT32_MAX)
   std::vector<uint8_t> c_converting, c_cooling, c_dirty;
   std::vector<int32_t> c_in, c_out;  // C * num_items
   std::vector<Event> events;         // min-heap by (tick, converter)

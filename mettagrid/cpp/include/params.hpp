@@ -60,6 +60,21 @@ enum Feature : uint8_t {
 // ids must then be >= 1) follows the inventory features: its id is kFeatInv + num_items
 // (GameParams::feat_aligned).
 
+// Ranges finalize_params enforces (docs/mettagrid-core-notes.md, "Params dict"). They keep every
+// count, id and product the core computes inside its integer types: one-byte ids and token
+// values, int32 counts (added with saturation), float rewards that stay finite.
+inline constexpr int kMaxAgents = 1 << 16;            // per env
+inline constexpr int kMaxObservationTokens = 4096;    // per agent (as the YAML schema)
+inline constexpr int kMaxObsSize = 15;                // window side; the location byte holds 4 bits each
+inline constexpr int kMaxGroups = 256;                // group ids are one byte
+inline constexpr int kMaxObjectTypes = (1 << 16) - 1; // type codes below kTeamCodeStride
+inline constexpr int kMaxPriority = 255;              // |priority|
+inline constexpr int kMaxNumEnvs = 1 << 20;
+inline constexpr int kMaxMapSide = 4096;
+inline constexpr int kMaxThreads = 1024;
+inline constexpr float kMaxReward = 1e6f;   // |reward per item or stat unit|, failure penalty
+inline constexpr float kMaxRewardCap = 1e30f;  // |reward cap|; 1e30 is the schema's "no cap"
+
 // A map cell code k + kTeamCodeStride * (g + 1) is an object of object_types[k - 1] owned by
 // groups[g] at reset (only for object types with alignable or team_only set).
 constexpr int32_t kTeamCodeStride = 1 << 16;
@@ -89,7 +104,7 @@ struct ObjectTypeParams {
   std::vector<ItemAmount> output;  // added to the output inventory when it finishes
   int max_output = -1;             // no start while output total >= max_output (-1: no cap)
   int max_conversions = -1;        // cap on started conversions (-1: none)
-  int conversion_ticks = 1;        // ticks from start to finish (values < 1 act as 1)
+  int conversion_ticks = 1;        // ticks from start to finish (0 acts as 1)
   int cooldown = 0;                // ticks of rest after a finish
   int initial_resource_count = 0;  // of each output item, at reset
   int color = 0;
@@ -184,10 +199,11 @@ AgentStatLayout agent_stat_layout(const std::vector<std::string>& action_names,
                                   const std::vector<std::string>& item_names,
                                   const std::vector<std::string>& alignable, std::vector<std::string>& names);
 
-// Checks the core's invariants on `p` (indices in range, one entry per item, ...) and fills
-// its derived fields. Throws std::invalid_argument (ValueError in Python) naming the field.
-// The Python schema (mettagrid/config.py) refuses every such config first, with the YAML key;
-// these checks guard the core's memory for callers without the schema (C++ bench and tests).
+// Checks every range and invariant of `p` (the table in docs/mettagrid-core-notes.md, "Params
+// dict") and fills its derived fields. Throws std::invalid_argument (ValueError in Python) with
+// one line naming the field and its allowed range. The Python schema (mettagrid/config.py)
+// refuses such configs first, with the YAML key; these checks are what guard the core's memory
+// for everything else (raw dicts from Python, the C++ bench and tests, the fuzz run).
 void finalize_params(GameParams& p);
 
 }  // namespace mettagrid

@@ -21,10 +21,23 @@ namespace mettagrid {
 // derived tables are left to finalize_params (run by the VecEnv constructor).
 GameParams parse_params(const pybind11::dict& d);
 
-// Checks dtype (kind + size), shape, C-contiguity and (if written) writeability of a buffer;
+// An integer argument in [lo, hi] (ValueError naming `name` otherwise).
+int int_arg(const pybind11::handle& value, const char* name, int lo, int hi);
+
+// Checks dtype (kind + size), shape, C-contiguity, alignment and (if written) writeability of a buffer;
 // a ValueError names the buffer.
 void check_buffer(const pybind11::array& a, const char* name, char kind, int size, const char* dtype,
                   const std::vector<pybind11::ssize_t>& shape, bool written);
+
+// Copies `actions` (any array-like of numbers with dst.size() values) into the int32 action
+// buffer `dst`. A value int32 cannot hold exactly (2**32 + 2, 1e10, 0.5, NaN) is a ValueError
+// naming it, and `dst` is left unchanged: a wrapped value must never become a valid action. Two
+// passes over the values (check, then copy), no Python per element.
+void copy_actions(const pybind11::handle& actions, pybind11::array dst);
+
+// ValueError unless the arrays' memory ranges are pairwise disjoint (a buffer the core writes
+// must not alias one it reads or writes elsewhere).
+void check_disjoint(const std::vector<std::pair<const char*, pybind11::array>>& buffers);
 
 // A 2-d integer array as int32 cells (ValueError naming "grid" otherwise).
 pybind11::array_t<int32_t> grid_cells(const pybind11::array& grid);

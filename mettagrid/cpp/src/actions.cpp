@@ -141,7 +141,8 @@ bool GridEnv::act_put(int agent) {
     const int amount = std::min(in.amount, held);
     if (amount <= 0) continue;
     change_inventory(agent, in.item, -amount);
-    s.c_in[static_cast<size_t>(conv) * NI + in.item] += amount;
+    int32_t& stock = s.c_in[static_cast<size_t>(conv) * NI + in.item];
+    stock = saturating_add(stock, amount);
     agent_stat(agent, p_.stat.item_base + AgentStatLayout::kItemStride * in.item + AgentStatLayout::kPut) += amount;
     moved = true;
   }

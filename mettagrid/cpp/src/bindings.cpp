@@ -18,8 +18,9 @@ using namespace mettagrid;
 namespace {
 
 struct PyVecEnv {
-  PyVecEnv(const py::dict& params, int num_envs, const py::int_& seed, int num_threads)
-      : env(parse_params(params), num_envs, PyLong_AsUnsignedLongLongMask(seed.ptr()), num_threads) {}
+  PyVecEnv(const py::dict& params, const py::object& num_envs, const py::int_& seed, const py::object& num_threads)
+      : env(parse_params(params), int_arg(num_envs, "num_envs", 1, kMaxNumEnvs), PyLong_AsUnsignedLongLongMask(seed.ptr()),
+            int_arg(num_threads, "num_threads", 1, kMaxThreads)) {}
 
   void set_map(int env_index, const py::array& grid) {
     const auto g = grid_cells(grid);
@@ -34,6 +35,8 @@ struct PyVecEnv {
     check_buffer(rewards, "rewards", 'f', 4, "float32", {n}, true);
     check_buffer(terminals, "terminals", 'b', 1, "bool", {n}, true);
     check_buffer(truncations, "truncations", 'b', 1, "bool", {n}, true);
+    check_disjoint({{"observations", obs}, {"actions", actions}, {"rewards", rewards}, {"terminals", terminals},
+                    {"truncations", truncations}});
     held = {obs, actions, rewards, terminals, truncations};
     env.set_buffers(static_cast<uint8_t*>(held[0].mutable_data()), static_cast<const int32_t*>(held[1].data()),
                     static_cast<float*>(held[2].mutable_data()), static_cast<uint8_t*>(held[3].mutable_data()),
@@ -77,6 +80,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("ACTION_MAX_ARGS") = action_max_args;       // change_glyph: the cap; the game sets its glyph count
   m.attr("MAX_ITEMS") = 255 - kFeatInv;              // feature ids are one byte; games with teams: one fewer
   m.attr("REPLAY_FIXED_COLUMNS") = py::tuple(py::cast(std::vector<std::string>(kReplayFixedColumns, kReplayFixedColumns + kReplayFixed)));
+  m.def("copy_actions", &copy_actions, py::arg("actions"), py::arg("dst"));
   m.def("agent_stat_names", &stat_names, py::arg("action_names"), py::arg("item_names"), py::arg("alignable") = std::vector<std::string>());
 
   using V = PyVecEnv;
@@ -84,7 +88,7 @@ PYBIND11_MODULE(_core, m) {
   using P = const GameParams&;
   const py::arg env_index("env_index");
   py::class_<V>(m, "VecEnv")
-      .def(py::init<const py::dict&, int, const py::int_&, int>(), py::arg("params"), py::arg("num_envs"), py::arg("seed"), py::arg("num_threads") = 1)
+      .def(py::init<const py::dict&, const py::object&, const py::int_&, const py::object&>(), py::arg("params"), py::arg("num_envs"), py::arg("seed"), py::arg("num_threads") = 1)
       .def("set_map", &V::set_map, env_index, py::arg("grid"))
       .def("set_buffers", &V::set_buffers, py::arg("observations"), py::arg("actions"), py::arg("rewards"), py::arg("terminals"), py::arg("truncations"))
       .def("reset", [](V& v) { py::gil_scoped_release release; v.env.reset(); })

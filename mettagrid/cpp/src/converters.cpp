@@ -43,7 +43,7 @@ void GridEnv::try_start(int conv) {
     bs[2 + NI + x.item] += x.amount;
   }
   bs[0] += 1.0;
-  ++s.c_started[conv];
+  s.c_started[conv] = saturating_add(s.c_started[conv], 1);
   s.c_converting[conv] = 1;
   s.c_dirty[conv] = 1;
   push_event(s.tick + std::max(1, ot.conversion_ticks), conv, EventKind::Finish);
@@ -64,8 +64,9 @@ void GridEnv::process_events() {
       double* bs = s.building_stats.data() + static_cast<size_t>(type) * p_.building_stat_stride;
       int32_t* out = s.c_out.data() + static_cast<size_t>(conv) * NI;
       for (const ItemAmount& x : ot.output) {
-        out[x.item] += x.amount;
-        s.c_out_total[conv] += x.amount;
+        const int32_t before = out[x.item];
+        out[x.item] = saturating_add(before, x.amount);
+        s.c_out_total[conv] += out[x.item] - before;
         bs[2 + x.item] += x.amount;
       }
       bs[1] += 1.0;

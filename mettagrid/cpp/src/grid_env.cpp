@@ -32,7 +32,8 @@ bool check_cell(const GameParams& p, int r, int c, int32_t code) {
 
 std::shared_ptr<const MapData> make_map(const GameParams& p, int height, int width, const int32_t* cells) {
   if (height < 1 || width < 1) throw std::invalid_argument("map: height and width must be >= 1");
-  if (height > 4096 || width > 4096) throw std::invalid_argument("map: at most 4096 x 4096 cells");
+  if (height > kMaxMapSide || width > kMaxMapSide)
+    throw std::invalid_argument("map: at most " + std::to_string(kMaxMapSide) + " x " + std::to_string(kMaxMapSide) + " cells");
   auto m = std::make_shared<MapData>();
   m->height = height;
   m->width = width;
@@ -192,10 +193,12 @@ int GridEnv::add_converter(int obj, const ObjectTypeParams& ot) {
   s.c_dirty.push_back(1);
   s.c_in.resize(s.c_in.size() + NI, 0);
   s.c_out.resize(s.c_out.size() + NI, 0);
-  int total = 0;
+  int64_t total = 0;
   for (const ItemAmount& o : ot.output) {
-    s.c_out[static_cast<size_t>(conv) * NI + o.item] += ot.initial_resource_count;
-    total += ot.initial_resource_count;
+    int32_t& held = s.c_out[static_cast<size_t>(conv) * NI + o.item];
+    const int32_t before = held;
+    held = saturating_add(held, ot.initial_resource_count);
+    total += held - before;
   }
   s.c_out_total.push_back(total);
   return conv;
@@ -225,9 +228,11 @@ int GridEnv::change_inventory(int agent, int item, int delta) {
   const GroupParams& gp = p_.groups[s_.a_group[agent]];
   int32_t& slot = s_.inventory[static_cast<size_t>(agent) * p_.num_items + item];
   const int old = slot;
-  int nv = old + delta;
-  if (nv < 0) nv = 0;
-  if (nv > gp.resource_limits[item]) nv = std::max(old, gp.resource_limits[item]);
+  // In 64 bits: a building's stock (up to INT32_MAX) added to a full inventory must not wrap.
+  int64_t wanted = static_cast<int64_t>(old) + delta;
+  if (wanted < 0) wanted = 0;
+  if (wanted > gp.resource_limits[item]) wanted = std::max(old, gp.resource_limits[item]);
+  const int nv = static_cast<int>(wanted);
   if (nv == old) return 0;
   slot = nv;
   const float r = gp.inventory_rewards[item];

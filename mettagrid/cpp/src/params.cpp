@@ -1,6 +1,10 @@
 // GameParams: the core's invariant checks and the derived tables (stat layout, features,
 // window). finalize_params runs each step below once, in order.
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -17,31 +21,59 @@ namespace {
 std::string key(const std::string& k) { return "[\"" + k + "\"]"; }
 std::string idx(size_t i) { return "[" + std::to_string(i) + "]"; }
 
+// Every range message has the same shape: `params[...]: must be in [lo, hi], got v`.
+void check_int(long long v, long long lo, long long hi, const std::string& where) {
+  if (v < lo || v > hi)
+    fail(where, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(v));
+}
+
+std::string show(float v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// NaN fails both comparisons, so it is refused with the infinities.
+void check_float(float v, float lo, float hi, const std::string& where) {
+  if (!(v >= lo && v <= hi)) fail(where, "must be a finite number in [" + show(lo) + ", " + show(hi) + "], got " + show(v));
+}
+
+void check_name(const std::string& name, std::set<std::string>& seen, const std::string& where) {
+  if (name.empty()) fail(where, "must not be empty");
+  if (!seen.insert(name).second) fail(where, "duplicate name \"" + name + "\"");
+}
+
 void check_amounts(const std::vector<ItemAmount>& v, int num_items, const std::string& where) {
   for (size_t i = 0; i < v.size(); ++i) {
     if (v[i].item < 0 || v[i].item >= num_items)
       fail(where + idx(i), "item id " + std::to_string(v[i].item) + " out of range [0, " +
                                std::to_string(num_items) + ")");
-    if (v[i].amount < 0) fail(where + idx(i), "amount must be >= 0");
+    check_int(v[i].amount, 0, INT32_MAX, where + idx(i) + "[1]");
   }
 }
 
 void check_sizes(const GameParams& p) {
-  if (p.num_agents < 1) fail(key("num_agents"), "must be >= 1");
-  if (p.obs_width < 1 || p.obs_width > 15 || p.obs_width % 2 == 0)
-    fail(key("obs_width"), "must be odd and in [1, 15]");
-  if (p.obs_height < 1 || p.obs_height > 15 || p.obs_height % 2 == 0)
-    fail(key("obs_height"), "must be odd and in [1, 15]");
-  if (p.num_observation_tokens < 1) fail(key("num_observation_tokens"), "must be >= 1");
-  if (p.max_steps < 0) fail(key("max_steps"), "must be >= 0");
+  check_int(p.num_agents, 1, kMaxAgents, key("num_agents"));
+  for (const auto& [name, v] : {std::pair<const char*, int>{"obs_width", p.obs_width}, {"obs_height", p.obs_height}})
+    if (v < 1 || v > kMaxObsSize || v % 2 == 0)
+      fail(key(name), "must be odd and in [1, " + std::to_string(kMaxObsSize) + "], got " + std::to_string(v));
+  check_int(p.num_observation_tokens, 1, kMaxObservationTokens, key("num_observation_tokens"));
+  check_int(p.max_steps, 0, INT32_MAX, key("max_steps"));
+  check_int(p.color_step, 0, 255, key("color_step"));
   if (p.item_names.size() > static_cast<size_t>(255 - kFeatInv)) fail(key("item_names"), "too many items (at most 243)");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < p.item_names.size(); ++i) check_name(p.item_names[i], seen, key("item_names") + idx(i));
 }
 
 void check_actions(const GameParams& p) {
+  std::set<std::string> seen;
   for (size_t a = 0; a < p.actions.size(); ++a) {
     const ActionParams& ap = p.actions[a];
     const std::string where = key("actions") + idx(a);
-    if (ap.max_arg < 0) fail(where + key("max_arg"), "must be >= 0");
+    check_name(ap.name, seen, where + key("name"));
+    // The handler of each kind reads args up to its cap (change_glyph stores the arg in a byte).
+    check_int(ap.max_arg, 0, kActionInfo[static_cast<int>(ap.kind)].max_arg, where + key("max_arg"));
+    check_int(ap.priority, -kMaxPriority, kMaxPriority, where + key("priority"));
     check_amounts(ap.required, p.num_items, where + key("required"));
     check_amounts(ap.consumed, p.num_items, where + key("consumed"));
     check_amounts(ap.defense, p.num_items, where + key("defense"));
@@ -49,14 +81,22 @@ void check_actions(const GameParams& p) {
 }
 
 void check_object_types(const GameParams& p) {
+  if (p.object_types.size() > static_cast<size_t>(kMaxObjectTypes))
+    fail(key("object_types"), "too many object types (at most " + std::to_string(kMaxObjectTypes) + ")");
+  std::set<std::string> seen;
   for (size_t t = 0; t < p.object_types.size(); ++t) {
     const ObjectTypeParams& ot = p.object_types[t];
     const std::string where = key("object_types") + idx(t);
-    if (ot.type_id < 1 || ot.type_id > 255) fail(where + key("type_id"), "must be in [1, 255]");
+    check_name(ot.name, seen, where + key("name"));
+    check_int(ot.type_id, 1, 255, where + key("type_id"));
+    check_int(ot.color, 0, 255, where + key("color"));
     check_amounts(ot.input, p.num_items, where + key("input"));
     check_amounts(ot.output, p.num_items, where + key("output"));
-    if (ot.cooldown < 0) fail(where + key("cooldown"), "must be >= 0");
-    if (ot.initial_resource_count < 0) fail(where + key("initial_resource_count"), "must be >= 0");
+    check_int(ot.max_output, -1, INT32_MAX, where + key("max_output"));
+    check_int(ot.max_conversions, -1, INT32_MAX, where + key("max_conversions"));
+    check_int(ot.conversion_ticks, 0, INT32_MAX, where + key("conversion_ticks"));
+    check_int(ot.cooldown, 0, INT32_MAX, where + key("cooldown"));
+    check_int(ot.initial_resource_count, 0, INT32_MAX, where + key("initial_resource_count"));
     check_amounts(ot.use_required, p.num_items, where + key("use_required"));
     if ((ot.alignable || ot.team_only || !ot.use_required.empty()) && ot.kind != ObjectKind::Converter)
       fail(where, "alignable, team_only and use_required need kind converter");
@@ -66,10 +106,20 @@ void check_object_types(const GameParams& p) {
 // Needs has_teams (derive_teams) for the id range.
 void check_groups(const GameParams& p) {
   if (p.groups.empty()) fail(key("groups"), "at least one group is required");
+  if (p.groups.size() > static_cast<size_t>(kMaxGroups))
+    fail(key("groups"), "too many groups (at most " + std::to_string(kMaxGroups) + ")");
   const int ni = p.num_items;
+  std::set<std::string> seen;
   for (size_t g = 0; g < p.groups.size(); ++g) {
     const GroupParams& gp = p.groups[g];
     const std::string where = key("groups") + idx(g);
+    check_name(gp.name, seen, where + key("name"));
+    if (p.has_teams && (gp.id < 1 || gp.id > 255))
+      fail(where + key("id"), "must be in [1, 255] in a game with teams (it is the observed \"aligned\" value), got " +
+                                  std::to_string(gp.id));
+    check_int(gp.id, 0, 255, where + key("id"));  // observed as a one-byte feature value
+    check_float(gp.group_reward_pct, 0.0f, 1.0f, where + key("group_reward_pct"));
+    check_int(gp.freeze_duration, 0, INT32_MAX, where + key("freeze_duration"));
     auto check_len = [&](size_t n, const char* field) {
       if (n != static_cast<size_t>(ni))
         fail(where + key(field), "expected " + std::to_string(ni) + " entries (one per item), got " +
@@ -80,12 +130,18 @@ void check_groups(const GameParams& p) {
     check_len(gp.inventory_rewards.size(), "inventory_rewards");
     check_len(gp.inventory_reward_max.size(), "inventory_reward_max");
     for (int i = 0; i < ni; ++i) {
-      if (gp.resource_limits[i] < 0) fail(where + key("resource_limits") + idx(i), "must be >= 0");
-      if (gp.initial_inventory[i] < 0) fail(where + key("initial_inventory") + idx(i), "must be >= 0");
+      check_int(gp.resource_limits[i], 0, INT32_MAX, where + key("resource_limits") + idx(i));
+      check_int(gp.initial_inventory[i], 0, INT32_MAX, where + key("initial_inventory") + idx(i));
+      check_float(gp.inventory_rewards[i], -kMaxReward, kMaxReward, where + key("inventory_rewards") + idx(i));
+      check_float(gp.inventory_reward_max[i], -kMaxRewardCap, kMaxRewardCap, where + key("inventory_reward_max") + idx(i));
     }
-    if (gp.freeze_duration < 0) fail(where + key("freeze_duration"), "must be >= 0");
-    if (p.has_teams && (gp.id < 1 || gp.id > 255))
-      fail(where + key("id"), "must be in [1, 255] in a game with teams (it is the observed \"aligned\" value)");
+    for (size_t r = 0; r < gp.stat_rewards.size(); ++r) {
+      const std::string at = where + key("stat_rewards") + idx(r);
+      check_float(gp.stat_rewards[r].reward, -kMaxReward, kMaxReward, at + "[1]");
+      check_float(gp.stat_rewards[r].max, -kMaxRewardCap, kMaxRewardCap, at + "[2]");
+    }
+    check_float(gp.action_failure_penalty, 0.0f, kMaxReward, where + key("action_failure_penalty"));
+    check_int(gp.color, 0, 255, where + key("color"));
   }
 }
 
@@ -133,6 +189,10 @@ void derive_agent_stats(GameParams& p) {
       if (it == names.end())
         fail(key("groups") + idx(g) + key("stat_rewards") + idx(r), "unknown agent stat \"" + sr.stat + "\"");
       sr.stat_index = static_cast<int>(it - names.begin());
+      // The reward stat sums the rewards: rewarding it feeds each step's reward into the next,
+      // which grows geometrically until the floats overflow.
+      if (sr.stat_index == p.stat.reward)
+        fail(key("groups") + idx(g) + key("stat_rewards") + idx(r), "the \"reward\" stat cannot be rewarded (feedback loop)");
     }
     p.max_stat_rewards = std::max(p.max_stat_rewards, static_cast<int>(gp.stat_rewards.size()));
   }

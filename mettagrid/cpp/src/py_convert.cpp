@@ -1,101 +1,214 @@
-// The Python boundary (py_convert.hpp): params dict -> GameParams by plain pybind11 casts
-// (the dict comes from mettagrid.config.compile_params, which has validated the config;
-// nothing is re-checked here), buffer checks, and core data -> Python objects.
+// The Python boundary (py_convert.hpp): params dict -> GameParams (types checked key by key
+// here, ranges by finalize_params), buffer and map checks, and core data -> Python objects.
 #include "py_convert.hpp"
 
 #include <pybind11/stl.h>
 
-#include <array>
+#include <climits>
+#include <cmath>
+#include <cstring>
 #include <string>
-#include <tuple>
+#include <type_traits>
+#include <utility>
 
 namespace py = pybind11;
 
 namespace mettagrid {
 namespace {
 
-template <typename T>
-T get(const py::dict& d, const char* key) {
-  return d[key].cast<T>();
+// Every key is read through one of these readers, which know the key's path in the dict
+// (`params["groups"][0]["color"]`): a missing key, a value of the wrong type or an integer
+// that does not fit 32 bits is a ValueError naming that path. The ranges of the values are
+// finalize_params' job; these readers only make sure that what reaches it is what it says.
+class Reader {
+ public:
+  // Holds a reference: a value read from a container stays alive even if a user-defined
+  // __index__ or __float__ called while reading changes that container.
+  Reader(py::handle obj, std::string path) : obj_(py::reinterpret_borrow<py::object>(obj)), path_(std::move(path)) {}
+
+  Reader operator[](const char* key) const {
+    if (!PyDict_Check(obj_.ptr())) fail("expected a dict");
+    const std::string path = path_ + "[\"" + key + "\"]";
+    PyObject* v = PyDict_GetItemString(obj_.ptr(), key);  // borrowed
+    if (v == nullptr) throw py::value_error(path + ": required key is missing");
+    return Reader(v, path);
+  }
+
+  bool has(const char* key) const {
+    PyObject* v = PyDict_GetItemString(obj_.ptr(), key);
+    return v != nullptr && v != Py_None;
+  }
+
+  std::vector<Reader> list() const {
+    if (!PyList_Check(obj_.ptr()) && !PyTuple_Check(obj_.ptr())) fail("expected a list");
+    std::vector<Reader> out;
+    const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj_);
+    for (size_t i = 0; i < seq.size(); ++i) out.emplace_back(seq[i], path_ + "[" + std::to_string(i) + "]");
+    return out;
+  }
+
+  int as_int() const {
+    // Floats are refused even when integral: a config that computes an id as 3.0 has a bug.
+    if (PyFloat_Check(obj_.ptr()) || !PyIndex_Check(obj_.ptr())) fail("expected an integer");
+    py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(obj_.ptr()));
+    if (!index) throw py::error_already_set();
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+    if (overflow != 0 || v < INT32_MIN || v > INT32_MAX)
+      fail("must be in [" + std::to_string(INT32_MIN) + ", " + std::to_string(INT32_MAX) + "] (32 bits)");
+    return static_cast<int>(v);
+  }
+
+  float as_float() const {
+    if (PyBool_Check(obj_.ptr()) || (!PyFloat_Check(obj_.ptr()) && !PyIndex_Check(obj_.ptr()) &&
+                                     !PyNumber_Check(obj_.ptr())))
+      fail("expected a number");
+    const double v = PyFloat_AsDouble(obj_.ptr());
+    if (v == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      fail("expected a number");
+    }
+    return static_cast<float>(v);  // out of float range -> inf, refused by finalize_params
+  }
+
+  bool as_bool() const {
+    // numpy.bool_ is not a Python bool; its type is checked by name to keep numpy out of here.
+    const std::string type = Py_TYPE(obj_.ptr())->tp_name;
+    if (!PyBool_Check(obj_.ptr()) && type != "numpy.bool_" && type != "numpy.bool") fail("expected a bool");
+    return PyObject_IsTrue(obj_.ptr()) == 1;
+  }
+
+  std::string as_str() const {
+    if (!PyUnicode_Check(obj_.ptr())) fail("expected a string");
+    return obj_.cast<std::string>();
+  }
+
+  std::vector<ItemAmount> amounts() const {
+    std::vector<ItemAmount> out;
+    for (const Reader& pair : list()) {
+      const std::vector<Reader> v = pair.list();
+      if (v.size() != 2) pair.fail("expected an [item_id, amount] pair");
+      out.push_back({v[0].as_int(), v[1].as_int()});
+    }
+    return out;
+  }
+
+  std::vector<int> ints() const {
+    std::vector<int> out;
+    for (const Reader& r : list()) out.push_back(r.as_int());
+    return out;
+  }
+
+  std::vector<float> floats() const {
+    std::vector<float> out;
+    for (const Reader& r : list()) out.push_back(r.as_float());
+    return out;
+  }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    std::string got = py::repr(obj_);
+    if (got.size() > 40) got = got.substr(0, 37) + "...";
+    throw py::value_error(path_ + ": " + what + ", got " + got + " (" + Py_TYPE(obj_.ptr())->tp_name + ")");
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  py::object obj_;
+  std::string path_;
+};
+
+// A name the core does not know (action, object kind) is reported at its key.
+template <typename F>
+auto named(const Reader& r, F lookup) {
+  try {
+    return lookup(r.as_str());
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(r.path() + ": " + e.what());
+  }
 }
 
-// Every key of the compiled dict is required (its defaults live in the Python schema); the one
-// exception is `auto_reset`, a run-time switch of the vector env rather than part of the game.
-bool auto_reset(const py::dict& d) { return !d.contains("auto_reset") || d["auto_reset"].is_none() || d["auto_reset"].cast<bool>(); }
-
-std::vector<ItemAmount> amounts(const py::dict& d, const char* key) {
-  std::vector<ItemAmount> out;
-  for (const auto& pair : get<std::vector<std::array<int, 2>>>(d, key)) out.push_back({pair[0], pair[1]});
-  return out;
-}
-
-ActionParams action(const py::dict& a) {
+ActionParams action(const Reader& a) {
   ActionParams ap;
-  ap.name = get<std::string>(a, "name");
-  ap.kind = action_kind(ap.name);
-  ap.max_arg = get<int>(a, "max_arg");
-  ap.priority = get<int>(a, "priority");
-  ap.required = amounts(a, "required");
-  ap.consumed = amounts(a, "consumed");
-  ap.defense = amounts(a, "defense");
-  ap.steal = get<bool>(a, "steal");
+  ap.name = a["name"].as_str();
+  ap.kind = named(a["name"], action_kind);
+  ap.max_arg = a["max_arg"].as_int();
+  ap.priority = a["priority"].as_int();
+  ap.required = a["required"].amounts();
+  ap.consumed = a["consumed"].amounts();
+  ap.defense = a["defense"].amounts();
+  ap.steal = a["steal"].as_bool();
   return ap;
 }
 
-ObjectTypeParams object_type(const py::dict& o) {
+ObjectTypeParams object_type(const Reader& o) {
   ObjectTypeParams ot;
-  ot.name = get<std::string>(o, "name");
-  ot.type_id = get<int>(o, "type_id");
-  ot.kind = object_kind(get<std::string>(o, "kind"));
-  ot.color = get<int>(o, "color");
+  ot.name = o["name"].as_str();
+  ot.type_id = o["type_id"].as_int();
+  ot.kind = named(o["kind"], object_kind);
+  ot.color = o["color"].as_int();
   if (ot.kind != ObjectKind::Converter) return ot;
-  ot.input = amounts(o, "input");
-  ot.output = amounts(o, "output");
-  ot.max_output = get<int>(o, "max_output");
-  ot.max_conversions = get<int>(o, "max_conversions");
-  ot.conversion_ticks = get<int>(o, "conversion_ticks");
-  ot.cooldown = get<int>(o, "cooldown");
-  ot.initial_resource_count = get<int>(o, "initial_resource_count");
-  ot.alignable = get<bool>(o, "alignable");
-  ot.team_only = get<bool>(o, "team_only");
-  ot.use_required = amounts(o, "use_required");
+  ot.input = o["input"].amounts();
+  ot.output = o["output"].amounts();
+  ot.max_output = o["max_output"].as_int();
+  ot.max_conversions = o["max_conversions"].as_int();
+  ot.conversion_ticks = o["conversion_ticks"].as_int();
+  ot.cooldown = o["cooldown"].as_int();
+  ot.initial_resource_count = o["initial_resource_count"].as_int();
+  ot.alignable = o["alignable"].as_bool();
+  ot.team_only = o["team_only"].as_bool();
+  ot.use_required = o["use_required"].amounts();
   return ot;
 }
 
-GroupParams group(const py::dict& g) {
+GroupParams group(const Reader& g) {
   GroupParams gp;
-  gp.id = get<int>(g, "id");
-  gp.name = get<std::string>(g, "name");
-  gp.group_reward_pct = get<float>(g, "group_reward_pct");
-  gp.freeze_duration = get<int>(g, "freeze_duration");
-  gp.resource_limits = get<std::vector<int>>(g, "resource_limits");
-  gp.initial_inventory = get<std::vector<int>>(g, "initial_inventory");
-  gp.inventory_rewards = get<std::vector<float>>(g, "inventory_rewards");
-  gp.inventory_reward_max = get<std::vector<float>>(g, "inventory_reward_max");
-  for (const auto& [stat, reward, max] : get<std::vector<std::tuple<std::string, float, float>>>(g, "stat_rewards"))
-    gp.stat_rewards.push_back(StatReward{stat, reward, max});
-  gp.action_failure_penalty = get<float>(g, "action_failure_penalty");
-  gp.color = get<int>(g, "color");
+  gp.id = g["id"].as_int();
+  gp.name = g["name"].as_str();
+  gp.group_reward_pct = g["group_reward_pct"].as_float();
+  gp.freeze_duration = g["freeze_duration"].as_int();
+  gp.resource_limits = g["resource_limits"].ints();
+  gp.initial_inventory = g["initial_inventory"].ints();
+  gp.inventory_rewards = g["inventory_rewards"].floats();
+  gp.inventory_reward_max = g["inventory_reward_max"].floats();
+  for (const Reader& sr : g["stat_rewards"].list()) {
+    const std::vector<Reader> v = sr.list();
+    if (v.size() != 3) sr.fail("expected a [stat, reward, cap] triple");
+    gp.stat_rewards.push_back(StatReward{v[0].as_str(), v[1].as_float(), v[2].as_float()});
+  }
+  gp.action_failure_penalty = g["action_failure_penalty"].as_float();
+  gp.color = g["color"].as_int();
   return gp;
 }
 
 }  // namespace
 
+int int_arg(const py::handle& value, const char* name, int lo, int hi) {
+  const int v = Reader(value, name).as_int();
+  if (v < lo || v > hi)
+    throw py::value_error(std::string(name) + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "], got " + std::to_string(v));
+  return v;
+}
+
 GameParams parse_params(const py::dict& d) {
+  const Reader r(d, "params");
   GameParams p;
-  p.num_agents = get<int>(d, "num_agents");
-  p.obs_width = get<int>(d, "obs_width");
-  p.obs_height = get<int>(d, "obs_height");
-  p.num_observation_tokens = get<int>(d, "num_observation_tokens");
-  p.max_steps = get<int>(d, "max_steps");
-  p.terminate_at_max_steps = get<bool>(d, "terminate_at_max_steps");
-  p.desync_episodes = get<bool>(d, "desync_episodes");
-  p.auto_reset = auto_reset(d);
-  p.color_step = get<int>(d, "color_step");
-  p.item_names = get<std::vector<std::string>>(d, "item_names");
-  for (const auto& a : get<py::list>(d, "actions")) p.actions.push_back(action(a.cast<py::dict>()));
-  for (const auto& o : get<py::list>(d, "object_types")) p.object_types.push_back(object_type(o.cast<py::dict>()));
-  for (const auto& g : get<py::list>(d, "groups")) p.groups.push_back(group(g.cast<py::dict>()));
+  p.num_agents = r["num_agents"].as_int();
+  p.obs_width = r["obs_width"].as_int();
+  p.obs_height = r["obs_height"].as_int();
+  p.num_observation_tokens = r["num_observation_tokens"].as_int();
+  p.max_steps = r["max_steps"].as_int();
+  p.terminate_at_max_steps = r["terminate_at_max_steps"].as_bool();
+  p.desync_episodes = r["desync_episodes"].as_bool();
+  // Every key of the compiled dict is required (its defaults live in the Python schema); the one
+  // exception is `auto_reset`, a run-time switch of the vector env rather than part of the game.
+  p.auto_reset = !r.has("auto_reset") || r["auto_reset"].as_bool();
+  p.color_step = r["color_step"].as_int();
+  for (const Reader& name : r["item_names"].list()) p.item_names.push_back(name.as_str());
+  for (const Reader& a : r["actions"].list()) p.actions.push_back(action(a));
+  for (const Reader& o : r["object_types"].list()) p.object_types.push_back(object_type(o));
+  for (const Reader& g : r["groups"].list()) p.groups.push_back(group(g));
   return p;
 }
 
@@ -118,22 +231,141 @@ py::object to_object(const FieldValue& v) {
 
 }  // namespace
 
+// The core reads and writes machine words: a byte-swapped dtype ('>i4' on x86) is refused.
+static bool native_order(const py::dtype& dt) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return dt.byteorder() != '<';
+#else
+  return dt.byteorder() != '>';
+#endif
+}
+
 void check_buffer(const py::array& a, const char* name, char kind, int size, const char* dtype,
                   const std::vector<py::ssize_t>& shape, bool written) {
   const py::dtype dt = a.dtype();
-  if (dt.kind() != kind || dt.itemsize() != size)
+  if (dt.kind() != kind || dt.itemsize() != size || !native_order(dt))
     throw py::value_error(std::string(name) + ": expected dtype " + dtype + ", got " + std::string(py::str(dt)));
   std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim());
   if (got != shape) throw py::value_error(std::string(name) + ": expected shape " + shape_str(shape) + ", got " + shape_str(got));
   if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
+  // A view at an odd byte offset is contiguous but misaligned; the core reads int32/float words.
+  if (!(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_)) throw py::value_error(std::string(name) + ": must be aligned");
   if (written && !a.writeable()) throw py::value_error(std::string(name) + ": must be writeable");
+}
+
+void check_disjoint(const std::vector<std::pair<const char*, py::array>>& buffers) {
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    const auto* a = static_cast<const char*>(buffers[i].second.data());
+    for (size_t j = i + 1; j < buffers.size(); ++j) {
+      const auto* b = static_cast<const char*>(buffers[j].second.data());
+      if (a < b + buffers[j].second.nbytes() && b < a + buffers[i].second.nbytes())
+        throw py::value_error(std::string(buffers[i].first) + ": shares memory with " + buffers[j].first);
+    }
+  }
 }
 
 py::array_t<int32_t> grid_cells(const py::array& grid) {
   if (grid.ndim() != 2) throw py::value_error("grid: expected a 2-d array, got " + std::to_string(grid.ndim()) + " dims");
   const char k = grid.dtype().kind();
   if (k != 'i' && k != 'u') throw py::value_error("grid: expected an integer array (int32), got " + std::string(py::str(grid.dtype())));
+  // Checked before any copy: a broadcast view can claim billions of cells without holding them.
+  if (grid.shape(0) < 1 || grid.shape(1) < 1 || grid.shape(0) > kMaxMapSide || grid.shape(1) > kMaxMapSide)
+    throw py::value_error("grid: shape (" + std::to_string(grid.shape(0)) + ", " + std::to_string(grid.shape(1)) +
+                          ") outside [1, " + std::to_string(kMaxMapSide) + "] per side");
+  // Wider integers are range-checked in 64 bits first: a forced cast to int32 would wrap
+  // 2**32 - 1 into -1 (an agent).
+  if (grid.dtype().itemsize() > 4 || (k == 'u' && grid.dtype().itemsize() == 4)) {
+    const bool is_unsigned = k == 'u';
+    if (is_unsigned) {
+      auto u = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(grid);
+      for (py::ssize_t i = 0; i < u.size(); ++i)
+        if (u.data()[i] > static_cast<uint64_t>(INT32_MAX))
+          throw py::value_error("grid: cell code " + std::to_string(u.data()[i]) + " does not fit int32");
+    } else {
+      auto s = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(grid);
+      for (py::ssize_t i = 0; i < s.size(); ++i)
+        if (s.data()[i] < INT32_MIN || s.data()[i] > INT32_MAX)
+          throw py::value_error("grid: cell code " + std::to_string(s.data()[i]) + " does not fit int32");
+    }
+  }
   return py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(grid);
+}
+
+namespace {
+
+// Non-zero iff int32 cannot hold v exactly. Branch-free for integers (a shift and an add), so
+// that the check over a whole action array vectorises.
+template <typename T>
+uint64_t outside_int32(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    // NaN fails every comparison; a fraction is not an action id. The upper bound is 2^31,
+    // exclusive: INT32_MAX itself rounds up to 2^31 as a float, which would pass `<=` and wrap.
+    return !(v >= static_cast<T>(-2147483648.0) && v < static_cast<T>(2147483648.0) && v == std::trunc(v));
+  } else if constexpr (sizeof(T) < 4 || (sizeof(T) == 4 && std::is_signed_v<T>)) {
+    return 0;
+  } else if constexpr (std::is_unsigned_v<T>) {
+    return static_cast<uint64_t>(v) >> 31;
+  } else {
+    return (static_cast<uint64_t>(v) + 0x80000000ull) >> 32;  // [-2^31, 2^31) -> [0, 2^32)
+  }
+}
+
+template <typename T>
+void copy_checked(const py::array& src, int32_t* dst) {
+  const T* in = static_cast<const T*>(src.data());
+  const py::ssize_t n = src.size();
+  // Checked in full before anything is written, so a refused array leaves the buffer as it was.
+  uint64_t bad = 0;
+  for (py::ssize_t i = 0; i < n; ++i) bad |= outside_int32(in[i]);
+  if (bad) {
+    py::ssize_t i = 0;
+    while (!outside_int32(in[i])) ++i;
+    throw py::value_error("actions: value " + std::string(py::str(py::cast(in[i]))) + " at flat index " +
+                          std::to_string(i) + " (agent " + std::to_string(i / 2) +
+                          ") is not an integer in [-2147483648, 2147483647]");
+  }
+  for (py::ssize_t i = 0; i < n; ++i) dst[i] = static_cast<int32_t>(in[i]);
+}
+
+}  // namespace
+
+void copy_actions(const py::handle& actions, py::array dst) {
+  check_buffer(dst, "actions buffer", 'i', 4, "int32", std::vector<py::ssize_t>(dst.shape(), dst.shape() + dst.ndim()), true);
+  // A copy is made when needed so that the loop below reads native, aligned, contiguous values.
+  py::array src = py::array::ensure(actions, py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_);
+  if (!src)
+    throw py::value_error("actions: expected an array of integers, got " + std::string(Py_TYPE(actions.ptr())->tp_name));
+  if (!native_order(src.dtype())) src = src.attr("astype")(src.dtype().attr("newbyteorder")("="));
+  if (src.size() != dst.size())
+    throw py::value_error("actions: expected " + std::to_string(dst.size()) + " values (agents x 2), got " +
+                          std::to_string(src.size()));
+  int32_t* out = static_cast<int32_t*>(dst.mutable_data());
+  const py::dtype dt = src.dtype();
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'i' && size == 4) {
+    std::memcpy(out, src.data(), static_cast<size_t>(src.size()) * 4);
+  } else if (kind == 'i' && size == 8) {
+    copy_checked<int64_t>(src, out);
+  } else if (kind == 'i' && size == 2) {
+    copy_checked<int16_t>(src, out);
+  } else if (kind == 'i' && size == 1) {
+    copy_checked<int8_t>(src, out);
+  } else if (kind == 'u' && size == 8) {
+    copy_checked<uint64_t>(src, out);
+  } else if (kind == 'u' && size == 4) {
+    copy_checked<uint32_t>(src, out);
+  } else if (kind == 'u' && size == 2) {
+    copy_checked<uint16_t>(src, out);
+  } else if ((kind == 'u' || kind == 'b') && size == 1) {
+    copy_checked<uint8_t>(src, out);
+  } else if (kind == 'f' && size == 8) {
+    copy_checked<double>(src, out);
+  } else if (kind == 'f' && size == 4) {
+    copy_checked<float>(src, out);
+  } else {
+    throw py::value_error("actions: expected an array of integers, got dtype " + std::string(py::str(dt)));
+  }
 }
 
 py::dict stat_dict(const std::vector<std::string>& names, const double* values) {

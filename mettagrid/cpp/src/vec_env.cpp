@@ -87,8 +87,11 @@ void ThreadPool::run(const std::function<void(int)>& fn) {
 }
 
 VecEnv::VecEnv(GameParams params, int num_envs, uint64_t seed, int num_threads) {
-  if (num_envs < 1) throw std::invalid_argument("num_envs must be >= 1");
-  if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
+  if (num_envs < 1 || num_envs > kMaxNumEnvs)
+    throw std::invalid_argument("num_envs: must be in [1, " + std::to_string(kMaxNumEnvs) + "], got " + std::to_string(num_envs));
+  if (num_threads < 1 || num_threads > kMaxThreads)
+    throw std::invalid_argument("num_threads: must be in [1, " + std::to_string(kMaxThreads) + "], got " +
+                                std::to_string(num_threads));
   finalize_params(params);
   params_ = std::make_unique<const GameParams>(std::move(params));
   for (int e = 0; e < num_envs; ++e) envs_.push_back(std::make_unique<GridEnv>(params_.get(), e, seed));

@@ -11,6 +11,9 @@ A row runs unless it says why not:
   serves   a viewer that runs until interrupted: the test opens the address it prints
            (the page must answer) and then stops it
   syntax   a usage pattern (`<tool> <recipe> [args...]`), not a command
+  refused  a documented form that cannot work the same way here: the line must exit 2 with
+           one line on stderr that names the fault and what to type instead (the row gives
+           text that line must contain)
 
 S3 lines run against a local S3 server (moto) with the bucket the line names; the
 tournament lines run against the local tournament server.
@@ -33,6 +36,11 @@ class Row:
     syntax: bool = False
     serves: bool = False  # runs until interrupted: passes when the address it prints answers
     timeout: float = 240
+    refused: str = ""  # the one-line error must contain this (what to type instead)
+    placeholders: dict[str, str] = field(default_factory=dict)  # this line's values, over the document's
+    # What the document says (in prose, not as a command) happens before this line, done with
+    # the project's own tools; each must exit 0.
+    before: tuple[str, ...] = ()
 
 
 @dataclass
@@ -44,15 +52,37 @@ class Doc:
 
 
 ARENA = "mettagrid/arena/basic_easy_shaped"
-NAVIGATION = "mettagrid/navigation/emptyspace"
+NAVIGATION = "mettagrid/navigation"
 
 # Budgets. A training line keeps what it types (batch sizes, architectures) and trains one
 # small batch; evaluations play one short episode per simulation.
 TRAIN = "trainer.total_timesteps=1024 trainer.batch_size=1024 trainer.minibatch_size=512"
 TRAIN_STEPS = "trainer.total_timesteps=1024"
 EVAL = "sim_job.num_episodes=1 sim_job.max_steps=60"
-# Viewers serve until interrupted; any free port, so a busy 8000 on the test machine does not matter.
-VIEWER = "replay_job.port=0"
+# Viewers: without a display they write the replay and exit; serve=true makes them serve as on a
+# desktop, so the test opens the page. Any free port, so a busy 8000 here does not matter.
+VIEWER = "replay_job.serve=true replay_job.port=0"
+
+
+WANDB_ARTIFACT = "a wandb artifact: network access and a wandb account (no local stand-in)"
+# ./tools/upload_map_imgs.py uploads to this bucket by default (on the local S3 server here).
+UPLOAD_MAP_IMGS_BUCKET = "softmax-public"
+
+# Files a reader of the tools pages has written: a map builder config, a scene file.
+USER_FILES = {
+    "map_config.yaml": "# my map: a small random room\ntype: random\nwidth: 15\nheight: 11\nborder_width: 1\n"
+                       "agents: 2\nobjects: {altar: 2, wall: 12}\n",
+    "scene.yaml": "# my scene\ngenerator:\n  type: wfc\n  pattern_size: 3\n  pattern: |\n    ........\n"
+                  "    ..##....\n    ..##..#.\n    ......#.\n    .#......\n",
+    "configs/my_config.yaml": "# my training config\ndefaults:\n  - train_job\n  - _self_\n\nrun: my_experiment\n"
+                              "trainer:\n  total_timesteps: 100000\n",
+}
+# Maps a reader has generated before a line views them (./my_map.yaml is viewed before the
+# walkthrough that generates it).
+USER_MAPS = [
+    "./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml --output-uri=./map.yaml",
+    "./tools/map/gen.py configs/env/mettagrid/maps/template.yaml --output-uri=./my_map.yaml",
+]
 
 
 ARCHITECTURE_MAP = Doc(
@@ -258,9 +288,25 @@ SWEEP_SYSTEM = Doc(
 TOOLS_HYDRA_ERA = Doc(
     "tools-hydra-era.md",
     placeholders={"run_id": "lr_search.r.0", "sweep_name": "lr_search"},
-    given=Given(files={
+    given=Given(checkpoints={
+        # wandb://run/<run> names a run trained on this machine when train_dir holds it: the
+        # local stand-in for the wandb runs these lines evaluate, render and replay.
+        "train_dir/experiment_001/checkpoints/experiment_001:v1.pt": NAVIGATION,
+        "train_dir/exp/checkpoints/exp:v1.pt": NAVIGATION,
+        "train_dir/experiment/checkpoints/experiment:v1.pt": ARENA,
+        "train_dir/abc123/checkpoints/abc123:v1.pt": ARENA,
+    }, files={
         "map.txt": "#####\n#.@.#\n# m #\n#####\n",
-    }),
+        **USER_FILES,
+    }, buckets={UPLOAD_MAP_IMGS_BUCKET}, commands=[
+        *USER_MAPS,
+        # the runs the dashboard line picks by name, trained
+        f"./tools/train.py run=run1 {TRAIN}",
+        f"./tools/train.py run=run2 {TRAIN}",
+        # the stats DB the line reads from S3, written by an evaluation
+        f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_job.simulation_suite=smoke_test {EVAL} "
+        "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db",
+    ]),
     rows=[
         Row(35, "./tools/train.py  # Direct execution", budget=TRAIN),
         Row(37, "uv run tools/train.py  # Explicit uv execution", budget=TRAIN),
@@ -275,9 +321,11 @@ TOOLS_HYDRA_ERA = Doc(
         Row(134, "NODE_INDEX=1 ./tools/sweep_init.py sweep_name=distributed_exp"),
         Row(155, "./tools/sweep_eval.py run=<run_id> sweep_name=<sweep_name>"),
         Row(158, "./tools/sweep_eval.py run=<run_id> metric=navigation_score"),
-        Row(201, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/experiment_001\"]'"),
-        Row(204, "./tools/sim.py sim_job.policy_uris='[\"wandb://team/project/model:v0\", \"wandb://run/exp_002\"]'"),
-        Row(207, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/exp\"]' sim_job.stats_db_uri=s3://bucket/eval.db"),
+        Row(201, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/experiment_001\"]'", budget=EVAL),
+        Row(204, "./tools/sim.py sim_job.policy_uris='[\"wandb://team/project/model:v0\", \"wandb://run/exp_002\"]'",
+            hosted=WANDB_ARTIFACT),
+        Row(207, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/exp\"]' sim_job.stats_db_uri=s3://bucket/eval.db",
+            budget=EVAL),
         Row(210, "./tools/sim.py sim_job.simulation_suite=navigation selector_type=top", budget=EVAL),
         Row(260, "./tools/analyze.py analysis.policy_uri=\"wandb://run/experiment_001\""),
         Row(263, "./tools/analyze.py analysis.policy_uri=\"wandb://run/exp\" "
@@ -319,7 +367,7 @@ TOOLS_HYDRA_ERA = Doc(
         Row(546, "./tools/validate_config.py trainer/trainer.yaml"),
         Row(549, "./tools/validate_config.py configs/train_job.yaml"),
         Row(552, "./tools/validate_config.py configs/sweep/fast.yaml"),
-        Row(587, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2"),
+        Row(587, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2", hosted=WANDB_ARTIFACT),
         Row(590, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db"),
         Row(620, "./tools/upload_map_imgs.py --dry-run"),
         Row(623, "./tools/upload_map_imgs.py"),
@@ -334,7 +382,10 @@ TOOLS_HYDRA_ERA = Doc(
         Row(687, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/nav_001.json"),
         Row(694, "./tools/sweep_init.py sweep_name=hyperparam_search_001 "
                  "sweep_params=configs/sweep/navigation_sweep.yaml"),
-        Row(700, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001"),
+        # "Training happens automatically via sweep agents": the run sweep_init made, trained.
+        Row(700, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001",
+            placeholders={"run_id": "hyperparam_search_001.r.0"},
+            before=(f"./tools/train.py run=hyperparam_search_001.r.0 {TRAIN}",)),
         Row(703, "./tools/renderer.py renderer_job.policy_type=trained "
                  "policy_uri=\"wandb://sweep/hyperparam_search_001:best\"", budget="renderer_job.num_steps=20"),
         Row(711, "./tools/map/gen.py configs/env/mettagrid/maps/template.yaml --output-uri=./my_map.yaml "

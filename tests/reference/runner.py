@@ -24,9 +24,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ class Sandbox:
     root: Path
     env: dict[str, str]
     zygote: subprocess.Popen | None = None
+    services: list[subprocess.Popen] = field(default_factory=list)
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -72,7 +74,29 @@ class Sandbox:
             raise RuntimeError("the warm interpreter did not start")
         self.env["METTA_REFERENCE_ZYGOTE"] = str(socket_path)
 
+    def start_service(self, command: str, address: str, timeout: float = 60) -> None:
+        """Start a server line in the background and wait until `address` answers."""
+        log = open(self.root.parent / f"{self.root.name}-service{len(self.services)}.log", "w")
+        process = subprocess.Popen(["bash", "-c", command], cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.services.append(process)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(address, timeout=5):
+                    return
+            except urllib.error.HTTPError:  # it answers
+                return
+            except OSError as error:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"`{command}` did not come up at {address} ({error}); see {log.name}")
+                time.sleep(0.3)
+
     def close(self) -> None:
+        for process in self.services:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         if self.zygote is not None:
             self.zygote.kill()
             self.zygote.wait()
@@ -154,25 +178,28 @@ def _quote(word: str) -> str:
 class Outcome:
     command: str
     returncode: int
-    output: str
+    output: str  # stdout and stderr together, or stdout alone when `errors` was asked for apart
+    errors: str = ""
 
     def tail(self, lines: int = 25) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
 
 
-def run_line(sandbox: Sandbox, command: str, timeout: float) -> Outcome:
-    """Run one prepared line with bash in the sandbox; stdout and stderr together. On timeout
-    the line's whole process group goes, so no server or trainer outlives its row."""
+def run_line(sandbox: Sandbox, command: str, timeout: float, split: bool = False) -> Outcome:
+    """Run one prepared line with bash in the sandbox; stdout and stderr together (or apart,
+    with `split`). On timeout the line's whole process group goes, so no server or trainer
+    outlives its row."""
     process = subprocess.Popen(["bash", "-c", command], cwd=sandbox.root, env=sandbox.env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE if split else subprocess.STDOUT,
                                text=True, start_new_session=True)
     try:
-        output, _ = process.communicate(timeout=timeout)
+        output, errors = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return Outcome(command, -9, (output or "") + f"\n[timed out after {timeout:.0f}s]")
-    return Outcome(command, process.returncode, output)
+        output, errors = process.communicate()
+        return Outcome(command, -9, (output or "") + f"\n[timed out after {timeout:.0f}s]", errors or "")
+    return Outcome(command, process.returncode, output, errors or "")
 
 
 def shell_value(sandbox: Sandbox, expression: str) -> str:

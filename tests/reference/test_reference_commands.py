@@ -32,10 +32,18 @@ def _cases() -> list:
 def sandboxes(tmp_path_factory, _moto_server):
     """One sandbox per document, made when its first line runs."""
     made: dict[str, Sandbox] = {}
+    failed: dict[str, str] = {}
 
     def get(doc: Doc) -> Sandbox:
+        if doc.name in failed:  # made once: the document's other lines fail with the same reason
+            pytest.fail(f"{doc.name}: the sandbox could not be made: {failed[doc.name]}")
         if doc.name not in made:
-            made[doc.name] = _make_doc_sandbox(tmp_path_factory.mktemp("reference") / "checkout", doc, _moto_server)
+            try:
+                made[doc.name] = _make_doc_sandbox(tmp_path_factory.mktemp("reference") / "checkout", doc,
+                                                   _moto_server)
+            except Exception as error:
+                failed[doc.name] = str(error)
+                raise
         return made[doc.name]
 
     yield get
@@ -48,13 +56,23 @@ def _make_doc_sandbox(root: Path, doc: Doc, s3_endpoint: str) -> Sandbox:
         "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", **GIT_IDENTITY,
     })
+    try:
+        _fill_doc_sandbox(sandbox, doc)
+    except BaseException:
+        sandbox.close()
+        raise
+    return sandbox
+
+
+def _fill_doc_sandbox(sandbox: Sandbox, doc: Doc) -> None:
+    root = sandbox.root
     # A checkout is a git repository (`metta lint --staged` asks git what is staged).
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "checkout"]):
         subprocess.run(["git", *args], cwd=root, env=sandbox.env, check=True, capture_output=True)
     make_buckets(sandbox, {bucket for row in doc.rows for bucket in re.findall(r"s3://([a-z0-9.-]+)", row.command)}
-                 | {bucket for path in doc.given.checkpoints for bucket in re.findall(r"^s3://([a-z0-9.-]+)", path)})
+                 | {bucket for path in doc.given.checkpoints for bucket in re.findall(r"^s3://([a-z0-9.-]+)", path)}
+                 | doc.given.buckets)
     doc.given.make(sandbox)
-    return sandbox
 
 
 # The walk takes tens of minutes and its rows are still being brought to green (issue #15);
@@ -72,7 +90,18 @@ def test_reference_line(doc: Doc, row: Row, sandboxes) -> None:
         sandbox.env[export[1]] = shell_value(sandbox, export[2])
         assert sandbox.env[export[1]], row.command
         return
-    command = prepare(row.command, doc.placeholders, row.budget)
+    for step in row.before:
+        done = run_line(sandbox, step, row.timeout)
+        assert done.returncode == 0, f"{doc.name}:{row.line} before the line: {step}\n{done.tail()}"
+    command = prepare(row.command, {**doc.placeholders, **row.placeholders}, row.budget)
+    if row.refused:
+        outcome = run_line(sandbox, command, row.timeout, split=True)
+        report = f"{doc.name}:{row.line} exit {outcome.returncode}\n$ {command}\n{outcome.errors}{outcome.tail()}"
+        errors = outcome.errors.strip().splitlines()
+        assert outcome.returncode == 2, report
+        assert len(errors) == 1, f"expected one line on stderr\n{report}"
+        assert row.refused in errors[0], f"expected {row.refused!r} in the error\n{report}"
+        return
     outcome = (run_server_line if row.serves else run_line)(sandbox, command, row.timeout)
     report = f"{doc.name}:{row.line} exit {outcome.returncode}\n$ {command}\n{outcome.tail()}"
     assert outcome.returncode == 0, report

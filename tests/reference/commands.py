@@ -382,7 +382,7 @@ TOOLS_HYDRA_ERA = Doc(
         Row(687, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/nav_001.json"),
         Row(694, "./tools/sweep_init.py sweep_name=hyperparam_search_001 "
                  "sweep_params=configs/sweep/navigation_sweep.yaml"),
-        # "Training happens automatically via sweep agents": the run sweep_init made, trained.
+        # Step 2 of this workflow is prose: the run sweep_init made gets trained in between.
         Row(700, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001",
             placeholders={"run_id": "hyperparam_search_001.r.0"},
             before=(f"./tools/train.py run=hyperparam_search_001.r.0 {TRAIN}",)),
@@ -417,7 +417,16 @@ TOOLS_RECIPE_ERA = Doc(
         "s3://my-bucket/checkpoints/sweeps/hyperparam_search_001/hyperparam_search_001:v42.pt": ARENA,
     }, files={
         "map.txt": "#####\n#.@.#\n# m #\n#####\n",
-    }),
+        **USER_FILES,
+    }, buckets={UPLOAD_MAP_IMGS_BUCKET}, commands=[
+        *USER_MAPS,
+        f"./tools/train.py run=run1 {TRAIN}",
+        f"./tools/train.py run=run2 {TRAIN}",
+        f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_job.simulation_suite=smoke_test {EVAL} "
+        "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db",
+        # the evaluation the analyze lines read (./train_dir/eval_experiment/stats.db)
+        f"./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/experiment/experiment:v20.pt {EVAL}",
+    ]),
     rows=[
         Row(35, "./tools/run.py train arena run=my_experiment # Training", budget=TRAIN),
         Row(36, "./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt "
@@ -446,7 +455,7 @@ TOOLS_RECIPE_ERA = Doc(
             budget=EVAL),
         Row(311, "./tools/run.py analyze arena eval_db_uri=./train_dir/eval_experiment/stats.db"),
         Row(314, "./tools/run.py analyze navigation eval_db_uri=./train_dir/eval_experiment/stats.db"),
-        Row(317, "./tools/run.py analyze arena eval_db_uri=wandb://artifacts/navigation_db"),
+        Row(317, "./tools/run.py analyze arena eval_db_uri=wandb://artifacts/navigation_db", hosted=WANDB_ARTIFACT),
         Row(360, "./tools/renderer.py renderer_job.policy_type=random", budget="renderer_job.num_steps=20"),
         Row(363, "./tools/renderer.py renderer_job.policy_type=trained "
                  "policy_uri=\"s3://my-bucket/checkpoints/experiment/experiment:v20.pt\"",
@@ -492,7 +501,7 @@ TOOLS_RECIPE_ERA = Doc(
         Row(627, "./tools/validate_config.py trainer/trainer.yaml"),
         Row(630, "./tools/validate_config.py configs/train_job.yaml"),
         Row(633, "./tools/validate_config.py configs/sweep/fast.yaml"),
-        Row(673, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2"),
+        Row(673, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2", hosted=WANDB_ARTIFACT),
         Row(676, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db"),
         Row(708, "./tools/upload_map_imgs.py --dry-run"),
         Row(711, "./tools/upload_map_imgs.py"),
@@ -508,7 +517,9 @@ TOOLS_RECIPE_ERA = Doc(
                  "policy_uri=s3://my-bucket/checkpoints/nav_experiment_001/nav_experiment_001:v8.pt", budget=VIEWER, serves=True),
         Row(786, "./tools/sweep_init.py sweep_name=hyperparam_search_001 "
                  "sweep_params=configs/sweep/navigation_sweep.yaml"),
-        Row(792, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001"),
+        Row(792, "./tools/sweep_eval.py run=<run_id> sweep_name=hyperparam_search_001",
+            placeholders={"run_id": "hyperparam_search_001.r.0"},  # step 2 (prose): the run is trained
+            before=(f"./tools/run.py train navigation run=hyperparam_search_001.r.0 {TRAIN}",)),
         Row(795, "./tools/run.py play arena "
                  "policy_uri=\"s3://my-bucket/checkpoints/sweeps/hyperparam_search_001/hyperparam_search_001:v42.pt\"", budget=VIEWER, serves=True),
         Row(803, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py configs/env/mettagrid/maps/template.yaml "

@@ -111,7 +111,8 @@ class Trainer:
             from metta.agent.policy_file import load_policy
 
             policy = load_policy(resume_from, device="cpu")
-            self._require_same_env(policy, f"checkpoint {resume_from}")
+            self._require_same_env(policy, f"run={self.job.run}: its checkpoint {resume_from}",
+                                   f"start a new run (run=<new name>) or resume {self.job.run} on the env it was trained on")
             self._resumed_from = resume_from
             # Without a trainer state (crash before the first one was written) the checkpoint's
             # own metadata still says how far training got; the optimizer starts fresh.
@@ -123,18 +124,22 @@ class Trainer:
             wanted = self.job.initial_policy
             spec = resolve_policies(wanted.uri, selector=wanted.selector, metric=wanted.metric)[0]
             policy = spec.load("cpu")
-            self._require_same_env(policy, f"initial_policy {spec.uri}")
+            self._require_same_env(policy, f"initial_policy.uri={spec.uri}",
+                                   "start from a policy trained on this env, or train this run on that policy's env")
             self._resumed_from = None
         else:
             policy = make_policy(agent_cfg, self.env_info)
             self._resumed_from = None
         return policy.to(self.device)
 
-    def _require_same_env(self, policy, source: str) -> None:
+    def _require_same_env(self, policy, source: str, instead: str) -> None:
+        """A policy trained on another env cannot continue here: one line (exit 2) saying what to type instead."""
         if policy.env_info != self.env_info:
-            raise ValueError(
+            from mettagrid.errors import ConfigError
+
+            raise ConfigError(
                 f"{source} was trained on an env with a different feature table, actions or observation "
-                "window than this run's env; train a new run or use the same env"
+                f"window than this run's env; {instead}"
             )
 
     def _make_optimizer(self) -> torch.optim.Optimizer:

@@ -37,10 +37,12 @@ class Row:
     serves: bool = False  # runs until interrupted: passes when the address it prints answers
     timeout: float = 240
     refused: str = ""  # the one-line error must contain this (what to type instead)
+    refused_code: int = 2  # the exit code of a refusal (2, a usage error, unless the tool says otherwise)
     placeholders: dict[str, str] = field(default_factory=dict)  # this line's values, over the document's
     # What the document says (in prose, not as a command) happens before this line, done with
     # the project's own tools; each must exit 0.
     before: tuple[str, ...] = ()
+    quick: bool = False  # also in the default test run (the full walk needs METTA_REFERENCE_WALK=1)
 
 
 @dataclass
@@ -77,12 +79,15 @@ USER_FILES = {
     "configs/my_config.yaml": "# my training config\ndefaults:\n  - train_job\n  - _self_\n\nrun: my_experiment\n"
                               "trainer:\n  total_timesteps: 100000\n",
 }
-# Maps a reader has generated before a line views them (./my_map.yaml is viewed before the
-# walkthrough that generates it).
-USER_MAPS = [
-    "./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml --output-uri=./map.yaml",
-    "./tools/map/gen.py configs/env/mettagrid/maps/template.yaml --output-uri=./my_map.yaml",
-]
+# What a reader has done before some lines (a row's `before`), with the project's own tools:
+# generated the map a line views (./my_map.yaml is viewed before the walkthrough that makes it),
+MAP_YAML = ("./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml --output-uri=./map.yaml",)
+MY_MAP_YAML = ("./tools/map/gen.py configs/env/mettagrid/maps/template.yaml --output-uri=./my_map.yaml",)
+# trained the runs the dashboard line picks by name,
+RUN1_RUN2 = (f"./tools/train.py run=run1 {TRAIN}", f"./tools/train.py run=run2 {TRAIN}")
+# evaluated a policy into the stats DB a line reads from S3.
+S3_STATS_DB = ((f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_job.simulation_suite=smoke_test {EVAL} "
+                "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db"),)
 
 
 ARCHITECTURE_MAP = Doc(
@@ -155,7 +160,14 @@ COGSGUARD_GUIDE = Doc(
     given=Given(checkpoints={
         "train_dir/my_run/checkpoints/my_run:v5.pt": "cogsguard/arena/basic",
         "train_dir/my-run/checkpoints/my-run:v1.pt": "cogsguard/arena/basic",
-    }),
+    }, files={
+        "extra_data/notes.txt": "what the policy was trained on\n",  # the extra files one upload line adds
+    }, services=[
+        # The local tournament server at the address `cogames login` uses by default; its
+        # matches short, so the leaderboard fills while the walk goes on.
+        ("./devops/tournament_server.sh --season-settings '{\"max_steps\": 100, \"episodes_per_match\": 1}'",
+         "http://127.0.0.1:8765/"),
+    ]),
     rows=[
         Row(21, "uv run cogames play -m cogsguard_arena.basic -p role", budget="-s 100"),
         Row(24, "uv run cogames play -m cogsguard_arena.basic -p role -r unicode", budget="-s 100"),
@@ -211,7 +223,8 @@ COGSGUARD_GUIDE = Doc(
         Row(343, "uv run python scripts/run_cogsguard_parity.py --policy-a role --policy-b role_py --steps 500"),
         Row(367, "uv run cogames login"),
         Row(376, "uv run cogames upload -p ./train_dir/my_run -n my-policy"),
-        Row(379, "uv run cogames upload -p my_module.MyPolicy -n my-policy"),
+        # A Python class is code the server would have to run: refused, naming what to upload instead.
+        Row(379, "uv run cogames upload -p my_module.MyPolicy -n my-policy", refused="upload a trained checkpoint"),
         Row(382, "uv run cogames upload -p ./train_dir/my_run -n my-policy -f ./extra_data/"),
         Row(385, "uv run cogames upload -p ./train_dir/my_run -n my-policy --dry-run"),
         Row(394, "uv run cogames submit my-policy --season beta-cogsguard"),
@@ -251,19 +264,33 @@ COGSGUARD_GUIDE = Doc(
     ],
 )
 
+# SkyPilot (`sky`) and a cloud account are not part of the project: without `sky` the launcher
+# exits 1 with one line naming the local command that runs the same sweep.
+SKY = "to run here instead: ./devops/sweep.sh run=my_sweep"
+
+
+def sweep_budget(max_runs: int) -> str:
+    """A sweep worker runs until the sweep has `sweep.max_runs` runs: the walk's lines each add
+    one (the record is shared), with one small batch of training and one episode per simulation."""
+    return (f"sweep.max_runs={max_runs} sweep_job_overrides.trainer.total_timesteps=1024 "
+            "sweep_job_overrides.trainer.batch_size=1024 sweep_job_overrides.trainer.minibatch_size=512 "
+            "num_episodes=1")
+
+
 SWEEP_SYSTEM = Doc(
     "sweep-system.md",
     placeholders={"entity": "metta-research", "project": "metta", "sweep_name": "my_sweep",
                   "run_name": "my_sweep.r.0"},
     rows=[
-        Row(271, "./tools/sweep_execute.py sweep_name=my_sweep"),
-        Row(274, "./tools/sweep_execute.py sweep_name=my_sweep sweep=quick"),
+        Row(271, "./tools/sweep_execute.py sweep_name=my_sweep", budget=sweep_budget(1)),
+        Row(274, "./tools/sweep_execute.py sweep_name=my_sweep sweep=quick", budget=sweep_budget(2)),
         Row(277, "./tools/sweep_execute.py sweep_name=my_sweep sweep.protein.num_random_samples=10 "
-                 "sweep_job_overrides.trainer.total_timesteps=10000000"),
-        Row(282, "./devops/sweep.sh run=my_sweep"),
-        Row(289, "./devops/skypilot/launch.py sweep run=my_sweep"),
-        Row(292, "./devops/skypilot/launch.py sweep run=my_sweep --gpus 8 --nodes 4"),
-        Row(297, "./devops/skypilot/launch.py sweep run=my_sweep --no-spot"),
+                 "sweep_job_overrides.trainer.total_timesteps=10000000", budget=sweep_budget(3)),
+        Row(282, "./devops/sweep.sh run=my_sweep", budget=sweep_budget(4)),
+        Row(289, "./devops/skypilot/launch.py sweep run=my_sweep", refused=SKY, refused_code=1),
+        # Nodes share the sweep through its record (wandb, originally): several need an s3:// one.
+        Row(292, "./devops/skypilot/launch.py sweep run=my_sweep --gpus 8 --nodes 4", refused="sweep_dir=s3://"),
+        Row(297, "./devops/skypilot/launch.py sweep run=my_sweep --no-spot", refused=SKY, refused_code=1),
         Row(330, "./devops/train.sh run=sweep_name.r.0 wandb.entity=<entity> wandb.project=<project> "
                  "wandb.group=<sweep_name> wandb.name=sweep_name.r.0 ++trainer.batch_size=1024 "
                  "++trainer.optimizer.learning_rate=0.0003 ++trainer.total_timesteps=1000000000 sim=arena",
@@ -279,7 +306,7 @@ SWEEP_SYSTEM = Doc(
         Row(478, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep --top-n 5"),
         Row(481, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep --output-dir configs/trainer/patch"),
         Row(489, "./tools/train.py run=production +trainer/patch=my_sweep_best", budget=TRAIN),
-        Row(582, "HYDRA_FULL_ERROR=1 ./tools/sweep_execute.py sweep_name=debug"),
+        Row(582, "HYDRA_FULL_ERROR=1 ./tools/sweep_execute.py sweep_name=debug", budget=sweep_budget(1)),
         Row(585, "ls train_dir/<sweep_name>/<run_name>/"),
     ],
 )
@@ -298,15 +325,7 @@ TOOLS_HYDRA_ERA = Doc(
     }, files={
         "map.txt": "#####\n#.@.#\n# m #\n#####\n",
         **USER_FILES,
-    }, buckets={UPLOAD_MAP_IMGS_BUCKET}, commands=[
-        *USER_MAPS,
-        # the runs the dashboard line picks by name, trained
-        f"./tools/train.py run=run1 {TRAIN}",
-        f"./tools/train.py run=run2 {TRAIN}",
-        # the stats DB the line reads from S3, written by an evaluation
-        f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_job.simulation_suite=smoke_test {EVAL} "
-        "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db",
-    ]),
+    }, buckets={UPLOAD_MAP_IMGS_BUCKET}),
     rows=[
         Row(35, "./tools/train.py  # Direct execution", budget=TRAIN),
         Row(37, "uv run tools/train.py  # Explicit uv execution", budget=TRAIN),
@@ -345,7 +364,8 @@ TOOLS_HYDRA_ERA = Doc(
         Row(351, "./tools/play.py replay_job.open_browser_on_start=false", budget=VIEWER, serves=True),
         Row(383, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/experiment.json"),
         Row(386, "./tools/dashboard.py dashboard.output_path=./local_dashboard.json"),
-        Row(389, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]"),
+        Row(389, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]",
+            before=RUN1_RUN2),
         Row(427, "./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml"),
         Row(430, "./tools/map/gen.py configs/env/mettagrid/maps/wfc_dungeon.yaml --output-uri=./dungeon.yaml"),
         Row(433, "./tools/map/gen.py configs/env/mettagrid/maps/random.yaml --output-uri=s3://bucket/maps/ --count=100",
@@ -356,9 +376,11 @@ TOOLS_HYDRA_ERA = Doc(
         Row(450, "./tools/map/gen_scene.py scenes/wfc/blob.yaml 32 32"),
         Row(453, "./tools/map/gen_scene.py scenes/convchain/maze.yaml 64 64 --overrides \"seed=42\""),
         Row(456, "./tools/map/gen_scene.py scenes/test/grid.yaml 16 16 --show-mode=ascii"),
-        Row(471, "./tools/map/view.py ./my_map.yaml"),
+        Row(471, "./tools/map/view.py ./my_map.yaml",
+            before=MY_MAP_YAML),
         Row(474, "./tools/map/view.py s3://bucket/maps/"),
-        Row(477, "./tools/map/view.py ./map.yaml --show-mode=ascii"),
+        Row(477, "./tools/map/view.py ./map.yaml --show-mode=ascii",
+            before=MAP_YAML),
         Row(492, "./tools/map/normalize_ascii_map.py map.txt"),
         Row(495, "./tools/map/normalize_ascii_map.py map.txt --in-place"),
         Row(510, "./tools/map/normalize_scene_patterns.py scene.yaml"),
@@ -368,7 +390,8 @@ TOOLS_HYDRA_ERA = Doc(
         Row(549, "./tools/validate_config.py configs/train_job.yaml"),
         Row(552, "./tools/validate_config.py configs/sweep/fast.yaml"),
         Row(587, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2", hosted=WANDB_ARTIFACT),
-        Row(590, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db"),
+        Row(590, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db",
+            before=S3_STATS_DB),
         Row(620, "./tools/upload_map_imgs.py --dry-run"),
         Row(623, "./tools/upload_map_imgs.py"),
         Row(639, "./tools/dump_src.py . --extensions .py"),
@@ -418,15 +441,7 @@ TOOLS_RECIPE_ERA = Doc(
     }, files={
         "map.txt": "#####\n#.@.#\n# m #\n#####\n",
         **USER_FILES,
-    }, buckets={UPLOAD_MAP_IMGS_BUCKET}, commands=[
-        *USER_MAPS,
-        f"./tools/train.py run=run1 {TRAIN}",
-        f"./tools/train.py run=run2 {TRAIN}",
-        f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_job.simulation_suite=smoke_test {EVAL} "
-        "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db",
-        # the evaluation the analyze lines read (./train_dir/eval_experiment/stats.db)
-        f"./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/experiment/experiment:v20.pt {EVAL}",
-    ]),
+    }, buckets={UPLOAD_MAP_IMGS_BUCKET}),
     rows=[
         Row(35, "./tools/run.py train arena run=my_experiment # Training", budget=TRAIN),
         Row(36, "./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt "
@@ -436,7 +451,9 @@ TOOLS_RECIPE_ERA = Doc(
         Row(58, "./tools/run.py eval arena policy_uris=mock://policy", budget=EVAL),
         Row(61, "./tools/run.py eval_remote arena policy_uri=s3://bucket/run:v10.pt", budget=EVAL),
         Row(100, "./tools/run.py train arena run=my_experiment", budget=TRAIN),
-        Row(103, "./tools/run.py train navigation run=my_experiment", budget=TRAIN),
+        # The run line 100 trained on the arena: its checkpoint cannot resume on another env.
+        Row(103, "./tools/run.py train navigation run=my_experiment", budget=TRAIN,
+            refused="start a new run (run=<new name>)"),
         Row(106, "./tools/run.py train arena run=my_experiment trainer.total_timesteps=1000000", budget=TRAIN),
         Row(109, "./tools/run.py train arena run=my_experiment system.device=cpu wandb.enabled=false", budget=TRAIN),
         Row(161, "./tools/sweep_init.py sweep_name=lr_search sweep_params=configs/sweep/fast.yaml"),
@@ -453,8 +470,12 @@ TOOLS_RECIPE_ERA = Doc(
             budget=EVAL),
         Row(251, "./tools/run.py eval navigation policy_uri=s3://team-checkpoints/project/my_run/checkpoints/my_run:v0.pt",
             budget=EVAL),
-        Row(311, "./tools/run.py analyze arena eval_db_uri=./train_dir/eval_experiment/stats.db"),
-        Row(314, "./tools/run.py analyze navigation eval_db_uri=./train_dir/eval_experiment/stats.db"),
+        Row(311, "./tools/run.py analyze arena eval_db_uri=./train_dir/eval_experiment/stats.db",
+            before=((f"./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/experiment/experiment:v20.pt "
+                     f"{EVAL}"),)),
+        Row(314, "./tools/run.py analyze navigation eval_db_uri=./train_dir/eval_experiment/stats.db",
+            before=((f"./tools/run.py eval navigation policy_uri=s3://my-bucket/checkpoints/experiment/experiment:v20.pt "
+                     f"{EVAL}"),)),
         Row(317, "./tools/run.py analyze arena eval_db_uri=wandb://artifacts/navigation_db", hosted=WANDB_ARTIFACT),
         Row(360, "./tools/renderer.py renderer_job.policy_type=random", budget="renderer_job.num_steps=20"),
         Row(363, "./tools/renderer.py renderer_job.policy_type=trained "
@@ -473,7 +494,8 @@ TOOLS_RECIPE_ERA = Doc(
                  "policy_uri=file://./train_dir/nav_experiment/checkpoints/nav_experiment:v8.pt", budget=VIEWER, serves=True),
         Row(449, "./tools/dashboard.py dashboard.output_path=s3://my-bucket/dashboards/experiment.json"),
         Row(452, "./tools/dashboard.py dashboard.output_path=./local_dashboard.json"),
-        Row(455, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]"),
+        Row(455, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]",
+            before=RUN1_RUN2),
         Row(498, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py configs/env/mettagrid/maps/maze_9x9.yaml"),
         Row(501, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen.py "
                  "configs/env/mettagrid/maps/wfc_dungeon.yaml --output-uri=./dungeon.yaml"),
@@ -490,9 +512,11 @@ TOOLS_RECIPE_ERA = Doc(
                  "\"seed=42\""),
         Row(528, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/gen_scene.py scenes/test/grid.yaml 16 16 "
                  "--show-mode=ascii"),
-        Row(545, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/view.py ./my_map.yaml"),
+        Row(545, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/view.py ./my_map.yaml",
+            before=MY_MAP_YAML),
         Row(548, "./packages/mettagrid/python/src/mettagrid/mapgen/tools/view.py s3://bucket/maps/"),
-        Row(551, "./tools/map/view.py ./map.yaml --show-mode=ascii"),
+        Row(551, "./tools/map/view.py ./map.yaml --show-mode=ascii",
+            before=MAP_YAML),
         Row(568, "./tools/map/normalize_ascii_map.py map.txt"),
         Row(571, "./tools/map/normalize_ascii_map.py map.txt --in-place"),
         Row(588, "./tools/map/normalize_scene_patterns.py scene.yaml"),
@@ -502,7 +526,8 @@ TOOLS_RECIPE_ERA = Doc(
         Row(630, "./tools/validate_config.py configs/train_job.yaml"),
         Row(633, "./tools/validate_config.py configs/sweep/fast.yaml"),
         Row(673, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2", hosted=WANDB_ARTIFACT),
-        Row(676, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db"),
+        Row(676, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db",
+            before=S3_STATS_DB),
         Row(708, "./tools/upload_map_imgs.py --dry-run"),
         Row(711, "./tools/upload_map_imgs.py"),
         Row(729, "./tools/dump_src.py . --extensions .py"),

@@ -26,9 +26,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,9 +77,10 @@ class Sandbox:
 
     def start_service(self, command: str, address: str, timeout: float = 60) -> None:
         """Start a server line in the background and wait until `address` answers."""
-        log = open(self.root.parent / f"{self.root.name}-service{len(self.services)}.log", "w")
-        process = subprocess.Popen(["bash", "-c", command], cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = self.root.parent / f"{self.root.name}-service{len(self.services)}.log"
+        with log.open("w") as sink:  # the child keeps its own descriptor
+            process = subprocess.Popen(["bash", "-c", command], cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                       stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         self.services.append(process)
         deadline = time.monotonic() + timeout
         while True:
@@ -89,7 +91,7 @@ class Sandbox:
                 return
             except OSError as error:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"`{command}` did not come up at {address} ({error}); see {log.name}")
+                    raise RuntimeError(f"`{command}` did not come up at {address} ({error}); see {log}")
                 time.sleep(0.3)
 
     def close(self) -> None:

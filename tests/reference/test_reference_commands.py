@@ -17,15 +17,28 @@ import pytest
 
 from tests.reference.commands import DOCS, Doc, Row
 from tests.reference.givens import make_buckets
-from tests.reference.runner import REPO, Sandbox, make_sandbox, prepare, run_line, run_server_line, shell_value
+from tests.reference.runner import (
+    REPO,
+    Sandbox,
+    make_sandbox,
+    prepare,
+    run_line,
+    run_server_line,
+    shell_value,
+)
 
 REFERENCE_DIR = Path(os.environ.get("METTA_REFERENCE_DOCS", REPO.parent / "shared" / "reference"))
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "reference test", "GIT_AUTHOR_EMAIL": "test@localhost",
                 "GIT_COMMITTER_NAME": "reference test", "GIT_COMMITTER_EMAIL": "test@localhost"}
 
 
+# The full walk: every row. Without it only the rows marked `quick` run (see commands.py).
+WALK = os.environ.get("METTA_REFERENCE_WALK") == "1"
+
+
 def _cases() -> list:
-    return [pytest.param(doc, row, id=f"{doc.name}:{row.line}") for doc in DOCS for row in doc.rows]
+    return [pytest.param(doc, row, id=f"{doc.name}:{row.line}") for doc in DOCS for row in doc.rows
+            if WALK or row.quick]
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +88,7 @@ def _fill_doc_sandbox(sandbox: Sandbox, doc: Doc) -> None:
     doc.given.make(sandbox)
 
 
-# The walk takes tens of minutes and its rows are still being brought to green (issue #15);
-# run it with METTA_REFERENCE_WALK=1.
-@pytest.mark.skipif(os.environ.get("METTA_REFERENCE_WALK") != "1", reason="set METTA_REFERENCE_WALK=1 to walk")
+# FULL_WALK_RUNTIME
 @pytest.mark.parametrize(("doc", "row"), _cases())
 def test_reference_line(doc: Doc, row: Row, sandboxes) -> None:
     if row.hosted:
@@ -98,7 +109,7 @@ def test_reference_line(doc: Doc, row: Row, sandboxes) -> None:
         outcome = run_line(sandbox, command, row.timeout, split=True)
         report = f"{doc.name}:{row.line} exit {outcome.returncode}\n$ {command}\n{outcome.errors}{outcome.tail()}"
         errors = outcome.errors.strip().splitlines()
-        assert outcome.returncode == 2, report
+        assert outcome.returncode == row.refused_code, report
         assert len(errors) == 1, f"expected one line on stderr\n{report}"
         assert row.refused in errors[0], f"expected {row.refused!r} in the error\n{report}"
         return

@@ -2,8 +2,11 @@
 
 A row is the line as the document types it (continuation lines joined), plus what the test
 changes to run it here, each stated: `budget` is appended to shrink long work (later
-overrides win), placeholders such as `<run_id>` get the document's values, and `given` lists
-what the line assumes exists (written before the document's first line runs).
+overrides win; `env` where no argument can), placeholders such as `<run_id>` get the
+document's values (a row's own over them), `given` lists what the document's lines assume
+exists (made before its first line runs: files, checkpoints, buckets, local services), and
+a row's `before` lists what the reader has done just before that line with the project's
+own tools (trained the run it names, generated the map it views).
 
 A row runs unless it says why not:
   hosted   needs a service or machine that has no local stand-in (an ssh host, a GPU, a
@@ -11,12 +14,16 @@ A row runs unless it says why not:
   serves   a viewer that runs until interrupted: the test opens the address it prints
            (the page must answer) and then stops it
   syntax   a usage pattern (`<tool> <recipe> [args...]`), not a command
-  refused  a documented form that cannot work the same way here: the line must exit 2 with
-           one line on stderr that names the fault and what to type instead (the row gives
-           text that line must contain)
+  refused  a documented form that cannot work the same way here: the line must exit 2 (or
+           the tool's own code, `refused_code`) with one line on stderr that names the fault
+           and what to type instead (the row gives text that line must contain)
+
+Rows marked `quick` (one per tool and form, each cheap and needing no earlier line) run in
+the default test run; METTA_REFERENCE_WALK=1 walks every row.
 
 S3 lines run against a local S3 server (moto) with the bucket the line names; the
-tournament lines run against the local tournament server.
+tournament lines run against the local tournament server (metta/tournament), started at the
+address `cogames login` uses by default.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ class Row:
     # What the document says (in prose, not as a command) happens before this line, done with
     # the project's own tools; each must exit 0.
     before: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # a budget set in the environment (where no argument can)
     quick: bool = False  # also in the default test run (the full walk needs METTA_REFERENCE_WALK=1)
 
 
@@ -141,7 +149,8 @@ ARCHITECTURE_MAP = Doc(
         Row(950, "uv run python devops/tools/ensure_recipe_packages.py  # Setup __init__.py files first"),
         Row(953, "./tools/run.py recipes.prod.arena_basic_easy_shaped.train run=ci_test "
                  "trainer.total_timesteps=10000 trainer.batch_size=32", budget="trainer.total_timesteps=1024"),
-        Row(963, "metta ci", timeout=600),
+        # The pytest stage, as `metta pytest` below: one test file (pytest reads PYTEST_ADDOPTS).
+        Row(963, "metta ci", timeout=600, env={"PYTEST_ADDOPTS": "tests/test_layers.py"}),
         Row(966, "metta pytest", budget="tests/test_layers.py"),
         Row(969, "metta lint --fix metta/"),
         Row(972, "metta lint --staged --fix"),

@@ -165,14 +165,49 @@ def prepare(command: str, placeholders: dict[str, str], budget: str) -> str:
     """The line with placeholders filled and the budget appended, re-quoted for bash."""
     for name, value in placeholders.items():
         command = command.replace(f"<{name}>", value)
-    words = shell_words(command) + shell_words(budget)
-    return " ".join(_quote(word) for word in words)
+    words = _words_with_variables(command) + [(word, False) for word in shell_words(budget)]
+    return " ".join(_quote(word, live) for word, live in words)
 
 
-def _quote(word: str) -> str:
-    # `$VAR` references stay live (the docs export TEST_ID and use it on the next line).
-    if word.startswith("$") or "=$" in word and "'" not in word:
-        return '"' + word.replace('"', '\\"') + '"'
+def _words_with_variables(command: str) -> list[tuple[str, bool]]:
+    """shell_words, each with whether bash would expand a `$` in it (one outside single quotes)."""
+    words: list[tuple[str, bool]] = []
+    word, live, started, quote, i = "", False, False, None, 0
+    while i < len(command):
+        char = command[i]
+        if quote == "'":
+            if char == "'":
+                quote = None
+            else:
+                word += char
+        elif char == "\\" and i + 1 < len(command) and (quote is None or command[i + 1] in '"\\$`'):
+            word, started, i = word + command[i + 1], True, i + 1
+        elif quote == '"':
+            if char == '"':
+                quote = None
+            else:
+                word, live = word + char, live or char == "$"
+        elif char in "'\"":
+            quote, started = char, True
+        elif char.isspace():
+            if started:
+                words.append((word, live))
+            word, live, started = "", False, False
+        elif char == "#" and not started:
+            break
+        else:
+            word, live, started = word + char, live or char == "$", True
+        i += 1
+    if started:
+        words.append((word, live))
+    return words
+
+
+def _quote(word: str, live: bool) -> str:
+    # `$VAR` references the line typed outside single quotes stay live (the docs export
+    # TEST_ID and use it on the next line as `run=test_$TEST_ID`).
+    if live:
+        return '"' + re.sub(r'(["\\`])', r"\\\1", word) + '"'
     return shlex.quote(word)
 
 

@@ -3,11 +3,16 @@
 One test per line (tests/reference/commands.py has the table). The lines of one document
 share a sandbox and run in document order, as a reader following it would run them: a line
 that reads `./my_map.yaml` finds what an earlier line wrote. Long work is shrunk by the
-row's stated budget; hosted-only lines are skipped with their reason.
+row's stated budget; hosted-only lines are skipped with their reason; a refused line must
+fail in one line that says what to type instead.
+
+By default only the quick rows run; METTA_REFERENCE_WALK=1 walks them all. Every command
+line of every document having a row is checked by default.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -101,6 +106,8 @@ def test_reference_line(doc: Doc, row: Row, sandboxes) -> None:
         sandbox.env[export[1]] = shell_value(sandbox, export[2])
         assert sandbox.env[export[1]], row.command
         return
+    if row.env:
+        sandbox = dataclasses.replace(sandbox, env={**sandbox.env, **row.env})
     for step in row.before:
         done = run_line(sandbox, step, row.timeout)
         assert done.returncode == 0, f"{doc.name}:{row.line} before the line: {step}\n{done.tail()}"
@@ -147,3 +154,10 @@ def test_every_documented_line_has_a_row(doc: Doc) -> None:
     rows = {row.line for row in doc.rows}
     missing = [f"{number}: {text}" for number, text in documented if number not in rows]
     assert not missing, f"{doc.name}: command lines without a row:\n" + "\n".join(missing)
+
+
+def test_a_prepared_line_keeps_shell_variables_live_and_literals_quoted() -> None:
+    line = prepare("./tools/run.py train arena run=test_$TEST_ID 'x=[\"$HOME\"]'  # note", {}, "trainer.total_timesteps=8")
+    done = subprocess.run(["bash", "-c", line.replace("./tools/run.py", "printf '%s\\n'")], capture_output=True,
+                          text=True, env={"TEST_ID": "42", "HOME": "/nowhere"}, check=True)
+    assert done.stdout.split("\n")[:4] == ["train", "arena", "run=test_42", 'x=["$HOME"]']

@@ -244,7 +244,9 @@ COGSGUARD_GUIDE = Doc(
         Row(382, "uv run cogames upload -p ./train_dir/my_run -n my-policy -f ./extra_data/"),
         Row(385, "uv run cogames upload -p ./train_dir/my_run -n my-policy --dry-run"),
         Row(394, "uv run cogames submit my-policy --season beta-cogsguard"),
-        Row(397, "uv run cogames submit my-policy:v3 --season beta-cogsguard"),
+        # The lines above upload two versions; the reader has uploaded a third.
+        Row(397, "uv run cogames submit my-policy:v3 --season beta-cogsguard",
+            before=("uv run cogames upload -p ./train_dir/my_run -n my-policy",)),
         Row(404, "uv run cogames submissions"),
         Row(407, "uv run cogames seasons"),
         Row(410, "uv run cogames leaderboard --season beta-cogsguard"),

@@ -120,7 +120,7 @@ ARCHITECTURE_MAP = Doc(
         ),
     }),
     rows=[
-        Row(49, "./tools/run.py <tool> <recipe> [key=value ...]", syntax=True),
+        Row(49, "./tools/run.py <tool> <recipe> [key=value ...]", syntax=True, quick=True),
         Row(50, "./tools/run.py train arena run=my_experiment", budget=TRAIN),
         Row(548, "uv run python devops/tools/ensure_recipe_packages.py"),
         Row(801, "./tools/run.py <tool> <recipe> [args...]", syntax=True),
@@ -128,8 +128,8 @@ ARCHITECTURE_MAP = Doc(
         Row(803, "./tools/run.py evaluate arena policy_uris=file://./train_dir/my_run/checkpoints", budget=EVAL),
         Row(804, "./tools/run.py play arena", budget=VIEWER, serves=True),
         Row(805, "./tools/run.py analyze arena"),
-        Row(877, "export TEST_ID=$(date +%Y%m%d_%H%M%S)"),
-        Row(878, "./tools/run.py train arena run=test_$TEST_ID trainer.total_timesteps=1000000", budget=TRAIN),
+        Row(877, "export TEST_ID=$(date +%Y%m%d_%H%M%S)", quick=True),
+        Row(878, "./tools/run.py train arena run=test_$TEST_ID trainer.total_timesteps=1000000", budget=TRAIN, quick=True),
         Row(881, "./tools/run.py train arena_basic_easy_shaped run=prod_run_1 trainer.total_timesteps=100000000",
             budget=TRAIN),
         Row(884, "./tools/run.py train arena run=my_exp trainer.total_timesteps=50000000 trainer.batch_size=512 "
@@ -149,24 +149,24 @@ ARCHITECTURE_MAP = Doc(
         Row(922, "./tools/run.py replay arena policy_uri=file://./train_dir/my_run/checkpoints",
             budget=VIEWER, serves=True),
         Row(939, "./tools/run.py train my_recipe run=test", budget=TRAIN),
-        Row(940, "./tools/run.py --list  # Discover available recipes", expect="my_recipe"),
+        Row(940, "./tools/run.py --list  # Discover available recipes", expect="my_recipe", quick=True),
         Row(947, "metta ci --stage recipe-tests", timeout=600),
         Row(950, "uv run python devops/tools/ensure_recipe_packages.py  # Setup __init__.py files first"),
         # 32 agent steps cannot hold one bptt segment of the arena's 24 agents.
         Row(953, "./tools/run.py recipes.prod.arena_basic_easy_shaped.train run=ci_test "
                  "trainer.total_timesteps=10000 trainer.batch_size=32", budget="trainer.total_timesteps=1024",
-            refused="give trainer.batch_size=384 or more"),
+            refused="give trainer.batch_size=384 or more", quick=True),
         # The pytest stage, as `metta pytest` below: one test file (pytest reads PYTEST_ADDOPTS).
         Row(963, "metta ci", timeout=600, env={"PYTEST_ADDOPTS": "tests/test_layers.py"}),
         Row(966, "metta pytest", budget="tests/test_layers.py"),
         Row(969, "metta lint --fix metta/"),
         Row(972, "metta lint --staged --fix"),
-        Row(1145, "metta install              # Reinstall all components", hosted=INSTALLS),
+        Row(1145, "metta install              # Reinstall all components", hosted=INSTALLS, quick=True),
         Row(1146, "metta install core         # Core dependencies only", hosted=INSTALLS),
         Row(1151, "metta clean                # Clean build artifacts"),
         Row(1152, "metta configure            # Reconfigure for your system"),
         Row(1158, "uv run python devops/tools/ensure_recipe_packages.py"),
-        Row(1164, "ls ./train_dir/my_run/checkpoints/"),
+        Row(1164, "ls ./train_dir/my_run/checkpoints/", quick=True),
     ],
 )
 
@@ -185,10 +185,10 @@ COGSGUARD_GUIDE = Doc(
          "http://127.0.0.1:8765/"),
     ]),
     rows=[
-        Row(21, "uv run cogames play -m cogsguard_arena.basic -p role", budget="-s 100"),
+        Row(21, "uv run cogames play -m cogsguard_arena.basic -p role", budget="-s 100", quick=True),
         Row(24, "uv run cogames play -m cogsguard_arena.basic -p role -r unicode", budget="-s 100"),
         Row(27, "uv run cogames play -m cogsguard_arena.basic -p role -r log -s 500"),
-        Row(41, "uv run cogames scrimmage -m cogsguard_arena.basic -p role", budget="-e 2 -s 200"),
+        Row(41, "uv run cogames scrimmage -m cogsguard_arena.basic -p role", budget="-e 2 -s 200", quick=True),
         Row(44, "uv run cogames scrimmage -m cogsguard_arena.basic -p role -e 50 -s 2000 --format json",
             budget="-e 2 -s 200"),
         Row(47, "uv run cogames scrimmage -m cogsguard_arena.basic -p ./train_dir/my_run:v5", budget="-e 1 -s 100"),
@@ -212,7 +212,7 @@ COGSGUARD_GUIDE = Doc(
         Row(131, "uv run python tools/run.py recipes.experiment.cogsguard.train run=my-cogsguard-miner-001 "
                  "'teacher={mode: sliced_cloner, policy_uri: \"metta://policy/miner\", teacher_led_proportion: 0.7}' "
                  "trainer.total_timesteps=2_000_000_000", budget=TRAIN),
-        Row(194, "ssh metta@metta0   # or metta1, metta2", hosted="the team's GPU boxes over ssh"),
+        Row(194, "ssh metta@metta0   # or metta1, metta2", hosted="the team's GPU boxes over ssh", quick=True),
         Row(200, "cd /home/metta/metta/devops/mettabox && bash docker.sh test",
             hosted="a directory and docker setup on the team's GPU boxes"),
         Row(207, "python tools/run.py recipes.experiment.cogsguard.train run=my_experiment_name "
@@ -227,7 +227,7 @@ COGSGUARD_GUIDE = Doc(
                  "--profile softmax --no-browser", hosted="the team's GPU boxes and their AWS SSO account"),
         Row(253, "ssh -L <PORT>:127.0.0.1:<PORT> metta@metta1", hosted="the team's GPU boxes over ssh"),
         Row(269, "uv run python scripts/run_cogsguard_rollout.py --steps 200 --agents 10 "
-                 "--policy-uri \"metta://policy/role?miner=4&scout=2&aligner=2&scrambler=2\""),
+                 "--policy-uri \"metta://policy/role?miner=4&scout=2&aligner=2&scrambler=2\"", quick=True),
         Row(275, "uv run python scripts/run_cogsguard_rollout.py --steps 500 --trace-roles --trace-prereqs "
                  "--trace-resources"),
         Row(298, "uv run python scripts/run_cogsguard_parity.py --policy-a \"metta://policy/role\" "
@@ -237,12 +237,12 @@ COGSGUARD_GUIDE = Doc(
         Row(337, "uv run python scripts/run_cogsguard_rollout.py --steps 500 --agents 10 --trace-roles"),
         Row(340, "uv run python scripts/run_cogsguard_instrumented_audit.py --steps 1000 --agents 10 --trace-every 50"),
         Row(343, "uv run python scripts/run_cogsguard_parity.py --policy-a role --policy-b role_py --steps 500"),
-        Row(367, "uv run cogames login"),
+        Row(367, "uv run cogames login", quick=True),
         Row(376, "uv run cogames upload -p ./train_dir/my_run -n my-policy"),
         # A Python class is code the server would have to run: refused, naming what to upload instead.
-        Row(379, "uv run cogames upload -p my_module.MyPolicy -n my-policy", refused="upload a trained checkpoint"),
+        Row(379, "uv run cogames upload -p my_module.MyPolicy -n my-policy", refused="upload a trained checkpoint", quick=True),
         Row(382, "uv run cogames upload -p ./train_dir/my_run -n my-policy -f ./extra_data/"),
-        Row(385, "uv run cogames upload -p ./train_dir/my_run -n my-policy --dry-run"),
+        Row(385, "uv run cogames upload -p ./train_dir/my_run -n my-policy --dry-run", quick=True),
         Row(394, "uv run cogames submit my-policy --season beta-cogsguard"),
         # The lines above upload two versions; the reader has uploaded a third.
         Row(397, "uv run cogames submit my-policy:v3 --season beta-cogsguard",
@@ -287,6 +287,10 @@ COGSGUARD_GUIDE = Doc(
 SKY = "to run here instead: ./devops/sweep.sh run=my_sweep"
 
 
+# The sweep dashboard serves until interrupted: on any free port, so a busy 8050 does not matter.
+SWEEP_DASHBOARD = "--port 0"
+
+
 def sweep_budget(max_runs: int) -> str:
     """A sweep worker runs until the sweep has `sweep.max_runs` runs: the walk's lines each add
     one (the record is shared), with one small batch of training and one episode per simulation."""
@@ -305,21 +309,21 @@ SWEEP_SYSTEM = Doc(
         Row(277, "./tools/sweep_execute.py sweep_name=my_sweep sweep.protein.num_random_samples=10 "
                  "sweep_job_overrides.trainer.total_timesteps=10000000", budget=sweep_budget(3)),
         Row(282, "./devops/sweep.sh run=my_sweep", budget=sweep_budget(4)),
-        Row(289, "./devops/skypilot/launch.py sweep run=my_sweep", refused=SKY, refused_code=1),
+        Row(289, "./devops/skypilot/launch.py sweep run=my_sweep", refused=SKY, refused_code=1, quick=True),
         # Nodes share the sweep through its record (wandb, originally): several need an s3:// one.
-        Row(292, "./devops/skypilot/launch.py sweep run=my_sweep --gpus 8 --nodes 4", refused="sweep_dir=s3://"),
+        Row(292, "./devops/skypilot/launch.py sweep run=my_sweep --gpus 8 --nodes 4", refused="sweep_dir=s3://", quick=True),
         Row(297, "./devops/skypilot/launch.py sweep run=my_sweep --no-spot", refused=SKY, refused_code=1),
         Row(330, "./devops/train.sh run=sweep_name.r.0 wandb.entity=<entity> wandb.project=<project> "
                  "wandb.group=<sweep_name> wandb.name=sweep_name.r.0 ++trainer.batch_size=1024 "
                  "++trainer.optimizer.learning_rate=0.0003 ++trainer.total_timesteps=1000000000 sim=arena",
             budget="++trainer.total_timesteps=1024"),
-        Row(402, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep"),
+        Row(402, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep", budget=SWEEP_DASHBOARD, serves=True),
         Row(405, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep --entity metta-research "
-                 "--project metta"),
+                 "--project metta", budget=SWEEP_DASHBOARD, serves=True),
         Row(411, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep --max-observations 500 "
-                 "--hourly-cost 5.0"),
+                 "--hourly-cost 5.0", budget=SWEEP_DASHBOARD, serves=True),
         Row(468, "pip install dash dash-bootstrap-components plotly",
-            hosted="installs packages from the network into the venv; the dashboard here needs none of them"),
+            hosted="installs packages from the network into the venv; the dashboard here needs none of them", quick=True),
         Row(475, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep"),
         Row(478, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep --top-n 5"),
         Row(481, "./tools/get_best_params_from_sweep.py sweep_name=my_sweep --output-dir configs/trainer/patch"),
@@ -352,7 +356,7 @@ TOOLS_HYDRA_ERA = Doc(
         Row(77, "./tools/train.py trainer.num_workers=8 trainer.batch_size=4096", budget=TRAIN_STEPS),
         Row(80, "./tools/train.py env=mettagrid/ants agent=latent_attn_small trainer.learning_rate=0.0003",
             budget=TRAIN),
-        Row(125, "./tools/sweep_init.py sweep_name=lr_search sweep_params=configs/sweep/fast.yaml"),
+        Row(125, "./tools/sweep_init.py sweep_name=lr_search sweep_params=configs/sweep/fast.yaml", quick=True),
         Row(128, "./tools/sweep_init.py sweep_name=full_search sweep_params=configs/sweep/cogeval_sweep.yaml"),
         Row(131, "NODE_INDEX=0 ./tools/sweep_init.py sweep_name=distributed_exp"),
         Row(134, "NODE_INDEX=1 ./tools/sweep_init.py sweep_name=distributed_exp"),
@@ -360,7 +364,7 @@ TOOLS_HYDRA_ERA = Doc(
         Row(158, "./tools/sweep_eval.py run=<run_id> metric=navigation_score"),
         Row(201, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/experiment_001\"]'", budget=EVAL),
         Row(204, "./tools/sim.py sim_job.policy_uris='[\"wandb://team/project/model:v0\", \"wandb://run/exp_002\"]'",
-            hosted=WANDB_ARTIFACT),
+            hosted=WANDB_ARTIFACT, quick=True),
         Row(207, "./tools/sim.py sim_job.policy_uris='[\"wandb://run/exp\"]' sim_job.stats_db_uri=s3://bucket/eval.db",
             budget=EVAL),
         Row(210, "./tools/sim.py sim_job.simulation_suite=navigation selector_type=top", budget=EVAL),
@@ -368,7 +372,7 @@ TOOLS_HYDRA_ERA = Doc(
         Row(263, "./tools/analyze.py analysis.policy_uri=\"wandb://run/exp\" "
                  "analysis.policy_selector.metric=navigation_score"),
         Row(266, "./tools/analyze.py analysis.policy_uri=\"wandb://run/exp\" analysis.output_path=s3://bucket/analysis/"),
-        Row(304, "./tools/renderer.py renderer_job.policy_type=random", budget="renderer_job.num_steps=20"),
+        Row(304, "./tools/renderer.py renderer_job.policy_type=random", budget="renderer_job.num_steps=20", quick=True),
         Row(307, "./tools/renderer.py renderer_job.policy_type=trained policy_uri=\"wandb://run/experiment\"",
             budget="renderer_job.num_steps=20"),
         Row(310, "./tools/renderer.py env=mettagrid/multiagent renderer_job.num_agents=4",
@@ -376,7 +380,7 @@ TOOLS_HYDRA_ERA = Doc(
         Row(313, "./tools/renderer.py renderer_job.sleep_time=0.5", budget="renderer_job.num_steps=4"),
         Row(316, "./tools/renderer.py renderer_job.renderer_type=miniscope", budget="renderer_job.num_steps=20"),
         Row(326, "./tools/replay.py replay_job.policy_uri=\"wandb://run/abc123\"", budget=VIEWER, serves=True),
-        Row(329, "./tools/replay.py replay_job.sim.env=mettagrid/memory", budget=VIEWER, serves=True),
+        Row(329, "./tools/replay.py replay_job.sim.env=mettagrid/memory", budget=VIEWER, serves=True, quick=True),
         Row(332, "./tools/replay.py replay_job.open_browser_on_start=false", budget=VIEWER, serves=True),
         Row(348, "./tools/play.py", budget=VIEWER, serves=True),
         Row(351, "./tools/play.py replay_job.open_browser_on_start=false", budget=VIEWER, serves=True),
@@ -384,33 +388,33 @@ TOOLS_HYDRA_ERA = Doc(
         Row(386, "./tools/dashboard.py dashboard.output_path=./local_dashboard.json"),
         Row(389, "./tools/dashboard.py dashboard.policies=[\"run1\", \"run2\"] dashboard.metrics=[\"reward\", \"success_rate\"]",
             before=RUN1_RUN2),
-        Row(427, "./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml"),
+        Row(427, "./tools/map/gen.py configs/env/mettagrid/maps/maze_9x9.yaml", quick=True),
         Row(430, "./tools/map/gen.py configs/env/mettagrid/maps/wfc_dungeon.yaml --output-uri=./dungeon.yaml"),
         Row(433, "./tools/map/gen.py configs/env/mettagrid/maps/random.yaml --output-uri=s3://bucket/maps/ --count=100",
             budget="--count=3"),
         Row(436, "./tools/map/gen.py configs/env/mettagrid/maps/base.yaml --overrides \"width=50 height=50 density=0.7\""),
         Row(439, "./tools/map/gen.py map_config.yaml --show-mode=ascii  # Terminal display"),
         Row(440, "./tools/map/gen.py map_config.yaml --show-mode=PIL    # Image popup"),
-        Row(450, "./tools/map/gen_scene.py scenes/wfc/blob.yaml 32 32"),
+        Row(450, "./tools/map/gen_scene.py scenes/wfc/blob.yaml 32 32", quick=True),
         Row(453, "./tools/map/gen_scene.py scenes/convchain/maze.yaml 64 64 --overrides \"seed=42\""),
         Row(456, "./tools/map/gen_scene.py scenes/test/grid.yaml 16 16 --show-mode=ascii"),
         Row(471, "./tools/map/view.py ./my_map.yaml",
             before=MY_MAP_YAML),
         Row(474, "./tools/map/view.py s3://bucket/maps/"),
         Row(477, "./tools/map/view.py ./map.yaml --show-mode=ascii",
-            before=MAP_YAML),
-        Row(492, "./tools/map/normalize_ascii_map.py map.txt"),
+            before=MAP_YAML, quick=True),
+        Row(492, "./tools/map/normalize_ascii_map.py map.txt", quick=True),
         Row(495, "./tools/map/normalize_ascii_map.py map.txt --in-place"),
-        Row(510, "./tools/map/normalize_scene_patterns.py scene.yaml"),
+        Row(510, "./tools/map/normalize_scene_patterns.py scene.yaml", quick=True),
         Row(513, "./tools/map/normalize_scene_patterns.py scene.yaml --in-place"),
-        Row(543, "./tools/validate_config.py configs/env/mettagrid/navigation.yaml"),
+        Row(543, "./tools/validate_config.py configs/env/mettagrid/navigation.yaml", quick=True),
         Row(546, "./tools/validate_config.py trainer/trainer.yaml"),
         Row(549, "./tools/validate_config.py configs/train_job.yaml"),
         Row(552, "./tools/validate_config.py configs/sweep/fast.yaml"),
         Row(587, "./tools/stats_duckdb_cli.py +eval_db_uri=wandb://stats/navigation_eval_v2", hosted=WANDB_ARTIFACT),
         Row(590, "./tools/stats_duckdb_cli.py +eval_db_uri=s3://my-bucket/evaluations/experiment_001.db",
             before=S3_STATS_DB),
-        Row(620, "./tools/upload_map_imgs.py --dry-run"),
+        Row(620, "./tools/upload_map_imgs.py --dry-run", quick=True),
         Row(623, "./tools/upload_map_imgs.py"),
         Row(639, "./tools/dump_src.py . --extensions .py"),
         Row(642, "./tools/dump_src.py metta/agent metta/rl --extensions .py .yaml"),
@@ -463,7 +467,7 @@ TOOLS_RECIPE_ERA = Doc(
     rows=[
         Row(35, "./tools/run.py train arena run=my_experiment # Training", budget=TRAIN),
         Row(36, "./tools/run.py eval arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt "
-                "# Evaluation", budget=EVAL),
+                "# Evaluation", budget=EVAL, quick=True),
         Row(37, "./tools/run.py play arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt "
                 "# Interactive play", budget=VIEWER, serves=True),
         Row(58, "./tools/run.py eval arena policy_uris=mock://policy", budget=EVAL),
@@ -506,7 +510,7 @@ TOOLS_RECIPE_ERA = Doc(
         Row(383, "./tools/run.py replay arena policy_uri=s3://my-bucket/checkpoints/abc123/abc123:v5.pt", budget=VIEWER, serves=True),
         Row(386, "./tools/run.py replay navigation policy_uri=s3://my-bucket/checkpoints/abc123/abc123:v5.pt", budget=VIEWER, serves=True),
         Row(389, "./tools/run.py replay arena policy_uri=file://./train_dir/my_run/checkpoints/my_run:v12.pt", budget=VIEWER, serves=True),
-        Row(407, "./tools/run.py play arena", budget=VIEWER, serves=True),
+        Row(407, "./tools/run.py play arena", budget=VIEWER, serves=True, quick=True),
         Row(410, "./tools/run.py play arena policy_uri=s3://my-bucket/checkpoints/my_experiment/my_experiment:v20.pt", budget=VIEWER, serves=True),
         Row(413, "./tools/run.py play navigation "
                  "policy_uri=file://./train_dir/nav_experiment/checkpoints/nav_experiment:v8.pt", budget=VIEWER, serves=True),

@@ -319,7 +319,9 @@ SWEEP_SYSTEM = Doc(
             budget="++trainer.total_timesteps=1024"),
         Row(402, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep", budget=SWEEP_DASHBOARD, serves=True),
         Row(405, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep --entity metta-research "
-                 "--project metta", budget=SWEEP_DASHBOARD, serves=True),
+                 "--project metta", budget=SWEEP_DASHBOARD, serves=True,
+            # A run logged to that entity (the original's default entity; here none is assumed).
+            before=(f"./tools/sweep_execute.py sweep_name=my_sweep wandb_entity=metta-research {sweep_budget(5)}",)),
         Row(411, "python experiments/dashboards/sweep_dashboard.py --sweep-name my_sweep --max-observations 500 "
                  "--hourly-cost 5.0", budget=SWEEP_DASHBOARD, serves=True),
         Row(468, "pip install dash dash-bootstrap-components plotly",

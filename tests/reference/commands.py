@@ -14,6 +14,7 @@ A row runs unless it says why not:
   serves   a viewer that runs until interrupted: the test opens the address it prints
            (the page must answer) and then stops it
   syntax   a usage pattern (`<tool> <recipe> [args...]`), not a command
+  red      fails because of the project (the reason says how), expected to fail until fixed
   refused  a documented form that cannot work the same way here: the line must exit 2 (or
            the tool's own code, `refused_code`) with one line on stderr that names the fault
            and what to type instead (the row gives text that line must contain)
@@ -50,6 +51,7 @@ class Row:
     # the project's own tools; each must exit 0.
     before: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)  # a budget set in the environment (where no argument can)
+    red: str = ""  # known to fail, and why: the project's fault, not the line's (an expected failure)
     quick: bool = False  # also in the default test run (the full walk needs METTA_REFERENCE_WALK=1)
 
 
@@ -98,6 +100,9 @@ S3_STATS_DB = ((f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_j
                 "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db"),)
 
 
+# The checkout is not lint-clean (ruff: 103 findings, 7 in metta/ that --fix cannot fix), so
+# `metta lint` and the lint stage of `metta ci` exit 1; the other stages pass.
+LINT_FINDINGS = "the checkout has ruff findings that --fix cannot fix (metta lint exits 1)"
 # `metta install` is devops/setup.sh: pip from a package index into .venv, which in the walk
 # is the test run's own interpreter.
 INSTALLS = "installs packages from a package index (network) into the venv the walk itself runs in"
@@ -157,9 +162,9 @@ ARCHITECTURE_MAP = Doc(
                  "trainer.total_timesteps=10000 trainer.batch_size=32", budget="trainer.total_timesteps=1024",
             refused="give trainer.batch_size=384 or more", quick=True),
         # The pytest stage, as `metta pytest` below: one test file (pytest reads PYTEST_ADDOPTS).
-        Row(963, "metta ci", timeout=600, env={"PYTEST_ADDOPTS": "tests/test_layers.py"}),
+        Row(963, "metta ci", timeout=600, env={"PYTEST_ADDOPTS": "tests/test_layers.py"}, red=LINT_FINDINGS),
         Row(966, "metta pytest", budget="tests/test_layers.py"),
-        Row(969, "metta lint --fix metta/"),
+        Row(969, "metta lint --fix metta/", red=LINT_FINDINGS),
         Row(972, "metta lint --staged --fix"),
         Row(1145, "metta install              # Reinstall all components", hosted=INSTALLS, quick=True),
         Row(1146, "metta install core         # Core dependencies only", hosted=INSTALLS),

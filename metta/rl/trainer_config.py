@@ -130,7 +130,7 @@ def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
         shorter = trainer.batch_size // num_agents  # the longest horizon this batch holds
         raise ValueError(
             f"trainer.batch_size ({trainer.batch_size}) is smaller than one bptt_horizon of every agent "
-            f"({num_envs} envs x {agents_per_env} agents x {bptt} steps = {num_agents * bptt}); give "
+            f"({num_envs} envs x {agents_per_env} agents x {bptt} steps = {num_agents * bptt}): give "
             f"trainer.batch_size={num_agents * bptt} or more"
             + (f", or trainer.bptt_horizon={shorter}" if shorter >= 1 else "")
         )

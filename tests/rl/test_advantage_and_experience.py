@@ -71,7 +71,7 @@ def test_rollout_shape_refuses_a_batch_smaller_than_one_segment():
         rollout_shape(cfg, agents_per_env=24)
     except ValueError as error:
         assert "trainer.batch_size (64)" in str(error)
-        assert "give trainer.batch_size=1536 or more" in str(error) and "bptt_horizon" not in str(error).split(";")[1]
+        assert "give trainer.batch_size=1536 or more" in str(error) and "bptt_horizon" not in str(error).split(": give")[1]
     else:
         raise AssertionError("expected a refusal")
     # a batch that holds a shorter horizon says which

@@ -93,10 +93,11 @@ def _fill_doc_sandbox(sandbox: Sandbox, doc: Doc) -> None:
     doc.given.make(sandbox)
 
 
-# The full walk (METTA_REFERENCE_WALK=1) takes 20 to 35 minutes on a 2-core machine, depending
+# The full walk (METTA_REFERENCE_WALK=1) takes 15 to 35 minutes on a 2-core machine, depending
 # on what else runs there (December 2026, per document: tools-recipe-era 3 to 13,
-# architecture-map 8 of which its `metta ci` lines take 4, tools-hydra-era 5 to 7, sweep-system 4,
-# cogsguard-training-guide 4), so by default only the quick rows run (30 rows; 1 to 2 minutes).
+# architecture-map 1.5 to 8 (its `metta ci` lines most of it), tools-hydra-era 5 to 6,
+# sweep-system 4, cogsguard-training-guide 4), so by default only the quick rows run
+# (30 rows; 1 to 2 minutes).
 @pytest.mark.parametrize(("doc", "row"), _cases())
 def test_reference_line(doc: Doc, row: Row, sandboxes, request) -> None:
     if row.red:  # strict: once the project is fixed the row passes, and the mark must go

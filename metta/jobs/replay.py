@@ -88,9 +88,10 @@ def run_replay_job(job: ReplayJobConfig, log=sys.stderr, wait=None) -> dict[str,
             local = written if not written.startswith("s3://") else _local_copy(replay)
         result: dict[str, Any] = {"replay": written, "url": None}
         if server is None and job.serve is None:
+            port = _tunnel_port(job)
             print(f"replay: no display here, so no viewer was started; to serve it (e.g. over ssh -L "
-                  f"{job.port}:localhost:{job.port}): ./tools/replay.py replay_job.replay_uri={written} "
-                  f"replay_job.serve=true", file=log)
+                  f"{port}:localhost:{port}): ./tools/replay.py replay_job.replay_uri={written} "
+                  f"replay_job.serve=true" + (f" replay_job.port={port}" if port != job.port else ""), file=log)
         if server is not None:
             result["url"] = url = server.publish(local)
             _announce(url, job, log, what="replay viewer")
@@ -202,6 +203,15 @@ def run_play_job(job: PlayJobConfig, log=sys.stderr, wait=None) -> dict[str, Any
     return {"replay": saved, "url": url, "steps": session.human_actions}
 
 
+def _tunnel_port(job: ViewerJobConfig) -> int:
+    """The port to name in an ssh tunnel hint: port 0 (any free port) cannot be tunnelled ahead."""
+    return job.port or 8000
+
+
+def _port_word(job: ViewerJobConfig) -> str:
+    return f" replay_job.port={_tunnel_port(job)}" if job.port == 0 else ""
+
+
 def _play_headless(job: PlayJobConfig, log) -> dict[str, Any]:
     """No display (and no replay_job.serve=true): nobody can drive an agent, so the policy plays
     every agent, the episode is written as a replay, and the way to play over ssh is printed.
@@ -209,7 +219,8 @@ def _play_headless(job: PlayJobConfig, log) -> dict[str, Any]:
     replay = record_policy_replay(job, log)
     print(f"play: no display here, so nobody could take agent {job.controlled_agent}; recorded "
           f"{job.policy_uri} playing every agent instead. To play from a browser elsewhere: "
-          f"./tools/play.py replay_job.serve=true (and ssh -L {job.port}:localhost:{job.port})", file=log)
+          f"./tools/play.py replay_job.serve=true{_port_word(job)} (and ssh -L {_tunnel_port(job)}:localhost:"
+          f"{_tunnel_port(job)})", file=log)
     written = save_replay(replay, job.replay_dir, _replay_name(job, replay["metadata"]["policy"], prefix="play"), log)
     return {"replay": written, "url": None, "steps": 0}
 

@@ -32,6 +32,8 @@ class SimJobConfig(BaseModel):
     replay_dir: str | None = Field(None, description="Directory or s3:// prefix for one replay file per episode")
     num_workers: PositiveInt | None = Field(None, description="Worker processes; None = min(cores, simulations)")
     num_episodes: PositiveInt | None = Field(None, description="Episodes per simulation; None = the suite's")
+    max_steps: PositiveInt | None = Field(None, description="Cap on each episode's steps (game.max_steps of every "
+                                          "simulation's env); None = each env's own")
 
     @field_validator("stats_db_uri", "replay_dir")
     @classmethod
@@ -94,6 +96,8 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
         job = job.model_copy(update={"policy_uris": [newest]})
     device = _device(run.device)
     suite = load_suite(job.simulation_suite)
+    if job.max_steps is not None:
+        suite = cap_episode_steps(suite, job.max_steps)
 
     store = PolicyStore(train_dir=run.train_dir)
     specs, sources = [], []
@@ -142,6 +146,13 @@ def run_sim_job(cfg: DictConfig, log=sys.stderr) -> dict[str, Any]:
     record_evaluation(run.train_dir, db_path, stats_db, suite.name,
                       [(spec.policy_key, spec.policy_version) for spec in specs])
     return report(suite.name, job.policy_uris, sources, results, stats_db)
+
+
+def cap_episode_steps(suite, max_steps: int):
+    """The suite with every simulation's episodes cut at `max_steps` (an env override, after its own)."""
+    simulations = {name: sim.model_copy(update={"env_overrides": [*sim.env_overrides, f"game.max_steps={max_steps}"]})
+                   for name, sim in suite.simulations.items()}
+    return suite.model_copy(update={"simulations": simulations})
 
 
 def report(suite: str, policy_uris: list[str], sources: list[str], results: list,

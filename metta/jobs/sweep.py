@@ -209,6 +209,7 @@ def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[st
     child = None
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        link_run_under_sweep(Path(job.train_dir), job.sweep_name, run_id)
         with open(run_dir / "sweep_train.log", "w") as output:
             # Tied to this worker: if the worker dies, the kernel stops the training too
             # (metta/common/process.py), and the next worker here records the run as failed.
@@ -225,6 +226,21 @@ def run_one(store: SweepStore, job: SweepJobConfig, run_id: str, params: dict[st
             stop_child(child)  # only does something when this worker is leaving early (Ctrl-C, an error)
         stop.set()
         beats.join(timeout=5)
+
+
+def link_run_under_sweep(train_dir: Path, sweep_name: str, run_id: str) -> Path | None:
+    """<train_dir>/<sweep>/<run>: the original's place for a sweep run's files, here a link to the
+    run's directory (<train_dir>/<run>, where every tool looks for a run). None where the path is
+    taken by something else."""
+    link = train_dir / sweep_name / run_id
+    if link.is_symlink() or link.exists():
+        return link if link.resolve() == (train_dir / run_id).resolve() else None
+    try:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(Path("..") / run_id, target_is_directory=True)
+    except OSError:
+        return None
+    return link
 
 
 def _heartbeats(store: SweepStore, run_id: str, timeout: float, stop: threading.Event) -> None:

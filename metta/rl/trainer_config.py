@@ -127,9 +127,12 @@ def rollout_shape(trainer: TrainerConfig, agents_per_env: int) -> RolloutShape:
     num_agents = num_envs * agents_per_env
     horizon = (trainer.batch_size // (num_agents * bptt)) * bptt
     if horizon == 0:
+        shorter = trainer.batch_size // num_agents  # the longest horizon this batch holds
         raise ValueError(
             f"trainer.batch_size ({trainer.batch_size}) is smaller than one bptt_horizon of every agent "
-            f"({num_envs} envs x {agents_per_env} agents x {bptt} steps = {num_agents * bptt})"
+            f"({num_envs} envs x {agents_per_env} agents x {bptt} steps = {num_agents * bptt}): give "
+            f"trainer.batch_size={num_agents * bptt} or more"
+            + (f", or trainer.bptt_horizon={shorter}" if shorter >= 1 else "")
         )
     segments, note = trainer.minibatch_size // bptt, None
     rollout_segments = horizon // bptt * num_agents

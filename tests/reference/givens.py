@@ -43,12 +43,21 @@ class Given:
 
     checkpoints: dict[str, str] = field(default_factory=dict)  # path -> env name
     files: dict[str, str] = field(default_factory=dict)  # path -> text
+    buckets: set[str] = field(default_factory=set)  # S3 buckets a line writes to without naming them
+    # Local stand-ins for hosted services, started last and stopped with the sandbox:
+    # (command line, address that answers once it is up).
+    services: list[tuple[str, str]] = field(default_factory=list)
 
     def make(self, sandbox: Sandbox) -> None:
         for relative, text in self.files.items():
             path = sandbox.path(relative)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+        self._make_checkpoints(sandbox)
+        for command, address in self.services:
+            sandbox.start_service(command, address)
+
+    def _make_checkpoints(self, sandbox: Sandbox) -> None:
         if not self.checkpoints:
             return
         staged = sandbox.root.parent / f"{sandbox.root.name}-s3"
@@ -56,8 +65,10 @@ class Given:
         for target, env_name in self.checkpoints.items():
             local = staged / target.removeprefix("s3://") if target.startswith("s3://") else sandbox.path(target)
             jobs.append((str(local), env_name))
-        subprocess.run([sys.executable, "-c", _SAVE_CHECKPOINTS, json.dumps(jobs)], cwd=sandbox.root,
-                       env=sandbox.env, check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-c", _SAVE_CHECKPOINTS, json.dumps(jobs)], cwd=sandbox.root,
+                              env=sandbox.env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the given checkpoints could not be written:\n{done.stderr}")
         for target in self.checkpoints:
             if target.startswith("s3://"):
                 upload(sandbox, staged / target.removeprefix("s3://"), target)

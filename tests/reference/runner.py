@@ -24,8 +24,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomllib
@@ -61,6 +62,7 @@ class Sandbox:
     root: Path
     env: dict[str, str]
     zygote: subprocess.Popen | None = None
+    services: list[subprocess.Popen] = field(default_factory=list)
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -73,7 +75,30 @@ class Sandbox:
             raise RuntimeError("the warm interpreter did not start")
         self.env["METTA_REFERENCE_ZYGOTE"] = str(socket_path)
 
+    def start_service(self, command: str, address: str, timeout: float = 60) -> None:
+        """Start a server line in the background and wait until `address` answers."""
+        log = self.root.parent / f"{self.root.name}-service{len(self.services)}.log"
+        with log.open("w") as sink:  # the child keeps its own descriptor
+            process = subprocess.Popen(["bash", "-c", command], cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                       stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        self.services.append(process)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(address, timeout=5):
+                    return
+            except urllib.error.HTTPError:  # it answers
+                return
+            except OSError as error:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"`{command}` did not come up at {address} ({error}); see {log}") from None
+                time.sleep(0.3)
+
     def close(self) -> None:
+        for process in self.services:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         if self.zygote is not None:
             self.zygote.kill()
             self.zygote.wait()
@@ -140,14 +165,49 @@ def prepare(command: str, placeholders: dict[str, str], budget: str) -> str:
     """The line with placeholders filled and the budget appended, re-quoted for bash."""
     for name, value in placeholders.items():
         command = command.replace(f"<{name}>", value)
-    words = shell_words(command) + shell_words(budget)
-    return " ".join(_quote(word) for word in words)
+    words = _words_with_variables(command) + [(word, False) for word in shell_words(budget)]
+    return " ".join(_quote(word, live) for word, live in words)
 
 
-def _quote(word: str) -> str:
-    # `$VAR` references stay live (the docs export TEST_ID and use it on the next line).
-    if word.startswith("$") or "=$" in word and "'" not in word:
-        return '"' + word.replace('"', '\\"') + '"'
+def _words_with_variables(command: str) -> list[tuple[str, bool]]:
+    """shell_words, each with whether bash would expand a `$` in it (one outside single quotes)."""
+    words: list[tuple[str, bool]] = []
+    word, live, started, quote, i = "", False, False, None, 0
+    while i < len(command):
+        char = command[i]
+        if quote == "'":
+            if char == "'":
+                quote = None
+            else:
+                word += char
+        elif char == "\\" and i + 1 < len(command) and (quote is None or command[i + 1] in '"\\$`'):
+            word, started, i = word + command[i + 1], True, i + 1
+        elif quote == '"':
+            if char == '"':
+                quote = None
+            else:
+                word, live = word + char, live or char == "$"
+        elif char in "'\"":
+            quote, started = char, True
+        elif char.isspace():
+            if started:
+                words.append((word, live))
+            word, live, started = "", False, False
+        elif char == "#" and not started:
+            break
+        else:
+            word, live, started = word + char, live or char == "$", True
+        i += 1
+    if started:
+        words.append((word, live))
+    return words
+
+
+def _quote(word: str, live: bool) -> str:
+    # `$VAR` references the line typed outside single quotes stay live (the docs export
+    # TEST_ID and use it on the next line as `run=test_$TEST_ID`).
+    if live:
+        return '"' + re.sub(r'(["\\`])', r"\\\1", word) + '"'
     return shlex.quote(word)
 
 
@@ -155,25 +215,28 @@ def _quote(word: str) -> str:
 class Outcome:
     command: str
     returncode: int
-    output: str
+    output: str  # stdout and stderr together, or stdout alone when `errors` was asked for apart
+    errors: str = ""
 
     def tail(self, lines: int = 25) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
 
 
-def run_line(sandbox: Sandbox, command: str, timeout: float) -> Outcome:
-    """Run one prepared line with bash in the sandbox; stdout and stderr together. On timeout
-    the line's whole process group goes, so no server or trainer outlives its row."""
+def run_line(sandbox: Sandbox, command: str, timeout: float, split: bool = False) -> Outcome:
+    """Run one prepared line with bash in the sandbox; stdout and stderr together (or apart,
+    with `split`). On timeout the line's whole process group goes, so no server or trainer
+    outlives its row."""
     process = subprocess.Popen(["bash", "-c", command], cwd=sandbox.root, env=sandbox.env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE if split else subprocess.STDOUT,
                                text=True, start_new_session=True)
     try:
-        output, _ = process.communicate(timeout=timeout)
+        output, errors = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return Outcome(command, -9, (output or "") + f"\n[timed out after {timeout:.0f}s]")
-    return Outcome(command, process.returncode, output)
+        output, errors = process.communicate()
+        return Outcome(command, -9, (output or "") + f"\n[timed out after {timeout:.0f}s]", errors or "")
+    return Outcome(command, process.returncode, output, errors or "")
 
 
 def shell_value(sandbox: Sandbox, expression: str) -> str:

@@ -1,5 +1,6 @@
 """GAE arithmetic and BPTT segment bookkeeping, checked against hand computations."""
 
+import pytest
 import torch
 
 from metta.rl.advantage import compute_gae
@@ -70,8 +71,13 @@ def test_rollout_shape_refuses_a_batch_smaller_than_one_segment():
         rollout_shape(cfg, agents_per_env=24)
     except ValueError as error:
         assert "trainer.batch_size (64)" in str(error)
+        assert "give trainer.batch_size=1536 or more" in str(error) and "bptt_horizon" not in str(error).split(": give")[1]
     else:
         raise AssertionError("expected a refusal")
+    # a batch that holds a shorter horizon says which
+    with pytest.raises(ValueError, match=r"trainer.batch_size=384 or more, or trainer.bptt_horizon=1$"):
+        rollout_shape(TrainerConfig(total_timesteps=10, batch_size=32, minibatch_size=16, bptt_horizon=16),
+                      agents_per_env=24)
 
 
 def test_a_minibatch_bigger_than_the_rollout_becomes_the_rollout_and_says_so():

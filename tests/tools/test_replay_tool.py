@@ -143,3 +143,12 @@ def test_without_a_display_play_records_the_policy_and_says_how_to_play(tmp_path
     [written] = tmp_path.glob("play_simple_mettagrid_navigation_*.json.z")
     assert load_replay(written)["max_steps"] == 20
     assert "no display here" in result.stderr and "./tools/play.py replay_job.serve=true" in result.stderr
+
+
+def test_without_a_display_the_serve_hint_names_a_real_port_when_port_is_0(tmp_path):
+    result = subprocess.run([REPLAY, "replay_job.sim.env=mettagrid/memory", "replay_job.port=0",
+                             'replay_job.sim.env_overrides=["game.max_steps=10"]', f"replay_job.replay_dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, env=headless(), check=False)
+    assert result.returncode == 0, result.stderr
+    assert "ssh -L 8000:localhost:8000" in result.stderr and "replay_job.port=8000" in result.stderr
+    assert "ssh -L 0:" not in result.stderr

@@ -162,3 +162,12 @@ def test_without_policy_uris_the_newest_run_in_train_dir_is_evaluated(tmp_path):
     result = run_sim("sim_job.simulation_suite=smoke_test", "selector_type=top", f"train_dir={tmp_path}", timeout=120)
     assert "evaluating the newest run: file://" in result.stderr and "new:v1.pt" in result.stderr
     assert result.returncode == 2
+
+
+def test_max_steps_caps_every_episode(tmp_path):
+    result = run_sim("sim_job.policy_uris=metta://policy/random", "sim_job.simulation_suite=smoke_test",
+                     "sim_job.num_episodes=1", "sim_job.num_workers=1", "sim_job.max_steps=17",
+                     f"sim_job.stats_db_uri={tmp_path}/capped.duckdb", f"train_dir={tmp_path}/train_dir")
+    assert result.returncode == 0, result.stderr
+    steps = query(tmp_path / "capped.duckdb", "SELECT step_count FROM episodes")
+    assert steps and all(count == 17 for (count,) in steps), steps

@@ -220,6 +220,19 @@ def test_debug_sweep_with_dotted_overrides_trains_through_devops_train_sh(tmp_pa
     assert saved["trainer"]["total_timesteps"] == 1024 and saved["env"]["name"] == "navigation"
     assert (saved["wandb"]["group"], saved["wandb"]["name"], saved["wandb"]["entity"]) == (
         "debug", "debug.r.0", "metta-research")
+    # the run's files are also where the original kept them: train_dir/<sweep>/<run>/
+    assert (tmp_path / "train" / "debug" / "debug.r.0" / "config.yaml").is_file()
+
+
+def test_a_sweep_run_is_linked_under_its_sweep_unless_the_path_is_taken(tmp_path):
+    from metta.jobs.sweep import link_run_under_sweep
+
+    (tmp_path / "s.r.0").mkdir()
+    link = link_run_under_sweep(tmp_path, "s", "s.r.0")
+    assert link == tmp_path / "s" / "s.r.0" and link.resolve() == (tmp_path / "s.r.0").resolve()
+    assert link_run_under_sweep(tmp_path, "s", "s.r.0") == link  # again: the same link
+    (tmp_path / "t" / "t.r.0").mkdir(parents=True)  # a real directory there is left alone
+    assert link_run_under_sweep(tmp_path, "t", "t.r.0") is None
 
 
 def test_documented_workflow_init_train_sh_eval_metric_render_and_dashboard(tmp_path):

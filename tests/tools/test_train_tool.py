@@ -214,3 +214,16 @@ def test_replays_every_replay_interval_epochs(tmp_path):
     assert replay["max_steps"] == 60 and replay["num_agents"] == 4
     assert replay["metadata"] == {"run": "rep", "epoch": 4, "agent_steps": 2048}
     assert f"epoch 4: replay written to {replays[-1]}" in result.stdout
+
+
+def test_resuming_a_run_on_another_env_is_refused_in_one_line(tmp_path):
+    first = run_train("run=moved", f"train_dir={tmp_path}", "trainer.total_timesteps=512", *TINY)
+    assert first.returncode == 0, first.stderr
+    # the same run name again, on the arena: its navigation checkpoint cannot continue there
+    tiny_on_arena = [arg for arg in TINY if not arg.startswith(("env=", "trainer.num_envs="))] + [
+        "env=mettagrid/arena/basic_easy_shaped", "trainer.num_envs=2"]
+    again = run_train("run=moved", f"train_dir={tmp_path}", "trainer.total_timesteps=1024", *tiny_on_arena)
+    assert again.returncode == 2, again.stderr
+    assert again.stderr.strip().count("\n") == 0, again.stderr
+    assert "run moved (" in again.stderr and "trained on another env" in again.stderr
+    assert "pick another run= for this env" in again.stderr

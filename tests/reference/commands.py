@@ -100,8 +100,6 @@ S3_STATS_DB = ((f"./tools/sim.py sim_job.policy_uris=metta://policy/random sim_j
                 "sim_job.stats_db_uri=s3://my-bucket/evaluations/experiment_001.db"),)
 
 
-# The checkout is not lint-clean (ruff: 103 findings, 7 in metta/ that --fix cannot fix), so
-# `metta lint` and the lint stage of `metta ci` exit 1; the other stages pass.
 # `metta install` is devops/setup.sh: pip from a package index into .venv, which in the walk
 # is the test run's own interpreter.
 INSTALLS = "installs packages from a package index (network) into the venv the walk itself runs in"

@@ -44,14 +44,18 @@ def error_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def assert_refused(result: subprocess.CompletedProcess, fragment: str, forbidden: tuple[str, ...] = ()) -> str:
-    """Non-zero exit, exactly one line on stderr containing `fragment`, no traceback, and none
-    of `forbidden` (e.g. server-side paths) in anything shown. Returns the line."""
+def assert_refused(result: subprocess.CompletedProcess, fragment: str, forbidden: tuple[str, ...] = (),
+                   exit_code: int | None = None, prefix: str = "") -> str:
+    """Non-zero exit (`exit_code` exactly, when given), exactly one line on stderr starting with
+    `prefix` and containing `fragment`, no traceback, and none of `forbidden` (e.g. server-side
+    paths) in anything shown. Returns the line."""
     shown = result.stdout + result.stderr
     assert result.returncode != 0, f"exit 0 for a bad input\n{shown}"
+    assert exit_code is None or result.returncode == exit_code, f"exit {result.returncode}, not {exit_code}\n{shown}"
     assert "Traceback" not in shown, shown
     lines = error_lines(result.stderr)
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{result.stderr}"
+    assert lines[0].startswith(prefix), f"{lines[0]!r} does not start with {prefix!r}"
     assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
     for text in forbidden:
         assert text not in shown, f"{text!r} shown to the user: {shown}"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.eval.db_helpers import two_policy_db
+from tests.hardening.bad_input import run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_tool(tool: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / "tools" / tool), *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, check=False)
+    return run_command([f"tools/{tool}", *args], cwd=cwd, timeout=120)
 
 
 def recorded(db: Path, train_dir: Path, runs: list[str], suite: str = "navigation") -> Path:

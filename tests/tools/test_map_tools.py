@@ -20,19 +20,18 @@ from mettagrid.map_builder import (
 )
 from mettagrid.map_builder.ascii import load_stored_map, parse_stored_map
 from mettagrid.replay import load_replay
+from tests.hardening.bad_input import assert_refused, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools"
 
 
 def run(tool: str, *args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(TOOLS / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return run_command([str(TOOLS / tool), *args], cwd=cwd, timeout=timeout)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+    assert_refused(result, fragment, exit_code=2, prefix="error: ")
 
 
 MAZE = "type: maze\nalgorithm: kruskal\nwidth: 15\nheight: 11\nagents: 2\nborder_width: 1\n"

@@ -3,13 +3,13 @@
 import subprocess
 from pathlib import Path
 
+from tests.hardening.bad_input import run_command
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(ROOT / "tools" / "renderer.py"), *args], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
+    return run_command(["tools/renderer.py", *args], timeout=120)
 
 
 def test_default_run_draws_the_arena_and_a_status_line():

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from mettagrid.replay import load_replay
+from tests.hardening.bad_input import assert_refused, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLAY = str(ROOT / "tools" / "replay.py")
@@ -87,13 +88,11 @@ def test_opens_an_existing_replay_from_s3(tmp_path, s3_endpoint):
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([REPLAY, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return run_command([REPLAY, *args], timeout=120)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert_refused(result, fragment, exit_code=2)
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path):

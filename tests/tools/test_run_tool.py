@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mettagrid.replay import load_replay
+from tests.hardening.bad_input import assert_refused, run_command
 from tests.tools.test_train_tool import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,14 +20,11 @@ TINY_NO_ENV = [arg for arg in TINY if not arg.startswith("env=")]
 
 
 def run_tool(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([RUN, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          check=False)
+    return run_command([RUN, *args], timeout=timeout)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+    assert_refused(result, fragment, exit_code=2, prefix="error: ")
 
 
 def test_list_shows_every_recipe_and_its_tools():

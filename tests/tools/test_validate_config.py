@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.hardening.bad_input import run_command
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = str(ROOT / "tools" / "validate_config.py")
 
 
 def validate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    return run_command([TOOL, *args], timeout=120)
 
 
 def error_lines(result: subprocess.CompletedProcess) -> list[str]:

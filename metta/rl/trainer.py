@@ -150,7 +150,10 @@ class Trainer:
         self._require_same_env(policy, f"run {self.job.run} ({path})", resuming=True)
         self._note_other_architecture(policy, agent_cfg)
         if self._trainer_state is not None and epoch != int(self._trainer_state["epoch"]):
-            self._trainer_state = None  # it goes with a checkpoint that did not load
+            if not faults:  # not a bad file: the checkpoint the state names is gone
+                state_problem = (f"{self.checkpoints.trainer_state_path}: names epoch "
+                                 f"{int(self._trainer_state['epoch'])}, whose checkpoint is missing")
+            self._trainer_state = None  # it goes with a checkpoint that is missing or did not load
         if self.dist.is_main:
             where = f"resuming from {path.name} (epoch {epoch}) with a fresh optimizer state"
             if faults:

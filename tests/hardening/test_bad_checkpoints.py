@@ -230,3 +230,14 @@ def test_an_unreadable_trainer_state_resumes_from_the_weights_with_a_fresh_optim
     assert "training good (resumed from good:v2.pt at epoch 2)" in result.stdout
     saved = torch.load(state, weights_only=True)  # written afresh at the next checkpoint
     assert saved["epoch"] == 3 and saved["agent_steps"] == 1536
+
+
+def test_a_trainer_state_whose_checkpoint_was_deleted_resumes_from_the_newest_left(trained, tmp_path):
+    run_dir = copy_run(trained, tmp_path)
+    (run_dir / "checkpoints" / "good:v2.pt").unlink()
+    result = resume(run_dir)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "trainer_state.pt: names epoch 2, whose checkpoint is missing" in warnings[0]
+    assert "resuming from good:v1.pt (epoch 1) with a fresh optimizer state" in warnings[0]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from metta.common.cli_parser import CliParser
+from metta.common.uri import remove_stale_temp_files
 from metta.map.show import SHOW_MODES, show_map
 from metta.map.storage import is_directory_uri, load_map, save_map
 from mettagrid.errors import ConfigError
@@ -130,6 +131,10 @@ def emit_maps(configs_and_meta, args, stem: str) -> None:
     if count > 1 and args.output_uri and not is_directory_uri(args.output_uri):
         raise ConfigError(f"--output-uri: {args.output_uri}: --count={count} needs a directory or s3:// prefix "
                           f"(end it with '/')")
+    if args.output_uri and not args.output_uri.startswith("s3://"):
+        # What an interrupted earlier run left half-written where this one writes.
+        local = Path(args.output_uri.removeprefix("file://")).expanduser()
+        remove_stale_temp_files(local if is_directory_uri(args.output_uri) else local.parent)
     first_seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     show_mode = args.show_mode or ("ascii" if count == 1 and not args.output_uri else "none")
     config, metadata, source = configs_and_meta

@@ -15,15 +15,9 @@ import numpy as np
 
 from metta.common.uri import join_destination, make_s3_client, parse_s3_uri, s3_error_message, write_output
 from mettagrid.errors import ConfigError, YamlSyntaxError
-from mettagrid.map_builder.ascii import STORED_MAP_SEPARATOR, grid_to_ascii, parse_stored_map
+from mettagrid.map_builder.ascii import parse_stored_map, stored_map_text
 
 MAP_SUFFIXES = (".yaml", ".map", ".txt")
-
-
-def stored_map_text(grid: np.ndarray, metadata: dict[str, Any]) -> str:
-    import yaml
-
-    return f"{yaml.safe_dump(metadata, sort_keys=False)}{STORED_MAP_SEPARATOR}\n{grid_to_ascii(grid)}\n"
 
 
 def is_directory_uri(uri: str) -> bool:

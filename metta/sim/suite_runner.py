@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from metta.agent.policy_uri import PolicySpec, resolve_policies
 from metta.sim.replay import ReplayRecorder, replay_destination, write_replay
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
 from metta.sim.stats_db import StatsWriter, merge_shards, open_stats_db, simulation_metric_mean
+from mettagrid.atomic_files import temp_path_for
 from mettagrid.config import EnvConfig
 from mettagrid.env_configs import compose_env_config
 from mettagrid.vec_env import MettaGridVecEnv
@@ -251,7 +251,10 @@ def run_suite(
     for spec in specs:
         spec.load("cpu")  # an unreadable checkpoint fails here, in one line, before any work
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    shard_dir = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.shards-", dir=out_path.parent))
+    # Named like an atomic write's temp file, so a killed evaluation's shards are swept by
+    # remove_stale_temp_files at the next start of sim.py here.
+    shard_dir = temp_path_for(out_path.with_name(out_path.name + ".shards"))
+    shard_dir.mkdir()
     tasks = []
     for spec in specs:
         detached = spec.detached()

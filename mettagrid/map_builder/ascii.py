@@ -15,7 +15,6 @@ A plain ASCII file (no ``---`` line) is a stored map with empty metadata.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
+from mettagrid.atomic_files import atomic_write_bytes
 from mettagrid.errors import parse_yaml
 from mettagrid.map_builder.base import CELL_DTYPE, add_border
 
@@ -138,21 +138,14 @@ def load_stored_map(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any]
     return parse_stored_map(resolved.read_text(encoding="utf-8"), str(path))
 
 
+def stored_map_text(grid: np.ndarray, metadata: dict[str, Any]) -> str:
+    """A stored map's text: YAML front matter, the separator, the ASCII rows."""
+    return f"{yaml.safe_dump(metadata, sort_keys=False)}{STORED_MAP_SEPARATOR}\n{grid_to_ascii(grid)}\n"
+
+
 def save_stored_map(path: str | os.PathLike, grid: np.ndarray, metadata: dict[str, Any]) -> None:
     """Write front matter and rows atomically: readers see the old file or the new one, never half."""
-    path = Path(path)
-    front_matter = yaml.safe_dump(metadata, sort_keys=False)
-    text = f"{front_matter}{STORED_MAP_SEPARATOR}\n{grid_to_ascii(grid)}\n"
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), stored_map_text(grid, metadata).encode("utf-8"))
 
 
 class AsciiMapConfig(BaseModel):

@@ -92,3 +92,20 @@ def test_train_removes_what_a_killed_write_left_in_its_run_directory(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_dead_writers_work_directory_goes_and_a_live_ones_stays(tmp_path):
+    # sim.py's shard directories are named like temp files (suite_runner: temp_path_for).
+    from mettagrid.atomic_files import temp_path_for
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead_pid = int(finished.stdout)
+    mine = temp_path_for(tmp_path / "eval.duckdb.shards")
+    mine.mkdir()
+    (mine / "shard_0000.duckdb").write_bytes(b"x")
+    dead = tmp_path / mine.name.replace(f".{os.getpid()}.", f".{dead_pid}.", 1)
+    dead.mkdir()
+    (dead / "shard_0000.duckdb").write_bytes(b"x")
+    assert remove_stale_temp_files(tmp_path) == [dead]
+    assert not dead.exists() and (mine / "shard_0000.duckdb").is_file()

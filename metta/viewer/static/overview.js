@@ -6,7 +6,6 @@ import { actionColor, groupColor, hexToRgb } from "./palette.js";
 
 const MAX_SAMPLES = 400;        // points per reward line
 const MAX_COLUMNS = 4096;       // timeline image columns (steps are binned beyond this)
-const TIMELINE_ROW_PX = 4;
 const SVG = "http://www.w3.org/2000/svg";
 
 /** Same number format as the rest of the page: integers as is, else 2 decimals. */
@@ -183,8 +182,9 @@ export class Overview {
   drawTimeline(step, selected) {
     const canvas = this.ui.timeline;
     const rows = Math.max(1, this.model.numAgents);
-    const cssWidth = canvas.clientWidth, cssHeight = Math.min(160, Math.max(24, rows * TIMELINE_ROW_PX));
-    canvas.style.height = `${cssHeight}px`;
+    // A fixed CSS height (viewer.css): a strip that grew with the agent count would shrink the
+    // map after it had fitted itself. Rows share the height; the canvas keeps one pixel per pixel.
+    const cssWidth = canvas.clientWidth, cssHeight = canvas.clientHeight;
     if (canvas.width !== cssWidth || canvas.height !== cssHeight) {
       canvas.width = cssWidth;
       canvas.height = cssHeight;

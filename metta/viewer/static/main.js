@@ -554,7 +554,7 @@ function drawNow() {
   const t0 = performance.now();
   renderer.draw(state.step, state.selected, state.selectedObject);
   timeline.draw(state.step);
-  overview.update(state.step, state.selected);
+  overview.update(state.step, state.selected, state.playing);
   if (state.syncRaster) {  // benchmarks: make the browser rasterize now so that the time counts it
     renderer.ctx.getImageData(0, 0, 1, 1);
     timeline.ctx.getImageData(0, 0, 1, 1);

@@ -7,6 +7,7 @@ import { actionColor, groupColor, hexToRgb } from "./palette.js";
 const MAX_SAMPLES = 400;        // points per reward line
 const MAX_COLUMNS = 4096;       // timeline image columns (steps are binned beyond this)
 const SVG = "http://www.w3.org/2000/svg";
+const TEXT_INTERVAL_MS = 200;
 
 /** Same number format as the rest of the page: integers as is, else 2 decimals. */
 export function fmtNumber(value) {
@@ -55,6 +56,8 @@ export class Overview {
     this.onSeek = onSeek;
     this.model = null;
     this.builtAt = -1;
+    this.textAt = -Infinity;
+    this.trailing = 0;
     this.image = document.createElement("canvas");
     this.ui.agentsTable.addEventListener("click", (event) => {
       const row = event.target.closest("tr[data-agent]");
@@ -83,6 +86,7 @@ export class Overview {
       return row;
     }));
     this.lastStep = -1;
+    this.selectedShown = undefined;
   }
 
   /** Rebuild the series and the timeline image when the replay has grown (live mode). */
@@ -140,12 +144,19 @@ export class Overview {
     ctx.putImageData(pixels, 0, 0);
   }
 
-  /** Text and cursors for `step`, with `selected` highlighted. */
-  update(step, selected) {
+  /** Text and cursors for `step`, with `selected` highlighted. While playing (`live` false for a
+   * paused page) the tables are rewritten at most every TEXT_INTERVAL_MS: rewriting 100 rows
+   * each frame costs more than drawing the map. The cursors move every frame. */
+  update(step, selected, playing = false) {
     if (!this.model) return;
     this.ensureBuilt();
-    if (step !== this.lastStep) {
+    const now = performance.now();
+    clearTimeout(this.trailing);
+    if (step !== this.lastStep && playing && now - this.textAt < TEXT_INTERVAL_MS) {
+      this.trailing = setTimeout(() => this.update(step, selected, false), TEXT_INTERVAL_MS);  // the last step shown
+    } else if (step !== this.lastStep) {
       this.lastStep = step;
+      this.textAt = now;
       const board = this.ui.scoreboard.tBodies[0];
       board.replaceChildren(...teamTotals(this.model, step).map((team) => {
         const row = document.createElement("tr");
@@ -169,13 +180,16 @@ export class Overview {
         row.cells[4].textContent = Object.entries(snap.inventory).map(([k, v]) => `${k}×${v}`).join(" ");
         row.dataset.reward = String(snap.totalReward);
       }
-      if (this.cursor) {
-        const x = this.chartX(step).toFixed(1);
-        this.cursor.setAttribute("x1", x);
-        this.cursor.setAttribute("x2", x);
-      }
     }
-    for (const [id, row] of this.rows) row.classList.toggle("selected", id === selected);
+    if (this.cursor) {
+      const x = this.chartX(step).toFixed(1);
+      this.cursor.setAttribute("x1", x);
+      this.cursor.setAttribute("x2", x);
+    }
+    if (selected !== this.selectedShown) {
+      this.selectedShown = selected;
+      for (const [id, row] of this.rows) row.classList.toggle("selected", id === selected);
+    }
     this.drawTimeline(step, selected);
   }
 

@@ -93,4 +93,5 @@ def test_multi_agent_timeline_click_selects_agent_and_seeks(page):
     assert driver.execute_script("return mettascope.selectedAgent") == agents_of(replay, 0)[row]["agent_id"]
     assert abs(driver.execute_script("return mettascope.step") - replay["max_steps"] / 2) <= replay["max_steps"] / width + 1
     assert page_errors(driver) == []
+    driver.execute_script("document.getElementById('side').scrollTop = 0")  # the scoreboard in view
     save_screenshot(driver, "mettascope_overview.png")

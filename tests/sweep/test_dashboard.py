@@ -340,6 +340,13 @@ def test_every_run_links_to_its_curves_and_replay(tmp_path):
         runs = get_json(url + "api/sweep")["runs"]
         assert all(r["links"] == {"curves": f"/runs/{r['run_id']}/curves", "replay": f"/runs/{r['run_id']}/replay"}
                    for r in runs)
+        for box in ("chart-score-hist", "chart-cost-hist"):  # run counts: the axis starts at 0
+            bottom, frame = driver.execute_script(
+                "const svg = document.querySelector(`#${arguments[0]} svg.chart`);"
+                "const bar = svg.querySelector('rect.hist-bar'), f = svg.querySelector('rect.frame');"
+                "return [+bar.getAttribute('y') + +bar.getAttribute('height'),"
+                " +f.getAttribute('y') + +f.getAttribute('height')]", box)
+            assert abs(bottom - frame) < 0.5, (box, bottom, frame)
         driver.execute_script("window.sweepDashboard.selectRun(arguments[0])", best.run_id)
         wait_for(driver, "return document.querySelector('#details-curve polyline')")
         line = driver.find_element(By.CSS_SELECTOR, "#details-curve polyline")

@@ -382,7 +382,7 @@ function drawHistograms(done, failedRuns) {
     const plot = new Plot(scoreBox, {
       width: 430, height: 230, title: "score distribution",
       x: { domain: [bins[0].lo, bins[bins.length - 1].hi], pad: 0, label: state.data.metric },
-      y: { domain: [0, Math.max(...bins.map((b) => b.count))], pad: 0.08, label: "runs", integer: true },
+      y: { domain: [0, Math.max(...bins.map((b) => b.count))], pad: 0.08, zero: true, label: "runs", integer: true },
     }).axes({ xTicks: 6, yTicks: 4 });
     for (const b of bins) {
       if (b.count) plot.rect(b.lo, b.hi, 0, b.count, { class: "hist-bar", "data-tip": `${state.data.metric} ${fmt(b.lo, 4)} to ${fmt(b.hi, 4)}\n${b.count} run${b.count === 1 ? "" : "s"}` });
@@ -405,7 +405,7 @@ function drawHistograms(done, failedRuns) {
     const plot = new Plot(costBox, {
       width: 430, height: 230, title: "cost distribution",
       x: { domain: [costBins[0].lo, costBins[costBins.length - 1].hi], pad: 0, label: `cost (${unit.name})` },
-      y: { domain: [0, Math.max(...costBins.map((b) => b.count))], pad: 0.08, label: "runs", integer: true },
+      y: { domain: [0, Math.max(...costBins.map((b) => b.count))], pad: 0.08, zero: true, label: "runs", integer: true },
     }).axes({ xTicks: 6, yTicks: 4 });
     costBins.forEach((b, i) => {
       const ok = b.count - failedCounts[i];

@@ -5,7 +5,7 @@
 import { ReplayError, ReplayModel, decodeReplayBytes, fetchReplayBytes, validateReplay } from "./replay.js";
 import { MapRenderer } from "./render.js";
 import { Timeline } from "./timeline.js";
-import { Overview } from "./overview.js";
+import { Overview, fmtNumber } from "./overview.js";
 import { LiveClient, liveActionForKey, liveSocketUrl, pageLiveToken } from "./live.js";
 import {
   COLORS, GROUP_COLORS, ORIENTATION_NAMES, actionColor, agentColorRing, groupColor, hexToRgb, itemColor,
@@ -101,11 +101,7 @@ const fpsWindow = { start: 0, frames: 0 };
 // ---------------------------------------------------------------------------------------------
 // formatting helpers
 
-function fmt(value) {
-  if (typeof value !== "number") return String(value ?? "–");
-  if (Number.isInteger(value)) return String(value);
-  return String(Number(value.toFixed(3)));
-}
+const fmt = fmtNumber;  // one number format for the panels and the overview
 
 function setText(el, text) {
   if (el._text !== text) {

@@ -9,10 +9,12 @@ const MAX_COLUMNS = 4096;       // timeline image columns (steps are binned beyo
 const SVG = "http://www.w3.org/2000/svg";
 const TEXT_INTERVAL_MS = 200;
 
-/** Same number format as the rest of the page: integers as is, else 2 decimals. */
+/** The page's one number format (main.js uses it too): integers as is, else at most 3
+ * decimals with trailing zeros dropped. */
 export function fmtNumber(value) {
-  if (!Number.isFinite(value)) return "–";
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  if (typeof value !== "number") return String(value ?? "–");
+  if (Number.isInteger(value)) return String(value);
+  return String(Number(value.toFixed(3)));
 }
 
 /** Per-team totals at `step`: [{group, name, agents, total}], best first. */

@@ -1,9 +1,13 @@
-"""The analysis report as one self-contained HTML page: inline CSS and SVG, no scripts, no
-fonts or files from elsewhere, so it opens from a laptop, an S3 bucket or an email alike.
+"""The analysis report as one self-contained HTML page: inline CSS, SVG and one small inline
+script (the hover readout), no fonts or files from elsewhere, so it opens from a laptop, an S3
+bucket or an email alike.
 
-Top: a policy x evaluation heatmap of the main metric (the number printed in each cell,
-colour from low to high), with category scores beside it. Below: one bar chart per metric
-with 95% interval whiskers, and the exact numbers folded under each chart.
+Top: an index of every chart, then a policy x evaluation heatmap of the main metric (the number
+printed in each cell, colour from low to high, the best policy per evaluation starred and the
+ones whose "vs best" 95% interval excludes zero marked), with category scores beside it.
+Below: one bar chart per metric, as wide as its card, y from 0, with 95% interval whiskers, a
+readout of the bar under the pointer, and the exact numbers folded under each chart. Every
+number goes through `fmt`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ td.score-cell { font-weight: 600; }
 .legend .bar { width: 220px; height: 10px; border-radius: 5px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 16px; }
 .chart.wide { grid-column: 1 / -1; }
-.chart svg { max-width: 100%; height: auto; }
+.chart svg { display: block; width: 100%; height: auto; }
+.readout { min-height: 1.4em; font-size: 12px; color: #1d2430; font-variant-numeric: tabular-nums; }
+nav.toc ol { columns: 3 220px; margin: 6px 0 0; padding-left: 22px; font-size: 12.5px; }
+nav.toc a { color: #3b6fb6; text-decoration: none; } nav.toc a:hover { text-decoration: underline; }
+.sig { font-size: 10px; margin-left: 3px; vertical-align: super; }
 .chart h3 { font-size: 14px; margin: 0 0 6px; font-family: ui-monospace, Menlo, Consolas, monospace; }
 .chart svg text { font: 11px system-ui, sans-serif; fill: #3b4452; }
 .keys { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12px; margin: 0 0 12px; }
@@ -91,13 +99,15 @@ def render_report(report: dict) -> str:
         f"<h1>{escape(report['title'])}</h1>",
         (f"<div class='meta'>{len(policies)} policies · {len(report['evaluations'])} evaluations · "
          f"from {sources} · generated {escape(report['generated_at'])}</div>"),
-        f"<h2>Mean {escape(report['main_metric'])} per policy and evaluation</h2>",
+        table_of_contents(report),
+        f"<h2 id='heatmap'>Mean {escape(report['main_metric'])} per policy and evaluation</h2>",
         "<div class='panel'>",
         heatmap(report, lookup),
         "</div>",
         "<h2>Metrics</h2>",
         ("<p class='meta'>Bars are means over agent-episodes (a metric not recorded counts as 0); "
-         "whiskers are 95% Student-t intervals of the mean. Hover a bar for its numbers.</p>"),
+         "whiskers are 95% Student-t intervals of the mean (clipped at 0 for metrics that are never negative). "
+         "Hover a bar for its numbers.</p>"),
         "<div class='keys'>"
         + "".join(f"<span style='--c:{colours[p]}'>{escape(p)}</span>" for p in policies)
         + "</div>",
@@ -105,9 +115,51 @@ def render_report(report: dict) -> str:
         *(metric_card(report, metric, lookup, colours) for metric in report["metrics"]),
         "</div>",
         f"<p class='meta'>Intervals: {escape(report['confidence']['method'])}.</p>",
+        f"<script>{READOUT_JS}</script>",
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+# Hovering a bar writes its numbers under the chart (a <title> tooltip alone waits a second and
+# cannot be read in a screenshot). Inline, so the page still loads nothing from elsewhere.
+READOUT_JS = """
+document.querySelectorAll('.chart').forEach((card) => {
+  const out = card.querySelector('.readout');
+  card.querySelectorAll('rect[data-readout]').forEach((bar) => {
+    bar.addEventListener('mouseenter', () => { out.textContent = bar.dataset.readout; });
+  });
+});
+"""
+
+
+def anchor(metric: str) -> str:
+    return "metric-" + "".join(ch if ch.isalnum() else "-" for ch in metric)
+
+
+def table_of_contents(report: dict) -> str:
+    items = [f"<li><a href='#heatmap'>{escape(report['main_metric'])} heatmap</a></li>"]
+    items += [f"<li><a href='#{anchor(m)}'>{escape(m)}</a></li>" for m in report["metrics"]]
+    return f"<nav class='toc panel'><strong>Contents</strong><ol>{''.join(items)}</ol></nav>"
+
+
+def significance_mark(report: dict, policy: str, evaluation: str) -> tuple[str, str]:
+    """(mark, explanation) of a heatmap cell from the report's "vs best" comparison: ★ the
+    best policy there, ▼ its 95% interval of the difference to the best excludes zero, else
+    nothing (not distinguishable from the best at this sample size)."""
+    entry = report.get("comparison", {}).get(evaluation)
+    if entry is None:
+        return "", ""
+    if entry["best"] == policy:
+        return "★", "best on this evaluation"
+    versus = entry["vs_best"].get(policy)
+    if versus is None:
+        return "", ""
+    ci = versus["ci95"]
+    text = f"vs best {fmt(versus['diff'])}" + (f" (95% CI {fmt(ci[0])} to {fmt(ci[1])})" if ci else "")
+    if versus["ci_excludes_zero"]:
+        return "▼", text + ", significantly below the best"
+    return "", text + ", not significantly different"
 
 
 def heatmap(report: dict, lookup: dict) -> str:
@@ -144,10 +196,14 @@ def heatmap(report: dict, lookup: dict) -> str:
             tip = (f"{pid} on {e['id']}: {metric} {fmt(stats['mean'])}"
                    + (f" (95% CI {fmt(ci[0])} to {fmt(ci[1])})" if ci else "")
                    + f", {result['agent_episodes']} agent-episodes in {result['episodes']} episodes")
+            mark, why = significance_mark(report, pid, e["id"])
+            if why:
+                tip += f"; {why}"
+            mark_html = f"<span class='sig' data-mark='{mark}'>{mark}</span>" if mark else ""
             row.append(
                 f"<td class='cell' data-policy='{escape(pid)}' data-eval='{escape(e['id'])}' "
                 f"data-value='{stats['mean']!r}' title='{escape(tip)}' "
-                f"style='background:{background};color:{text_colour(background)}'>{fmt(stats['mean'])}</td>"
+                f"style='background:{background};color:{text_colour(background)}'>{fmt(stats['mean'])}{mark_html}</td>"
             )
         row.append("<td class='gap'></td>")
         scores = report["categories"].get(pid, {})
@@ -164,7 +220,8 @@ def heatmap(report: dict, lookup: dict) -> str:
     legend = (
         f"<div class='legend'>{fmt(low)}<div class='bar' style='background:linear-gradient(90deg,"
         f"{','.join(HEAT_RAMP)})'></div>{fmt(high)}<span>· category score = mean of its evaluations; "
-        f"overall = mean of all its evaluations</span></div>"
+        f"overall = mean of all its evaluations · "
+        f"★ best on that evaluation, ▼ below the best (95% interval of the difference excludes 0)</span></div>"
     )
     return (f"<table class='heat'><thead>{''.join(head1)}{''.join(head2)}</thead>"
             f"<tbody>{''.join(rows)}</tbody></table>{legend}")
@@ -187,8 +244,8 @@ def metric_card(report: dict, metric: str, lookup: dict, colours: dict) -> str:
     # A chart wider than half a page takes a whole row rather than a scroll bar.
     wide = " wide" if int(chart.split("width='", 1)[1].split("'", 1)[0]) > 520 else ""
     return (
-        f"<div class='panel chart{wide}'><h3>{escape(metric)}</h3>"
-        f"{chart}"
+        f"<div class='panel chart{wide}' id='{anchor(metric)}'><h3>{escape(metric)}</h3>"
+        f"{chart}<div class='readout'></div>"
         "<details><summary>numbers</summary><table class='nums'><tr><th>evaluation</th><th>policy</th>"
         "<th>mean</th><th>std</th><th>95% CI</th><th>n</th></tr>"
         f"{''.join(rows)}</table></details></div>"
@@ -224,9 +281,14 @@ def bar_chart(metric: str, evaluations: list[str], policies: list[str], lookup: 
     left, top, plot_height, bottom = 52, 10, 170, 96
     width = left + group_width * len(evaluations) + 10
     stats = [(e, p, lookup[(p, e)]["metrics"][metric]) for e in evaluations for p in policies if (p, e) in lookup]
+    # A metric whose means are all >= 0 (counts, rewards of these games) keeps its axis at 0: a
+    # Student-t whisker below 0 is clipped there rather than stretching the axis negative.
+    non_negative = all(s["mean"] >= 0 for _, _, s in stats)
     extremes = [0.0]
     for _, _, s in stats:
         extremes += [s["mean"]] + (list(s["ci95"]) if s["ci95"] else [])
+    if non_negative:
+        extremes = [max(v, 0.0) for v in extremes]
     ticks = nice_ticks(min(extremes), max(extremes) if max(extremes) > min(extremes) else min(extremes) + 1)
     low, high = ticks[0], ticks[-1]
 
@@ -250,12 +312,16 @@ def bar_chart(metric: str, evaluations: list[str], policies: list[str], lookup: 
             x = x0 + pi * bar
             y_mean, y_zero = y(s["mean"]), y(0.0)
             tip = f"{policy} · {evaluation}: {fmt(s['mean'])} (std {fmt(s['std'])}, n {s['n']})"
+            ci = s["ci95"]
+            readout = f"{policy} · {evaluation}: {fmt(s['mean'])}" + (
+                f" (95% CI {fmt(ci[0])} to {fmt(ci[1])})" if ci else "") + f", n {s['n']}"
             out.append(f"<rect x='{x:.1f}' y='{min(y_mean, y_zero):.1f}' width='{bar - 2}' "
-                       f"height='{max(abs(y_zero - y_mean), 0.5):.1f}' fill='{colours[policy]}' rx='1.5'>"
+                       f"height='{max(abs(y_zero - y_mean), 0.5):.1f}' fill='{colours[policy]}' rx='1.5' "
+                       f"data-value='{s['mean']!r}' data-readout='{escape(readout)}'>"
                        f"<title>{escape(tip)}</title></rect>")
             if s["ci95"]:
                 cx = x + (bar - 2) / 2
-                lo, hi = y(s["ci95"][0]), y(s["ci95"][1])
+                lo, hi = y(max(s["ci95"][0], low)), y(min(s["ci95"][1], high))
                 out.append(f"<path d='M{cx:.1f},{lo:.1f}V{hi:.1f}M{cx - 3:.1f},{lo:.1f}h6M{cx - 3:.1f},{hi:.1f}h6' "
                            "stroke='#1d2430' stroke-width='1.2' fill='none'/>")
         label_x, label_y = left + (gi + 0.5) * group_width, top + plot_height + 12

@@ -90,48 +90,59 @@ def _wandb_id(run: str) -> str:
 
 
 class ConsoleSink:
-    """A progress bar over agent steps (on a terminal) and a summary line every few seconds."""
+    """A progress bar over agent steps (on a terminal) and a summary every few seconds; what
+    they say is decided in metta/rl/console_format.py."""
 
-    SUMMARY_KEYS = (
-        ("overview/sps", "sps", "{:.0f}"),
-        ("overview/reward", "reward", "{:.3f}"),
-        ("losses/policy_loss", "pi_loss", "{:.4f}"),
-        ("losses/value_loss", "v_loss", "{:.4f}"),
-        ("losses/entropy", "entropy", "{:.3f}"),
-        ("losses/approx_kl", "kl", "{:.4f}"),
-    )
-
-    def __init__(self, total_steps: int, start_steps: int, interval_s: float, run: str):
+    def __init__(self, total_steps: int, start_steps: int, interval_s: float, run: str,
+                 steps_per_epoch: int | None = None):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        # soft_wrap: a summary line stays one line in logs and pipes, whatever the width.
-        self.console = Console(stderr=False, soft_wrap=True)
+        from metta.rl import console_format
+
+        self.fmt = console_format
+        self.width = console_format.terminal_width()
+        # soft_wrap: a summary line stays one line in logs and pipes; pack_lines keeps it in width.
+        self.console = Console(stderr=False, soft_wrap=True, width=self.width)
         self.interval_s = interval_s
         self._last_print = 0.0
+        self.total = console_format.display_total(total_steps, steps_per_epoch)
+        self.note = console_format.total_note(total_steps, steps_per_epoch)
+        self.rewards = console_format.RewardWindow()
         self.progress = Progress(
-            TextColumn(f"[bold]{run}"),
-            BarColumn(),
+            TextColumn(f"[bold]{console_format.short_run_name(run)}"),
+            BarColumn(bar_width=None),
             MofNCompleteColumn(),
-            TextColumn("agent steps"),
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
             TimeRemainingColumn(),
             console=self.console,
+            expand=True,
             disable=not self.console.is_terminal,
         )
-        self.task = self.progress.add_task("train", total=total_steps, completed=start_steps)
+        self.task = self.progress.add_task("train", total=self.total, completed=min(start_steps, self.total))
         self.progress.start()
+        if self.note:
+            self.console.print(self.note, highlight=False)
 
     def log(self, metrics: dict[str, Any], agent_steps: int, force: bool = False) -> None:
-        self.progress.update(self.task, completed=agent_steps)
+        self.progress.update(self.task, completed=min(agent_steps, self.total))  # never past the bar's end
+        self.rewards.add(metrics)
         now = time.monotonic()
         if not force and now - self._last_print < self.interval_s:
             return
         self._last_print = now
-        parts = [f"epoch {int(metrics.get('metric/epoch', 0))}", f"steps {agent_steps:,}"]
-        for key, label, fmt in self.SUMMARY_KEYS:
-            if key in metrics:
-                parts.append(f"{label} {fmt.format(metrics[key])}")
-        self.console.print(" | ".join(parts), highlight=False)
+        fields = self.fmt.summary_fields(metrics, agent_steps, self.total, self.rewards.take())
+        for line in self.fmt.pack_lines(fields, self.width):
+            self.console.print(line, highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

@@ -233,7 +233,8 @@ class Trainer:
     def _make_sinks(self, wandb_cfg: WandbConfig, full_config: dict[str, Any]) -> list:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         sinks: list = [JsonlSink(self.run_dir / "metrics.jsonl"),
-                       ConsoleSink(self.cfg.total_timesteps, self.agent_steps, self.cfg.log_interval_s, self.job.run)]
+                       ConsoleSink(self.cfg.total_timesteps, self.agent_steps, self.cfg.log_interval_s, self.job.run,
+                                   self.shape.batch_size * self.dist.world_size)]
         if wandb_cfg.enabled:
             sinks.append(WandbSink(wandb_cfg, self.job.run, self.run_dir, full_config))
         return sinks

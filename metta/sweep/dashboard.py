@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import math
+import re
 import signal
 import sys
 import time
@@ -69,6 +70,8 @@ def flat_run(record: RunRecord, now: float, timeout: float = HEARTBEAT_TIMEOUT_S
         "created_at": _number(suggestion.get("created_at")),
         "recorded_at": _number(observation.get("recorded_at")),
         "heartbeat_at": record.heartbeat,
+        # Served by make_app from --train-dir; the page says so when a run has none yet.
+        "links": {"curves": f"/runs/{record.run_id}/curves", "replay": f"/runs/{record.run_id}/replay"},
     }
 
 
@@ -190,10 +193,46 @@ def _number(value: Any) -> float | None:
 # the server
 
 
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a run directory name, never a path
+CURVE_KEYS = ("overview/reward", "overview/sps", "losses/policy_loss", "losses/value_loss", "losses/entropy")
+
+
+def run_dir_of(train_dir: str | Path, run_id: str) -> Path | None:
+    """train_dir/<run_id>, or None for a name that is not a plain run id (no `..`, no `/`)."""
+    if not RUN_ID.match(run_id) or ".." in run_id:
+        return None
+    return Path(train_dir) / run_id
+
+
+def run_curves(run_dir: Path) -> dict[str, Any] | None:
+    """A run's training curves from its metrics.jsonl: agent steps and, per key of CURVE_KEYS
+    the run logged, one value per line (null where a line lacks it); None without the file."""
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return None
+    steps: list[float] = []
+    series: dict[str, list[float | None]] = {key: [] for key in CURVE_KEYS}
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a run still writing
+        steps.append(_number(row.get("agent_steps")))
+        for key in CURVE_KEYS:
+            series[key].append(_number(row.get(key)))
+    return {"agent_steps": steps, "series": {k: v for k, v in series.items() if any(x is not None for x in v)}}
+
+
+def latest_replay(run_dir: Path) -> Path | None:
+    replays = sorted((run_dir / "replays").glob("*.json.z"), key=lambda p: p.stat().st_mtime)
+    return replays[-1] if replays else None
+
+
 def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0, refresh_s: float = 10.0,
-             **selection: Any):
-    """The aiohttp application: `/` (the page), `/static/...`, `/api/sweep` (the snapshot);
-    `selection` (max_observations, entity, project) goes to sweep_snapshot."""
+             train_dir: str | Path = "train_dir", **selection: Any):
+    """The aiohttp application: `/` (the page), `/static/...`, `/api/sweep` (the snapshot), and
+    per run `/runs/<id>/curves` (its metrics.jsonl as series) and `/runs/<id>/replay` (its newest
+    replay) from `train_dir`; `selection` (max_observations, entity, project) goes to sweep_snapshot."""
     from aiohttp import web
 
     pending: list[asyncio.Future] = []  # the store read in progress: requests meanwhile share it (S3 is slow)
@@ -217,6 +256,25 @@ def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0
             return web.json_response({"error": f"{type(error).__name__}: {error}"}, status=503)
         return web.Response(text=to_json(data), content_type="application/json")
 
+    def not_found(what: str):
+        return web.json_response({"error": what}, status=404)
+
+    async def api_curves(request):
+        run_id = request.match_info["run_id"]
+        run_dir = run_dir_of(train_dir, run_id)
+        curves = await asyncio.to_thread(run_curves, run_dir) if run_dir else None
+        if curves is None:
+            return not_found(f"no {Path(train_dir) / run_id / 'metrics.jsonl'}")
+        return web.Response(text=to_json({"run_id": run_id, **curves}), content_type="application/json")
+
+    async def api_replay(request):
+        run_id = request.match_info["run_id"]
+        run_dir = run_dir_of(train_dir, run_id)
+        path = latest_replay(run_dir) if run_dir else None
+        if path is None:
+            return not_found(f"no replay under {Path(train_dir) / run_id / 'replays'}")
+        return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+
     @web.middleware
     async def no_cache(request, handler):  # the page and its data change under a running sweep
         response = await handler(request)
@@ -226,6 +284,8 @@ def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0
     app = web.Application(middlewares=[no_cache])
     app.router.add_get("/", index)
     app.router.add_get("/api/sweep", api_sweep)
+    app.router.add_get("/runs/{run_id}/curves", api_curves)
+    app.router.add_get("/runs/{run_id}/replay", api_replay)
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
     return app
 
@@ -264,6 +324,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sweep-name", required=True, help="the sweep to show")
     parser.add_argument("--sweep-dir", default="train_dir/sweeps",
                         help="its shared record: a directory or an s3:// prefix")
+    parser.add_argument("--train-dir", default="train_dir",
+                        help="where the sweep's runs trained (their curves and replays are linked from the page)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default loopback only)")
     parser.add_argument("--port", type=int, default=8050, help="port (0 = any free one)")
     parser.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
@@ -332,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    app = make_app(store, config, hourly_cost=args.hourly_cost, refresh_s=args.refresh_s,
+    app = make_app(store, config, hourly_cost=args.hourly_cost, refresh_s=args.refresh_s, train_dir=args.train_dir,
                    max_observations=args.max_observations, entity=args.entity, project=args.project)
 
     def ready(url: str) -> None:

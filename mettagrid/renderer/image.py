@@ -126,12 +126,14 @@ def building_style(name: str, rules: dict[str, Any] | None = None) -> dict[str, 
     parts = name.split("_")
     family, tint = parts[0], parts[1] if len(parts) > 1 else None
     base = rules["buildings"].get(family)
+    glyph = rules.get("glyphs", {}).get(name, {})  # the shared glyph table wins where it has a row
     if base is not None:
-        accent = rules["tints"].get(tint) or base.get("accent") or hashed_color(name, *hashed["building_accent"])
-        return {"body": base["body"], "accent": accent, "icon": base["icon"], "letter": name[:1].upper()}
-    letter = next((ch for ch in name if ch.isascii() and ch.isalnum()), "?").upper()
-    return {"body": hashed_color(name, *hashed["unknown_body"]), "accent": hashed_color(name, *hashed["unknown_accent"]),
-            "icon": "letter", "letter": letter}
+        accent = (glyph.get("color") or rules["tints"].get(tint) or base.get("accent")
+                  or hashed_color(name, *hashed["building_accent"]))
+        return {"body": base["body"], "accent": accent, "icon": base["icon"], "letter": glyph.get("char", name[:1].upper())}
+    letter = glyph.get("char") or next((ch for ch in name if ch.isascii() and ch.isalnum()), "?").upper()
+    return {"body": hashed_color(name, *hashed["unknown_body"]),
+            "accent": glyph.get("color") or hashed_color(name, *hashed["unknown_accent"]), "icon": "letter", "letter": letter}
 
 
 def resolve_color(ref: str, named: Mapping[str, str], rules: dict[str, Any]) -> str:

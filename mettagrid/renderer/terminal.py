@@ -10,45 +10,38 @@ from __future__ import annotations
 from typing import Any
 
 from mettagrid.map_builder.ascii import CELL_TO_CHAR
+from mettagrid.renderer.glyphs import ansi_color, glyph_table, team_colors
 
 ORIENTATION_ARROWS = "^v<>"  # up, down, left, right (orientation ids 0..3)
 MINISCOPE_ARROWS = "▲▼◀▶"
 
-# Symbol and ANSI colour per object name in miniscope style; unknown buildings fall back to
-# their ASCII character. Every symbol must be one terminal column wide (no emoji-presentation
-# characters such as U+26A1 "high voltage", which terminals draw two columns wide).
-MINISCOPE_SYMBOLS: dict[str, tuple[str, str]] = {
-    "wall": ("█", "37"),
-    "block": ("▒", "33"),
-    "mine_red": ("⛏", "31"),
-    "mine_blue": ("⛏", "34"),
-    "mine_green": ("⛏", "32"),
-    "generator_red": ("↯", "31"),
-    "generator_blue": ("↯", "34"),
-    "generator_green": ("↯", "32"),
-    "altar": ("♥", "35"),
-    "armory": ("⛨", "36"),
-    "lasery": ("⌁", "91"),
-    "lab": ("⚗", "96"),
-    "factory": ("⚙", "93"),
-    "temple": ("⛩", "95"),
-}
-AGENT_COLOURS = ("92", "94", "93", "95", "96", "91")  # by group
+UNKNOWN = "?"
+FROZEN_COLOUR = "#a5e4ff"  # sprites.json colors.frozen
+
+
+def _coloured(text: str, hex_color: str) -> str:
+    return f"{ansi_color(hex_color)}{text}\x1b[0m"
 
 
 def _cell_char(obj: dict[str, Any], style: str) -> str:
+    """Characters and colours come from the shared glyph table (mettagrid/renderer/glyphs.py),
+    so a CogsGuard hub is `H` here and in the viewer; a type missing from it falls back to its
+    map character, then to `?`."""
     name = obj["type_name"]
     if name == "agent":
         if obj.get("frozen", 0):
-            return "\x1b[97m❄\x1b[0m" if style == "miniscope" else "*"
+            return _coloured("❄", FROZEN_COLOUR) if style == "miniscope" else "*"
         arrow = (MINISCOPE_ARROWS if style == "miniscope" else ORIENTATION_ARROWS)[obj["orientation"]]
         if style == "miniscope":
-            return f"\x1b[{AGENT_COLOURS[obj['group'] % len(AGENT_COLOURS)]}m{arrow}\x1b[0m"
+            colors = team_colors()
+            return _coloured(arrow, colors[obj["group"] % len(colors)])
         return arrow
-    if style == "miniscope" and name in MINISCOPE_SYMBOLS:
-        symbol, colour = MINISCOPE_SYMBOLS[name]
-        return f"\x1b[{colour}m{symbol}\x1b[0m"
-    return CELL_TO_CHAR.get(name, "?")
+    glyph = glyph_table().get(name)
+    if glyph is None:
+        return CELL_TO_CHAR.get(name, UNKNOWN)
+    if style == "miniscope":
+        return _coloured(glyph["symbol"], glyph["color"])
+    return glyph["char"]
 
 
 def render_grid(objects: list[dict[str, Any]], height: int, width: int, style: str = "nethack") -> str:

@@ -270,7 +270,7 @@ def test_run_analysis_writes_json_and_html_atomically(db, tmp_path):
     assert data["metrics"] == ["reward"]
     html = (out / "report.html").read_text()
     assert html.count("class='cell'") == 5  # v2 on three evaluations, v1 on two
-    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "<script src" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert written == {"json": str(out / "report.json"), "html": str(out / "report.html")}
 
 

@@ -203,6 +203,45 @@ def test_served_scorecard_in_chromium(sources, tmp_path):
         assert driver.find_element(By.CSS_SELECTOR, ".curve .keys").text.split("\n") == ["nav_run", "other_run"]
         select_metric(driver, "action.move")  # the scorecard redraws for another metric
         assert driver.find_element(By.CSS_SELECTOR, "td.cell[data-policy='random']").text == "5.00"
+        check_curve_cards(driver, train_dir)
+
+
+def check_curve_cards(driver, train_dir) -> None:
+    """Issue #20: curves fill their cards at two widths, start at 0 when never negative, read out
+    the exact value under the pointer, smooth on request, and number like the report."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from metta.eval.report_html import fmt
+
+    for width in (1300, 900):
+        driver.set_window_size(width, 900)
+        sizes = driver.execute_script("""return [...document.querySelectorAll('.curve')].map((card) => {
+            const style = getComputedStyle(card);
+            return [card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+                    card.querySelector('svg').getBoundingClientRect().width]; })""")
+        assert sizes and all(abs(inner - svg) <= 3 for inner, svg in sizes), (width, sizes)
+    cards = driver.find_elements(By.CSS_SELECTOR, ".curve")
+    for card in cards:
+        labels = [t.text for t in card.find_elements(By.CSS_SELECTOR, "svg text[text-anchor=end]")]
+        assert float(labels[0].replace(",", "")) == 0.0, labels  # these curves are never negative
+    card = cards[0]
+    key = card.get_attribute("data-key")
+    lines = (Path(train_dir) / "nav_run" / "metrics.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines[:-1]]  # the last line is cut short, as in a live run
+    points = [(r["agent_steps"], r[key]) for r in rows if key in r]
+    chart = card.find_element(By.TAG_NAME, "svg")
+    ActionChains(driver).move_to_element_with_offset(chart, chart.size["width"] // 2 - 13, 0).perform()
+    readout = card.find_element(By.CLASS_NAME, "readout").text
+    step, value = readout.split(" · ")[0].removeprefix("nav_run @ ").split(": ")
+    assert (int(step), float(value)) in [(int(x), float(f"{y:.6g}")) for x, y in points]
+    before = card.find_element(By.CSS_SELECTOR, "svg path").get_attribute("d")
+    driver.execute_script("const s = document.getElementById('smoothing'); s.value = 0.9;"
+                          "s.dispatchEvent(new Event('input'))")
+    after = driver.find_element(By.CSS_SELECTOR, ".curve svg path").get_attribute("d")
+    assert after != before and after.split("L")[0] == before.split("L")[0]  # smoothed, same first point
+    values = [0.0, 0.0012, 0.5, 2.5, 12.34, 123.4, 98765.4, -3.21, -0.004]
+    assert driver.execute_script("return arguments[0].map(fmt)", values) == [fmt(v) for v in values]
 
 
 def test_scorecard_screenshot(tmp_path):

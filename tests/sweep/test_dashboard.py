@@ -12,6 +12,7 @@ import select
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def make_sweep(root: Path, runs: int = 13) -> SweepStore:
         claim = {"run_id": run_id, "worker": f"worker-{n % 3}", "claimed_at": claimed}
         store.backend.write(f"runs/{run_id}/claim.json", json.dumps(claim).encode())  # claimed back then
         store.write_suggestion(run_id, {"params": params, "phase": "explore" if n < 6 else "exploit",
-                                        "info": {"acquisition": "ucb", "predicted_score": score},
+                                        "info": {"acquisition": "ucb", "predicted_score": score,
+                                                 "predicted_score_std": 0.05},
                                         "created_at": claimed})
         if n == RUNNING:
             store.heartbeat(run_id)
@@ -312,3 +314,60 @@ def test_dashboard_page_in_chromium(tmp_path):
         assert driver.find_element(By.ID, "card-best").get_attribute("data-run") == running
         assert len(css("#chart-pareto svg.chart circle.point")) == 10
         assert driver.execute_script("return window.sweepDashboard.selectedRun.run_id") == best.run_id
+
+
+def test_every_run_links_to_its_curves_and_replay(tmp_path):
+    from tests.eval.browser import chromium, skip_without_chromium
+
+    skip_without_chromium()
+    from selenium.webdriver.common.by import By
+
+    store = make_sweep(tmp_path / "sweeps")
+    best = max(done_runs(store), key=lambda r: r.observation["score"])
+    run_dir = tmp_path / "train" / best.run_id
+    (run_dir / "replays").mkdir(parents=True)
+    rewards = [None, 0.5, 1.25, 2.0]  # no episode had finished in the first epoch
+    (run_dir / "metrics.jsonl").write_text("".join(
+        json.dumps({"agent_steps": 1024 * (i + 1), **({} if r is None else {"overview/reward": r})}) + "\n"
+        for i, r in enumerate(rewards)) + '{"agent_steps": 50')  # a line still being written
+    replay = b"not really zlib, but served byte for byte"
+    (run_dir / "replays" / "run_e00004.json.z").write_bytes(replay)
+
+    with served(tmp_path / "sweeps", "--train-dir", str(tmp_path / "train")) as (_, url), \
+            chromium(1400, 1000) as driver:
+        driver.get(url)
+        assert wait_for(driver, "const s = document.body.dataset.state; return s !== 'loading' && s") == "loaded"
+        runs = get_json(url + "api/sweep")["runs"]
+        assert all(r["links"] == {"curves": f"/runs/{r['run_id']}/curves", "replay": f"/runs/{r['run_id']}/replay"}
+                   for r in runs)
+        for box in ("chart-score-hist", "chart-cost-hist"):  # run counts: the axis starts at 0
+            bottom, frame = driver.execute_script(
+                "const svg = document.querySelector(`#${arguments[0]} svg.chart`);"
+                "const bar = svg.querySelector('rect.hist-bar'), f = svg.querySelector('rect.frame');"
+                "return [+bar.getAttribute('y') + +bar.getAttribute('height'),"
+                " +f.getAttribute('y') + +f.getAttribute('height')]", box)
+            assert abs(bottom - frame) < 0.5, (box, bottom, frame)
+        driver.execute_script("window.sweepDashboard.selectRun(arguments[0])", best.run_id)
+        wait_for(driver, "return document.querySelector('#details-curve polyline')")
+        line = driver.find_element(By.CSS_SELECTOR, "#details-curve polyline")
+        assert line.get_attribute("data-points") == "3"
+        assert "±" in driver.find_element(By.ID, "details-predicted").text
+        links = {a.get_attribute("id"): a.get_attribute("href")
+                 for a in driver.find_elements(By.CSS_SELECTOR, ".run-links a")}
+        curves = get_json(links["details-curves-link"])
+        assert curves["series"]["overview/reward"] == [None, 0.5, 1.25, 2.0]
+        with urllib.request.urlopen(links["details-replay-link"], timeout=10) as response:
+            assert response.read() == replay
+
+        other = next(r for r in runs if r["run_id"] != best.run_id)
+        driver.execute_script("window.sweepDashboard.selectRun(arguments[0])", other["run_id"])
+        note = wait_for(driver, "const t = document.getElementById('details-curve-note')?.textContent;"
+                                "return t && t.startsWith('no curve') && t")
+        assert "metrics.jsonl" in note
+        for path in (f"/runs/{other['run_id']}/replay", "/runs/..%2F..%2Fetc/curves"):
+            try:
+                urllib.request.urlopen(url.rstrip("/") + path, timeout=10)
+            except urllib.error.HTTPError as error:
+                assert error.code == 404
+            else:
+                raise AssertionError(f"{path} should be 404")

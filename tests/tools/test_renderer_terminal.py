@@ -313,9 +313,10 @@ def test_pty_miniscope_writes_ansi_colours():
     assert code == 0, output[-2000:]
     assert output.count(CLEAR_SCREEN) == 6
     last = frames_of(output)[-1]
-    assert "\x1b[37m█\x1b[0m" in last  # walls
-    assert "\x1b[35m♥\x1b[0m" in last  # altars
-    assert len(re.findall(r"\x1b\[9[1-7]m[▲▼◀▶❄]\x1b\[0m", last)) == 4  # agents, coloured by group
+    # Colours are the viewer's own, from the shared glyph table (24-bit ANSI).
+    assert "\x1b[38;2;86;96;111m█\x1b[0m" in last  # walls, #56606f
+    assert "\x1b[38;2;255;222;235m♥\x1b[0m" in last  # altars, #ffdeeb
+    assert len(re.findall(r"\x1b\[38;2;\d+;\d+;\d+m[▲▼◀▶❄]\x1b\[0m", last)) == 4  # agents, coloured by group
     status = STATUS.match(last.rstrip("\n").split("\n")[-1])
     assert status and int(status.group(2)) == 5
 

@@ -71,7 +71,8 @@ function logTicks(lo, hi, base, count) {
 // A scale from data to pixels. `log` works in log space; a domain of one value is widened;
 // `pad` adds that fraction of the span on each side so marks do not sit on the frame.
 // (Axis options also take `label`, `format` for tick labels and `integer` for whole ticks only.)
-export function makeScale({ domain, range, log = false, base = 10, pad = 0.05 }) {
+// `zero`: a count axis whose domain starts at 0 is not padded below 0 (issue #20: y from 0).
+export function makeScale({ domain, range, log = false, base = 10, pad = 0.05, zero = false }) {
   let [lo, hi] = domain;
   if (log && !(lo > 0)) log = false;  // non-positive data cannot go on a log axis
   const to = log ? Math.log : (v) => v;
@@ -83,7 +84,8 @@ export function makeScale({ domain, range, log = false, base = 10, pad = 0.05 })
     b += w;
   }
   const span = b - a;
-  a -= span * pad; b += span * pad;
+  if (!(zero && !log && a === 0)) a -= span * pad;
+  b += span * pad;
   const [r0, r1] = range;
   const map = (v) => r0 + ((to(v) - a) / (b - a)) * (r1 - r0);
   return { map, log, lo: from(a), hi: from(b), ticks: (count = 5) => (log ? logTicks(from(a), from(b), base, count) : linearTicks(from(a), from(b), count)) };

@@ -382,7 +382,7 @@ function drawHistograms(done, failedRuns) {
     const plot = new Plot(scoreBox, {
       width: 430, height: 230, title: "score distribution",
       x: { domain: [bins[0].lo, bins[bins.length - 1].hi], pad: 0, label: state.data.metric },
-      y: { domain: [0, Math.max(...bins.map((b) => b.count))], pad: 0.08, label: "runs", integer: true },
+      y: { domain: [0, Math.max(...bins.map((b) => b.count))], pad: 0.08, zero: true, label: "runs", integer: true },
     }).axes({ xTicks: 6, yTicks: 4 });
     for (const b of bins) {
       if (b.count) plot.rect(b.lo, b.hi, 0, b.count, { class: "hist-bar", "data-tip": `${state.data.metric} ${fmt(b.lo, 4)} to ${fmt(b.hi, 4)}\n${b.count} run${b.count === 1 ? "" : "s"}` });
@@ -405,7 +405,7 @@ function drawHistograms(done, failedRuns) {
     const plot = new Plot(costBox, {
       width: 430, height: 230, title: "cost distribution",
       x: { domain: [costBins[0].lo, costBins[costBins.length - 1].hi], pad: 0, label: `cost (${unit.name})` },
-      y: { domain: [0, Math.max(...costBins.map((b) => b.count))], pad: 0.08, label: "runs", integer: true },
+      y: { domain: [0, Math.max(...costBins.map((b) => b.count))], pad: 0.08, zero: true, label: "runs", integer: true },
     }).axes({ xTicks: 6, yTicks: 4 });
     costBins.forEach((b, i) => {
       const ok = b.count - failedCounts[i];
@@ -564,6 +564,9 @@ function renderDetails() {
     : `${fmtDuration(run.cost)} (${Math.round(run.cost)} s)${hourly > 0 ? ` · $${(run.cost / 3600 * hourly).toFixed(2)}` : ""}`;
   const fields = [
     ...field(d.metric, run.score === null ? "–" : String(run.score), "details-score"),
+    ...(Number.isFinite(run.info?.predicted_score_std)
+      ? field("predicted", `${fmt(run.info.predicted_score)} ± ${fmt(run.info.predicted_score_std)} (model, 1 std)`, "details-predicted")
+      : []),
     ...field("cost", cost, "details-cost"),
     ...field("runtime", run.recorded_at && run.claimed_at ? fmtDuration(run.recorded_at - run.claimed_at) : "–"),
     ...field("phase", run.phase || "–", "details-phase"),
@@ -593,12 +596,44 @@ function renderDetails() {
     order.length ? params : el("p", { class: "muted" }, "No suggestion recorded yet."),
     order.length ? el("div", { class: "subhead" }, el("h3", {}, "As overrides"), copy) : null,
     order.length ? el("pre", { id: "details-overrides" }, overrides) : null,
+    el("h3", {}, "Training curve and replay"),
+    el("div", { class: "run-links" },
+      el("a", { id: "details-curves-link", href: run.links.curves, target: "_blank" }, "curves (JSON)"),
+      el("a", { id: "details-replay-link", href: run.links.replay }, "replay (.json.z, open in MettaScope)")),
+    svgEl("svg", { id: "details-curve", class: "curve", viewBox: "0 0 300 90", preserveAspectRatio: "none" }),
+    el("div", { id: "details-curve-note", class: "muted" }, "loading…"),
     metrics.length ? el("h3", {}, `Metrics (${metrics.length})`) : null,
     metrics.length ? el("table", { id: "details-metrics", class: "kv" }, ...metrics.map((k) =>
       el("tr", {}, el("th", {}, ...breakable(k)), el("td", {}, typeof run.metrics[k] === "number" ? fmt(run.metrics[k], 5) : String(run.metrics[k]))))) : null,
     Object.keys(run.info).length ? el("details", {}, el("summary", {}, "Suggestion info"),
       el("pre", {}, JSON.stringify(run.info, null, 1))) : null,
   ].filter(Boolean));
+  drawCurve(run);
+}
+
+/** The selected run's reward curve from /runs/<id>/curves, y from 0 when never negative. */
+async function drawCurve(run) {
+  const note = $("details-curve-note"), svg = $("details-curve");
+  let data;
+  try {
+    const response = await fetch(run.links.curves);
+    data = await response.json();
+    if (!response.ok) throw new Error(data.error ?? `HTTP ${response.status}`);
+  } catch (error) {
+    if (dashboard.selectedRun === run) note.textContent = `no curve: ${error.message}`;
+    return;
+  }
+  if (dashboard.selectedRun !== run) return;
+  const values = data.series["overview/reward"] ?? [];
+  const points = data.agent_steps.map((x, i) => [x, values[i]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  if (!points.length) { note.textContent = "no episode finished yet"; return; }
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
+  const y0 = Math.min(0, ...ys), y1 = Math.max(...ys, y0 + 1e-9);
+  const sx = (x) => 2 + 296 * (x - x0) / (x1 - x0), sy = (y) => 88 - 86 * (y - y0) / (y1 - y0);
+  svg.replaceChildren(svgEl("polyline", { points: points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" "),
+    fill: "none", stroke: "#3b6fb6", "stroke-width": 1.5, "data-points": points.length }));
+  note.textContent = `reward ${fmt(y0)} to ${fmt(y1)} over ${fmt(x1, 6)} agent steps (${points.length} points)`;
 }
 
 function tipText(node) {

@@ -5,6 +5,7 @@
 import { ReplayError, ReplayModel, decodeReplayBytes, fetchReplayBytes, validateReplay } from "./replay.js";
 import { MapRenderer } from "./render.js";
 import { Timeline } from "./timeline.js";
+import { Overview, fmtNumber } from "./overview.js";
 import { LiveClient, liveActionForKey, liveSocketUrl, pageLiveToken } from "./live.js";
 import {
   COLORS, GROUP_COLORS, ORIENTATION_NAMES, actionColor, agentColorRing, groupColor, hexToRgb, itemColor,
@@ -61,6 +62,10 @@ const ui = {
 
 const renderer = new MapRenderer(ui.map);
 const timeline = new Timeline(ui.timeline);
+const overview = new Overview(
+  { scoreboard: $("scoreboard"), chart: $("reward-chart"), chartRange: $("reward-range"),
+    agentsTable: $("agents-table"), timeline: $("agents-timeline") },
+  { onSelect: (id) => selectAgent(id), onSeek: (step) => { pause(); setStep(step); } });
 
 const state = {
   model: null,
@@ -96,11 +101,7 @@ const fpsWindow = { start: 0, frames: 0 };
 // ---------------------------------------------------------------------------------------------
 // formatting helpers
 
-function fmt(value) {
-  if (typeof value !== "number") return String(value ?? "–");
-  if (Number.isInteger(value)) return String(value);
-  return String(Number(value.toFixed(3)));
-}
+const fmt = fmtNumber;  // one number format for the panels and the overview
 
 function setText(el, text) {
   if (el._text !== text) {
@@ -204,6 +205,7 @@ function loadDocument(doc, name = "replay", started = performance.now()) {
   ui.error.hidden = true;
   renderer.setModel(model);
   timeline.setModel(model);
+  overview.setModel(model);
   buildAgentSelect(model);
   buildLegend(model);
   buildReplayInfo(model);
@@ -548,6 +550,7 @@ function drawNow() {
   const t0 = performance.now();
   renderer.draw(state.step, state.selected, state.selectedObject);
   timeline.draw(state.step);
+  overview.update(state.step, state.selected, state.playing);
   if (state.syncRaster) {  // benchmarks: make the browser rasterize now so that the time counts it
     renderer.ctx.getImageData(0, 0, 1, 1);
     timeline.ctx.getImageData(0, 0, 1, 1);

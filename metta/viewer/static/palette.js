@@ -28,6 +28,9 @@ const ACTION_COLORS = SPRITES.action_colors;
 const TINTS = SPRITES.tints;
 const BUILDINGS = SPRITES.buildings;
 const HASHED = SPRITES.hashed;
+// The one glyph table (char, terminal symbol, colour per object type) that the terminal and
+// Pillow renderers read too; a building's accent and letter come from it when it has a row.
+export const GLYPHS = SPRITES.glyphs;
 
 /** table[key] for the table's own keys only (so "constructor" is not a building). */
 function own(table, key) {
@@ -82,12 +85,14 @@ export function buildingStyle(typeName) {
   const name = String(typeName ?? "?");
   const [family, tint] = name.split("_");
   const base = own(BUILDINGS, family);
+  const glyph = own(GLYPHS, name);
   if (base) {
-    const accent = own(TINTS, tint) ?? base.accent ?? hashedColor(name, ...HASHED.building_accent);
-    return { body: base.body, accent, icon: base.icon, letter: name[0].toUpperCase() };
+    const accent = glyph?.color ?? own(TINTS, tint) ?? base.accent ?? hashedColor(name, ...HASHED.building_accent);
+    return { body: base.body, accent, icon: base.icon, letter: glyph?.char ?? name[0].toUpperCase() };
   }
-  return { body: hashedColor(name, ...HASHED.unknown_body), accent: hashedColor(name, ...HASHED.unknown_accent),
-           icon: "letter", letter: (name.match(/[A-Za-z0-9]/)?.[0] ?? "?").toUpperCase() };
+  return { body: hashedColor(name, ...HASHED.unknown_body),
+           accent: glyph?.color ?? hashedColor(name, ...HASHED.unknown_accent), icon: "letter",
+           letter: glyph?.char ?? (name.match(/[A-Za-z0-9]/)?.[0] ?? "?").toUpperCase() };
 }
 
 export function hexToRgb(hex) {

@@ -128,10 +128,20 @@ class Run:
                 "reward": m.last("overview/reward"), "updated": m.times[-1] if m.times else None,
                 "started": m.times[0] if m.times else None, "checkpoints": len(checkpoint_files(self.path))}
 
-    def curves(self, keys: list[str], start: int = 0) -> dict[str, Any]:
+    def curves(self, keys: list[str], start: int = 0, stride: int = 1) -> dict[str, Any]:
+        """Rows from `start` on, every `stride`-th (real rows, never averages, so a hovered
+        value is always one metrics.jsonl holds); the last row is always included."""
         m = self.metrics
-        return {"n": len(m.steps), "start": start, "steps": m.steps[start:], "time": m.times[start:],
-                "series": {k: m.series[k][start:] for k in keys if k in m.series}}
+        n = len(m.steps)
+        rows = list(range(start, n, stride))
+        if n > start and rows[-1] != n - 1:
+            rows.append(n - 1)
+
+        def take(column: list) -> list:
+            return column[start:] if stride == 1 else [column[i] for i in rows]
+
+        return {"n": n, "start": start, "stride": stride, "steps": take(m.steps), "time": take(m.times),
+                "series": {k: take(m.series[k]) for k in keys if k in m.series}}
 
 
 def _name_of(node: Any) -> str:

@@ -14,6 +14,8 @@ async function api(path, body) {
   return data;
 }
 
+// The page has drawn what it loaded: tests wait on data-ready, the load benchmark reads renderedAt.
+function ready() { page.dataset.ready = "1"; if (window.renderedAt === undefined) window.renderedAt = performance.now(); }
 function h(html) { const t = document.createElement("template"); t.innerHTML = html.trim(); return t.content.firstElementChild; }
 function when(seconds) { return seconds ? new Date(seconds * 1000).toLocaleString() : "–"; }
 function showError(error) { page.prepend(h(`<p class="error">${esc(error.message || error)}</p>`)); }
@@ -55,7 +57,7 @@ async function runsPage() {
       <td>${when(r.updated)}</td></tr>`).join("");
     document.getElementById("count").textContent = `${shown.length} of ${runs.length} runs`;
   }
-  async function load() { runs = (await api("/api/runs")).runs; render(); page.dataset.ready = "1"; }
+  async function load() { runs = (await api("/api/runs")).runs; render(); ready(); }
   await load();
   timer = setInterval(() => load().catch(() => {}), 5000);
 }
@@ -78,7 +80,8 @@ async function curvesPage(names, single) {
     <details><summary>metrics (${allKeys.length})</summary><div class="keys">${allKeys.map((k) =>
       `<label><input type="checkbox" class="key" value="${esc(k)}" ${chosen.has(k) ? "checked" : ""}> ${esc(k)}</label><br>`).join("")}</div></details>
     <div class="grid" id="charts"></div>`;
-  const data = {};  // run -> {steps, time, series}
+  const data = {};  // run -> {n: rows read, steps, time, series}
+  let stride = 0;
   const charts = {};
   const opts = () => ({ smoothing: +document.getElementById("smooth").value, log: document.getElementById("log").checked,
     xLabel: document.getElementById("xaxis").value === "time" ? "wall time (min)" : "agent steps" });
@@ -100,19 +103,23 @@ async function curvesPage(names, single) {
   }
   async function poll() {
     const ks = keys();
-    const from = names.map((n) => (data[n] && sameKeys(data[n], ks) ? data[n].steps.length : 0));
-    const got = (await api(`/api/curves?runs=${encodeURIComponent(names.join(","))}&keys=${encodeURIComponent(ks.join(","))}&from=${from.join(",")}`)).runs;
+    const from = names.map((n) => (data[n] && sameKeys(data[n], ks) ? data[n].n : 0));
+    // the server picks how thinly to sample many long runs on the first read; later reads keep that stride
+    const answer = await api(`/api/curves?runs=${encodeURIComponent(names.join(","))}&keys=${encodeURIComponent(ks.join(","))}` +
+      `&from=${from.join(",")}${stride ? "&stride=" + stride : ""}`);
+    stride = answer.stride;
+    const got = answer.runs;
     let changed = false;
     for (const [n, c] of Object.entries(got)) {
-      if (!data[n] || c.start === 0) { data[n] = { steps: c.steps, time: c.time, series: c.series, keys: ks }; changed = true; continue; }
+      if (!data[n] || c.start === 0) { data[n] = { n: c.n, steps: c.steps, time: c.time, series: c.series, keys: ks }; changed = true; continue; }
       if (!c.steps.length) continue;
-      const d = data[n]; d.steps.push(...c.steps); d.time.push(...c.time);
+      const d = data[n]; d.n = c.n; d.steps.push(...c.steps); d.time.push(...c.time);
       for (const k of Object.keys(c.series)) (d.series[k] = d.series[k] || []).push(...c.series[k]);
       changed = true;
     }
     if (changed) redraw();
     document.getElementById("polled").textContent = "updated " + new Date().toLocaleTimeString();
-    page.dataset.ready = "1";
+    ready();
   }
   function sameKeys(d, ks) { return ks.every((k) => d.keys.includes(k)); }
   document.getElementById("smooth").oninput = (e) => { document.getElementById("smoothv").textContent = e.target.value; redraw(); };
@@ -177,7 +184,7 @@ async function evalsPage(query) {
     if (extra) chosen.push(extra);
     location.hash = "#/evals?" + chosen.map((d) => "db=" + encodeURIComponent(d)).join("&");
   };
-  if (!dbs.length && !picked.length) { page.append(h(`<p class="muted">No stats DB yet: evaluate a checkpoint from a run's page.</p>`)); page.dataset.ready = "1"; return; }
+  if (!dbs.length && !picked.length) { page.append(h(`<p class="muted">No stats DB yet: evaluate a checkpoint from a run's page.</p>`)); ready(); return; }
   const card = await api("/api/scorecard?" + (picked.length ? picked : dbs).map((d) => "db=" + encodeURIComponent(d)).join("&"));
   const m = card.metric, mean = card.scores[m].mean, ci = card.scores[m].ci95;
   const all = mean.flat().filter((v) => v !== null);
@@ -198,7 +205,7 @@ async function evalsPage(query) {
       }).join("") + "</tr>";
   });
   document.getElementById("card").innerHTML = html + "</table>";
-  page.dataset.ready = "1";
+  ready();
 }
 
 // -- launch form --------------------------------------------------------------------------------------
@@ -226,7 +233,7 @@ async function launchPage() {
   }
   document.getElementById("check").onclick = () => send("/api/launch/check");
   form.onsubmit = (e) => { e.preventDefault(); send("/api/launch"); };
-  page.dataset.ready = "1";
+  ready();
 }
 
 // -- jobs -----------------------------------------------------------------------------------------------
@@ -246,7 +253,7 @@ async function jobsPage(jobId) {
     page.innerHTML = html;
     const pre = document.getElementById("log");
     if (pre) pre.scrollTop = pre.scrollHeight;
-    page.dataset.ready = "1";
+    ready();
   }
   await render();
   timer = setInterval(() => render().catch(() => {}), 2000);

@@ -13,7 +13,7 @@ function fmt(v) {
   if (a >= 1e4) return (v / 1e3).toPrecision(3) + "k";
   if (a === 0) return "0";
   if (a < 1e-3) return v.toExponential(2);
-  return String(Number(v.toPrecision(4)));
+  return String(Number(v.toPrecision(4)));  // 4 significant digits everywhere: axes, readouts, tables
 }
 
 // Exponential moving average with bias correction, so the first points are not pulled to 0.
@@ -106,17 +106,13 @@ class LineChart {
     const py = (y) => L.top + (1 - (ty(y) - yl) / (yh - yl)) * (L.height - L.top - L.bottom);
     this.scale = { r, px, L };
     ctx.strokeStyle = "#ddd"; ctx.fillStyle = "#555"; ctx.font = "11px sans-serif"; ctx.lineWidth = 1;
-    for (let i = 0; i <= 4; i++) {
-      const t = yl + ((yh - yl) * i) / 4;
+    for (const t of ticks(yl, yh, log)) {
       const v = log ? Math.pow(10, t) : t;
       const y = py(v);
       ctx.beginPath(); ctx.moveTo(L.left, y); ctx.lineTo(L.width - L.right, y); ctx.stroke();
       ctx.fillText(fmt(v), 4, y + 4);
     }
-    for (let i = 0; i <= 4; i++) {
-      const v = r.x0 + ((r.x1 - r.x0) * i) / 4;
-      ctx.fillText(fmt(v), Math.min(px(v) - 10, L.width - 40), L.height - 8);
-    }
+    for (const v of ticks(r.x0, r.x1, false)) ctx.fillText(fmt(v), Math.min(px(v) - 10, L.width - 40), L.height - 8);
     ctx.fillText(this.options.xLabel, L.width - L.right - 80, L.height - 8 - 12);
     for (const s of this.drawn) {
       ctx.strokeStyle = s.color; ctx.lineWidth = 1.5; ctx.beginPath();
@@ -158,6 +154,20 @@ class LineChart {
     }
     this.readout.innerHTML = rows.join("");
   }
+}
+
+// Round-numbered ticks (1, 2, 5 x 10^k) inside [lo, hi]; on a log axis, the decades (t is log10 v).
+function ticks(lo, hi, log) {
+  if (log) {
+    const out = [];
+    for (let t = Math.ceil(lo); t <= Math.floor(hi); t++) out.push(t);
+    return out.length >= 2 ? out : [lo, hi];
+  }
+  const raw = (hi - lo) / 4, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
 }
 
 function nearest(xs, x) {

@@ -59,6 +59,23 @@ def write_runs(train_dir: Path, runs: int, epochs: int, seed: int = 0) -> None:
                                                         "agent_steps": epochs * 4096}))
 
 
+def scorecard_db(path: Path) -> Path:
+    """Four checkpoints of one synthetic run on five evaluations, eight episodes each."""
+    from tests.eval.db_helpers import StatsDbBuilder
+
+    rng = random.Random(1)
+    db = StatsDbBuilder(path)
+    skill = {"3": 0.5, "6": 1.4, "9": 2.2, "12": 2.4}
+    maps = [("navigation", "emptyspace", 3.0), ("navigation", "walls", 2.0), ("navigation", "labyrinth", 1.0),
+            ("arena", "basic", 2.5), ("arena", "combat", 1.5)]
+    for version, level in skill.items():
+        for suite, name, scale in maps:
+            for _ in range(8):
+                reward = max(0.0, rng.gauss(level * scale / 2.4, 0.6))
+                db.add_episode(name, suite, {0: (("synthetic_00", version), {"reward": reward})})
+    return db.close()
+
+
 def load_ms(driver, url: str) -> float:
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -90,7 +107,9 @@ def main() -> int:
         size = sum(p.stat().st_size for p in train_dir.glob("*/metrics.jsonl"))
         print(f"{args.runs} runs x {args.epochs} epochs written ({size / 1e6:.1f} MB of metrics.jsonl) "
               f"in {time.perf_counter() - started:.1f} s")
-        app = Observatory([train_dir], Path(tmp) / "state")
+        started = time.perf_counter()
+        app = Observatory([train_dir], Path(tmp) / "state")  # reads every metrics.jsonl once
+        print(f"Observatory start (index {args.runs} runs) {time.perf_counter() - started:.1f} s")
         server = make_server(app, 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -118,6 +137,10 @@ def main() -> int:
                     canvas = driver.find_element("css selector", '[data-key="overview/reward"] canvas')
                     ActionChains(driver).move_to_element_with_offset(canvas, 40, 0).perform()
                     save_screenshot(driver, "observatory_compare.png")
+                    driver.set_window_size(1300, 1000)
+                    db = scorecard_db(Path(tmp) / "scorecard.duckdb")
+                    load_ms(driver, base + "#/evals?db=" + str(db))
+                    save_screenshot(driver, "observatory_scorecard.png")
         finally:
             server.shutdown()
             app.close()

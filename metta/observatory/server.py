@@ -165,12 +165,15 @@ def make_server(app: Observatory, port: int = 0, host: str = "127.0.0.1") -> Thr
                        "application/json")
 
         def _send(self, code: int, data: bytes, kind: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the page navigated away before its answer came: nothing to tell it
 
         def log_message(self, format: str, *args) -> None:  # polling makes one line per request noise
             pass

@@ -176,7 +176,7 @@ async function evalsPage(query) {
   const { dbs } = await api("/api/dbs");
   const picked = query.getAll("db");
   page.innerHTML = `<h2>Evaluations</h2><div class="toolbar">stats DBs <select id="dbs" multiple size="${Math.min(5, Math.max(2, dbs.length))}">
-    ${dbs.map((d) => `<option ${picked.includes(d) ? "selected" : ""}>${esc(d)}</option>`).join("")}</select>
+    ${[...new Set([...dbs, ...picked])].map((d) => `<option ${picked.includes(d) ? "selected" : ""}>${esc(d)}</option>`).join("")}</select>
     <input id="dburi" placeholder="another DB: path or s3://..." size="36"><button id="show">Show</button></div><div id="card"></div>`;
   document.getElementById("show").onclick = () => {
     const chosen = [...document.getElementById("dbs").selectedOptions].map((o) => o.value);

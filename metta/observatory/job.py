@@ -29,7 +29,14 @@ def serve(job: ObservatoryConfig) -> None:
     train_dirs = [Path(d).expanduser() for d in job.train_dirs]
     if not train_dirs:
         raise ConfigError("observatory.train_dirs: give at least one directory (e.g. [train_dir])")
-    train_dirs[0].mkdir(parents=True, exist_ok=True)
+    for index, train_dir in enumerate(train_dirs):
+        if train_dir.exists() and not train_dir.is_dir():
+            raise ConfigError(f"observatory.train_dirs[{index}]: {train_dir} is a file, not a directory of runs")
+    try:
+        train_dirs[0].mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"observatory.train_dirs[0]: cannot create {train_dirs[0]} "
+                          f"({error.strerror or error})") from None
     state_dir = Path(job.state_dir).expanduser() if job.state_dir else train_dirs[0] / "observatory"
     app = Observatory(train_dirs, state_dir, job.main_metric, job.eval_db_uris, job.cache_dir)
     try:

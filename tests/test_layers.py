@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("metta.eval", "metta.sweep", "metta.tournament", "metta.map"),  # built on simulations
     ("metta.cogames", "metta.recipes"),  # the cogames command; named experiments
     ("metta.jobs",),  # what each tool does, given its composed config
+    ("metta.observatory",),  # the local web app: reads runs and evaluations, checks launches like validate_config
     ("tools", "metta.cli"),  # the executable scripts; the `metta` developer command
 ]
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}

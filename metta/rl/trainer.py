@@ -28,6 +28,7 @@ from metta.rl.advantage import compute_gae
 from metta.rl.checkpoint import CheckpointManager
 from metta.rl.distributed import DistributedInfo, barrier, mean_over_ranks
 from metta.rl.experience import Experience, LossBatch
+from metta.rl.heartbeat import beat
 from metta.rl.losses import LOSSES
 from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
 from metta.rl.ppo import explained_variance
@@ -267,6 +268,7 @@ class Trainer:
                 if self.cfg.replay_interval and self.epoch % self.cfg.replay_interval == 0 and self.dist.is_main:
                     self.write_replay()
                 self._log(metrics)
+                beat(self.run_dir, "running", self.epoch, self.agent_steps, self.dist.is_main)
                 due = self.epoch % self.cfg.checkpoint_interval == 0 or \
                     time.monotonic() - last_checkpoint_time > self.cfg.checkpoint_interval_s
                 due, self._stop_requested = self._agree(due, self._stop_requested)
@@ -275,6 +277,7 @@ class Trainer:
                     last_checkpoint_time = time.monotonic()
             self.save_checkpoint(metrics)
         finally:
+            beat(self.run_dir, "exit", self.epoch, self.agent_steps, self.dist.is_main)
             self._close()
         return metrics
 

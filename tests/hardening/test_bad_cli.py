@@ -49,6 +49,9 @@ CASES = [
     BadInput("analyze: missing db", ("tools/analyze.py", "analysis.eval_db_uri=./no_such.duckdb"), "no_such.duckdb"),
     BadInput("dashboard: port out of range", ("tools/dashboard.py", "dashboard.port=70000"), "dashboard.port"),
     BadInput("dashboard: unknown key", ("tools/dashboard.py", "dashboard.polices=[a]"), "dashboard.polices"),
+    BadInput("observatory: port out of range", ("tools/observatory.py", "observatory.port=70000"), "observatory.port"),
+    BadInput("observatory: train dir is a file", ("tools/observatory.py", "observatory.train_dirs=[/etc/passwd]"),
+             "observatory.train_dirs[0]: /etc/passwd is a file"),
     # replay, play, renderer
     BadInput("replay: unknown scheme", ("tools/replay.py", "replay_job.policy_uri=gopher://x",
                                         "replay_job.serve=false"), "gopher"),

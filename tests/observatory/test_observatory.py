@@ -1,0 +1,166 @@
+"""The Observatory in headless Chromium, against a real tiny training run made here: the runs
+list, a hovered curve value against metrics.jsonl, evaluating a checkpoint from the page (a
+stats DB row), the scorecard of that DB, and a run launched from the form (a checkpoint).
+
+METTA_SAVE_SCREENSHOTS=1 writes docs/images/observatory_*.png on the way."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.eval.browser import chromium, save_screenshot, skip_without_chromium
+from tests.tools.test_train_tool import TINY
+
+skip_without_chromium()
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = "tiny"
+TINY_OVERRIDES = [o for o in TINY if not o.startswith("env=")]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from metta.observatory.server import Observatory, make_server
+
+    train_dir = tmp_path_factory.mktemp("train_dir")
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "train.py"), f"run={RUN}", f"train_dir={train_dir}",
+                             "trainer.total_timesteps=1024", *TINY], capture_output=True, text=True, timeout=600,
+                            check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    app = Observatory([train_dir], train_dir / "observatory")
+    server = make_server(app, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with chromium(1300, 1000) as driver:
+        yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "driver": driver, "train_dir": train_dir,
+               "app": app}
+    server.shutdown()
+    app.close()
+
+
+def open_page(site, route: str, timeout: float = 30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = site["driver"]
+    driver.get(site["url"] + route)
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.getElementById('page').dataset.ready") in ("1", "error"))
+    assert driver.execute_script("return document.getElementById('page').dataset.ready") == "1", \
+        driver.find_element("id", "page").text
+    return driver
+
+
+def wait_for(check, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def metrics_rows(train_dir: Path, run: str) -> list[dict]:
+    return [json.loads(line) for line in (train_dir / run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_runs_list_shows_the_run_with_its_status_and_numbers(site):
+    driver = open_page(site, "#/runs")
+    row = driver.find_element("css selector", f'tr[data-run="{RUN}"]')
+    cells = [td.text for td in row.find_elements("tag name", "td")]
+    last = metrics_rows(site["train_dir"], RUN)[-1]
+    assert cells[1:5] == [RUN, "finished", "navigation", "fast"]  # status from the heartbeat the trainer wrote
+    assert cells[5] == "1024" and cells[8] == str(len(metrics_rows(site["train_dir"], RUN)))
+    assert float(driver.execute_script("return fmt(arguments[0])", last["overview/sps"])) == pytest.approx(
+        float(cells[6]))
+    driver.find_element("id", "filter").send_keys("no-such-run")
+    assert driver.find_elements("css selector", f'tr[data-run="{RUN}"]') == []
+    driver.find_element("id", "filter").clear()
+    save_screenshot(open_page(site, "#/runs"), "observatory_runs.png")
+
+
+def test_hovered_curve_value_equals_metrics_jsonl(site):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver = open_page(site, f"#/run/{RUN}")
+    canvas = driver.find_element("css selector", '[data-key="overview/sps"] canvas')
+    width = canvas.size["width"]
+    rows = metrics_rows(site["train_dir"], RUN)
+    for offset in (60 - width // 2, width // 2 - 12):  # near the first and the last epoch
+        ActionChains(driver).move_to_element_with_offset(canvas, offset, 0).perform()
+        readout = driver.find_element("css selector", '[data-key="overview/sps"] .readout .row')
+        step, value = float(readout.get_attribute("data-x")), float(readout.get_attribute("data-value"))
+        row = next(r for r in rows if r["agent_steps"] == step)
+        assert value == row["overview/sps"]
+        assert driver.execute_script("return fmt(arguments[0])", value) in readout.text
+    assert {r["agent_steps"] for r in rows} >= {512.0, 1024.0}
+    save_screenshot(driver, "observatory_run.png")
+
+
+def test_evaluate_button_writes_a_stats_db_row_and_the_scorecard_shows_it(site):
+    import duckdb
+
+    driver = open_page(site, f"#/run/{RUN}")
+    button = wait_for(lambda: driver.find_elements("css selector", "button.evaluate"), 20, "the checkpoints table")
+    button[-1].click()
+    job = wait_for(lambda: [j for j in site["app"].queue.list() if j["kind"] == "evaluate"], 20, "the queued job")[0]
+    done = wait_for(lambda: (j := site["app"].queue.get(job["id"]))["status"] in ("done", "failed") and j, 400,
+                    "the evaluation job")
+    assert done["status"] == "done", site["app"].queue.log(job["id"])
+    with duckdb.connect(done["meta"]["stats_db"], read_only=True) as db:
+        policies = {r[0] for r in db.execute("SELECT DISTINCT policy_key FROM simulations").fetchall()}
+    assert any(RUN in p for p in policies), policies
+    evaluated = f'tr[data-checkpoint="{RUN}:v2"]'
+    wait_for(lambda: driver.find_element("css selector", f"{evaluated} td.score").text not in ("", "–"), 20,
+             "the eval score")
+    save_screenshot(driver, "observatory_checkpoints.png")
+    driver.find_element("css selector", f"{evaluated} button.replay").click()  # MettaScope, in a new tab
+    wait_for(lambda: len(driver.window_handles) == 2, 20, "the replay tab")
+    driver.switch_to.window(driver.window_handles[1])
+    wait_for(lambda: "replay=" in driver.current_url, 20, "MettaScope's URL")
+    assert "/replays/tiny_v2_0.json.z" in driver.current_url
+    driver.close()
+    driver.switch_to.window(driver.window_handles[0])
+
+    driver = open_page(site, "#/evals", timeout=60)
+    rows = driver.find_elements("css selector", "#scorecard tr[data-policy]")
+    assert [r.get_attribute("data-policy") for r in rows] == [f"{RUN}:v2"]
+    assert rows[0].find_elements("css selector", "td.cell")
+    save_screenshot(driver, "observatory_evals.png")
+
+
+def test_launch_form_refuses_a_bad_override_in_one_line_then_starts_a_run(site):
+    from selenium.webdriver.support.ui import Select
+
+    driver = open_page(site, "#/launch")
+    form = driver.find_element("id", "launch")
+    name = form.find_element("name", "run")
+    name.clear()
+    name.send_keys("launched")
+    Select(form.find_element("name", "env")).select_by_visible_text("mettagrid/navigation")
+    overrides = form.find_element("name", "overrides")
+    overrides.send_keys("trainer.total_timesteps=lots")
+    driver.find_element("id", "check").click()
+    result = wait_for(lambda: driver.find_element("id", "result").text, 60, "the check")
+    assert result == ("command line: trainer.total_timesteps: Input should be a valid integer, unable to parse "
+                      "string as an integer (got 'lots')")
+    save_screenshot(driver, "observatory_launch.png")
+    overrides.clear()
+    overrides.send_keys("\n".join(["trainer.total_timesteps=512", *TINY_OVERRIDES]))
+    driver.find_element("id", "start").click()
+    wait_for(lambda: "#/jobs/" in driver.current_url, 60, "the job page")
+    checkpoint = site["train_dir"] / "launched" / "checkpoints" / "launched:v1.pt"
+    wait_for(checkpoint.is_file, 400, f"{checkpoint}")
+    job = next(j for j in site["app"].queue.list() if j["kind"] == "train")
+    wait_for(lambda: site["app"].queue.get(job["id"])["status"] == "done", 60, "the training job to end")
+    driver.refresh()
+    wait_for(lambda: driver.find_elements("id", "log") and "launched" in driver.find_element("id", "log").text, 20,
+             "the job's log")
+    save_screenshot(driver, "observatory_jobs.png")

@@ -82,6 +82,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
     cfg = apply_aliases(cfg)
     parts = validate_job(cfg, "train_job")
     job, env_config, trainer_cfg, suite = parts[""], parts["env"], parts["trainer"], parts["sim"]
+    curriculum = None
+    if trainer_cfg.curriculum:
+        from metta.rl.curriculum import load_curriculum
+
+        # Each rank draws its own tasks (seeded like its envs); its state is saved by rank 0.
+        curriculum = load_curriculum(trainer_cfg.curriculum, seed=job.seed + 10007 * int(os.environ.get("RANK", "0")))
+        env_config = curriculum.config(0)  # the layout every task shares
+        parts["env"] = env_config
+        cross_check(parts)
     cfg.trainer.learning_rate = trainer_cfg.learning_rate  # trainer.optimizer.learning_rate wins when set
     architecture, wandb_cfg = parts["agent"].model_dump(), parts["wandb"]
     warn_if_slow_to_start(trainer_cfg, env_config, job.system.device)
@@ -109,7 +118,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     try:
         trainer = Trainer(job, trainer_cfg, env_config, architecture, wandb_cfg, dist_info, device,
-                          full_config, evaluator=evaluator if suite else None)
+                          full_config, evaluator=evaluator if suite else None, curriculum=curriculum)
         # Saved once the run is known to start: a refused resume (another env, no loadable
         # checkpoint) leaves the run's config as it was.
         if dist_info.is_main:

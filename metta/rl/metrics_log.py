@@ -99,6 +99,8 @@ class ConsoleSink:
         ("losses/value_loss", "v_loss", "{:.4f}"),
         ("losses/entropy", "entropy", "{:.3f}"),
         ("losses/approx_kl", "kl", "{:.4f}"),
+        ("curriculum/num_tasks", "tasks", "{:.0f}"),
+        ("curriculum/entropy", "task_H", "{:.2f}"),
     )
 
     def __init__(self, total_steps: int, start_steps: int, interval_s: float, run: str):

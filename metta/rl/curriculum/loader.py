@@ -8,6 +8,7 @@ single-task curriculum. Every refusal is one ConfigError line naming the file an
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -47,7 +48,9 @@ def compose_env_dict(name: str, source: str) -> dict[str, Any]:
 
 
 def load_task_space(name: str) -> tuple[str, TaskSpace, str, dict[str, Any]]:
-    """(name, tasks, kind, kind parameters) of `trainer.curriculum=<name>`."""
+    """(name, tasks, kind, kind parameters) of `trainer.curriculum=<name>` (or of a .yaml path)."""
+    if name.endswith(".yaml") and Path(name).is_file():  # a curriculum file of one's own
+        return _load_file(Path(name).stem, Path(name), name)
     short = normalise(name)
     path = ENV_CONFIGS_DIR / f"{short}.yaml"
     if not path.is_file():
@@ -57,8 +60,15 @@ def load_task_space(name: str) -> tuple[str, TaskSpace, str, dict[str, Any]]:
                           rows=[(short, short, {})])
         space.config(0)
         return short, space, "single", {}
-    source = f"configs/env/{short}.yaml"
-    data = yaml.safe_load(path.read_text()) or {}
+    return _load_file(short, path, f"configs/env/{short}.yaml")
+
+
+def _load_file(short: str, path: Path, source: str) -> tuple[str, TaskSpace, str, dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not YAML ({str(error).splitlines()[0]})") from None
+    data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a curriculum is a mapping (kind, tasks or env + buckets, ...)")
     kind = data.get("kind") or TARGETS.get(str(data.get("_target_", "")).rsplit(".", 1)[-1])

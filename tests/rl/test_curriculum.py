@@ -177,3 +177,12 @@ def test_env_slots_switch_tasks_map_and_params(tmp_path, prebuild):
 def test_compose_env_dict_names_unknown_env():
     with pytest.raises(ConfigError, match="unknown task env 'mettagrid/nope'"):
         compose_env_dict("mettagrid/nope", "here")
+
+
+def test_sweep_overrides_keep_a_curriculum_and_map_a_plain_env():
+    from metta.sweep.lifecycle import flatten_overrides
+
+    assert flatten_overrides({"trainer": {"curriculum": "/env/mettagrid/curriculum/navigation"}}) == {
+        "trainer.curriculum": "++trainer.curriculum=/env/mettagrid/curriculum/navigation"}
+    assert flatten_overrides({"trainer": {"curriculum": "/env/mettagrid/arena/advanced"}}) == {
+        "env": "env=mettagrid/arena/advanced"}

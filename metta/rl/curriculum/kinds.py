@@ -95,7 +95,9 @@ class LearningProgress(Kind):
 
     def distribution(self):
         progress = self.progress()
-        if not progress:
+        # No measured task changes (early on, or a sparse reward still all zero): nothing to
+        # prefer yet, so draw uniformly rather than favour whichever tasks were measured first.
+        if not progress or max(progress.values()) <= 1e-9:
             return 1.0, {}
         # Smoothing keeps every measured task drawable; a flat progress means uniform among them.
         weights = {i: p + self.smoothing * (max(progress.values()) + 1e-6) for i, p in progress.items()}

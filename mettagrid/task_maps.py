@@ -21,7 +21,7 @@ from mettagrid.config import EnvConfig, compile_params
 from mettagrid.map_builder import AsciiMapConfig, make_map_builder
 
 # Compiled games kept at once (one per task in flight, not one per task of the curriculum).
-GAME_CACHE = 64
+GAME_CACHE = 256
 
 
 class TaskSource(Protocol):

@@ -18,8 +18,8 @@ from typing import Any
 from mettagrid.config import EnvConfig, compile_params, load_env_config
 from mettagrid.errors import ConfigError
 
-# Compiled task configs kept at once (a few per env kind in flight; not one per task).
-CONFIG_CACHE = 64
+# Task configs kept at once (bounded: a bucketed space of 10,000+ tasks never holds them all).
+CONFIG_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,8 @@ class TaskSpace:
         data = copy.deepcopy(self.bases[base])
         for path, value in {**flatten(self.env_overrides or {}), **overrides}.items():
             set_dotted(data, path, value)
-        config = load_env_config(data, source=f"{self.source}: task {name}")
+        # The map is not test-built here: it is built right after, and the core checks it.
+        config = load_env_config(data, source=f"{self.source}: task {name}", check_map=False)
         self._check_layout(name, config)
         with self._lock:
             self._cache[task_id] = config

@@ -186,3 +186,30 @@ def test_sweep_overrides_keep_a_curriculum_and_map_a_plain_env():
         "trainer.curriculum": "++trainer.curriculum=/env/mettagrid/curriculum/navigation"}
     assert flatten_overrides({"trainer": {"curriculum": "/env/mettagrid/arena/advanced"}}) == {
         "env": "env=mettagrid/arena/advanced"}
+
+
+def test_the_core_refuses_a_task_game_of_another_layout():
+    from mettagrid import _core
+    from mettagrid.cells import encode_map
+    from mettagrid.config import compile_params
+    from mettagrid.env_configs import compose_env_config
+    from mettagrid.map_builder import make_map_builder
+
+    env = MettaGridVecEnv(compose_env_config("mettagrid/navigation"))
+    other = compose_env_config("mettagrid/navigation/evals/walls")  # 1 agent, not 4
+    grid = encode_map(make_map_builder(other.game.map_builder).build(0), other.game)
+    with pytest.raises(ValueError, match="params: num_agents differs from the VecEnv's"):
+        env._core.set_map(0, grid, _core.Params({**compile_params(other), "auto_reset": True}))
+
+
+@pytest.mark.parametrize("name", ["arena/random", "cogsguard/roles"])
+def test_shipped_curricula_step_in_the_vector(name):
+    curriculum = load_curriculum(f"env/mettagrid/curriculum/{name}", seed=0)
+    env = MettaGridVecEnv(curriculum.config(0), num_envs=len(curriculum), seed=0, tasks=curriculum,
+                          prebuild_maps=False)
+    env.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        env.step(env.valid_random_actions(rng))
+    assert all(env.task_of(i) is not None for i in range(env.num_envs))
+    env.close()

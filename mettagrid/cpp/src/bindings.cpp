@@ -27,6 +27,22 @@ struct PyParams {
   std::shared_ptr<const GameParams> ptr;
 };
 
+// A map's own game must lay out buffers, observations and results like the vector's: the
+// env writes its rows of the shared buffers and its results are named by the vector's params.
+void check_same_layout(const GameParams& a, const GameParams& b) {
+  auto differs = [](const char* what) { throw std::invalid_argument(std::string("params: ") + what + " differs from the VecEnv's"); };
+  if (a.num_agents != b.num_agents) differs("num_agents");
+  if (a.obs_width != b.obs_width || a.obs_height != b.obs_height) differs("observation window");
+  if (a.num_observation_tokens != b.num_observation_tokens) differs("num_observation_tokens");
+  if (a.feature_names != b.feature_names) differs("feature table");
+  if (a.action_names != b.action_names) differs("action set");
+  if (a.item_names != b.item_names) differs("item_names");
+  if (a.agent_stat_names != b.agent_stat_names || a.building_stat_names != b.building_stat_names ||
+      a.game_stat_names != b.game_stat_names)
+    differs("stat names");
+  if (a.groups.size() != b.groups.size() || a.has_teams != b.has_teams) differs("groups");
+}
+
 struct PyVecEnv {
   PyVecEnv(const py::dict& params, const py::object& num_envs, const py::int_& seed, const py::object& num_threads)
       : env(parse_params(params), int_arg(num_envs, "num_envs", 1, kMaxNumEnvs), PyLong_AsUnsignedLongLongMask(seed.ptr()),
@@ -36,6 +52,7 @@ struct PyVecEnv {
   void set_map(int env_index, const py::array& grid, const PyParams* params) {
     const auto g = grid_cells(grid);
     const GameParams& game = params ? *params->ptr : env.params();
+    if (params) check_same_layout(env.params(), game);
     auto map = make_map(game, static_cast<int>(g.shape(0)), static_cast<int>(g.shape(1)), g.data());
     if (params) std::const_pointer_cast<MapData>(map)->params = params->ptr;
     env.set_map(env_index, std::move(map));

@@ -64,8 +64,7 @@ def bench_sps(args) -> None:
         file.write(shipped + f"env_overrides: {{game: {{max_steps: {args.max_steps}}}}}\n")
     for prebuild in (True, False):
         curriculum = load_curriculum(file.name, seed=0)
-        env = TrainingEnv(curriculum.config(0), args.envs, 1, seed=0, curriculum=curriculum)
-        env.vec._tasks._pool = env.vec._tasks._pool if prebuild else None
+        env = TrainingEnv(curriculum.config(0), args.envs, 1, seed=0, curriculum=curriculum, prebuild_maps=prebuild)
         sps, episodes = steps_per_second(env, args.seconds)
         stale = env.vec._tasks.stale
         env.close()

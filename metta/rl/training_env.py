@@ -23,7 +23,7 @@ class TrainingEnv:
     """`num_envs` envs of one config, flattened to `num_agents` rows (env-major)."""
 
     def __init__(self, env_config: EnvConfig, num_envs: int, num_workers: int, seed: int,
-                 vectorization: str = "threads", curriculum=None):
+                 vectorization: str = "threads", curriculum=None, prebuild_maps: bool = True):
         """With a `curriculum` (metta/rl/curriculum), each env switches task at its episode
         boundaries and every finished episode is reported back to the curriculum."""
         self.env_config = env_config
@@ -39,7 +39,8 @@ class TrainingEnv:
                              "C++ vector)")
         self.curriculum = curriculum
         self.vec = MettaGridVecEnv(env_config, num_envs=local_envs, seed=seed,
-                                   num_threads=min(num_workers, local_envs), tasks=curriculum)
+                                   num_threads=min(num_workers, local_envs), tasks=curriculum,
+                                   prebuild_maps=prebuild_maps)
         self._puffer = None
         if vectorization == "multiprocessing":
             self._puffer = _make_puffer_vector(env_config, num_envs, num_workers, seed)

@@ -9,11 +9,6 @@ def train() -> RecipeCall:
     return RecipeCall("train_job", [f"env={ENV}", "sim=navigation"])
 
 
-def train_curriculum() -> RecipeCall:
-    """The navigation curriculum (varied map sizes, walls and altars; docs/curricula.md)."""
-    return RecipeCall("train_job", ["sim=navigation", "trainer.curriculum=env/mettagrid/curriculum/navigation"])
-
-
 def evaluate() -> RecipeCall:
     return RecipeCall("sim_job", ["sim_job.simulation_suite=navigation"])
 

@@ -18,8 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS_DIR = PROJECT_ROOT / "configs"
 ENV_CONFIGS_DIR = CONFIGS_DIR / "env"
 
-# Folders of shared building blocks: composed into envs, never envs by themselves.
-_NOT_ENVS = ("mettagrid/game/", "mettagrid/base/", "mettagrid/maps/")
+# Folders of shared building blocks (composed into envs) and of curricula: not envs by themselves.
+_NOT_ENVS = ("mettagrid/game/", "mettagrid/base/", "mettagrid/maps/", "mettagrid/curriculum/")
 
 
 @contextlib.contextmanager

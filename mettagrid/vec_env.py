@@ -21,6 +21,7 @@ import numpy as np
 from mettagrid.cells import encode_map
 from mettagrid.config import EnvConfig, compile_params
 from mettagrid.map_builder import AsciiMapConfig, make_map_builder
+from mettagrid.task_maps import TaskMaps, TaskSource
 
 # Dtypes across the Python boundary (docs/mettagrid.md).
 OBS_DTYPE = np.uint8
@@ -66,7 +67,13 @@ class MettaGridVecEnv:
         num_threads: int = 1,
         buffers: EnvBuffers | None = None,
         auto_reset: bool = True,
+        tasks: TaskSource | None = None,
+        prebuild_maps: bool = True,
     ):
+        """With `tasks` (a curriculum), each env draws its next episode's task at every episode
+        boundary: its map (built ahead on a worker thread unless `prebuild_maps=False`) and its
+        game params (rewards, objects, max_steps...) switch together at the env's next reset.
+        `config` is then the layout every task shares (the first task's config)."""
         from mettagrid import _core
 
         if num_envs < 1:
@@ -90,6 +97,7 @@ class MettaGridVecEnv:
         self._finished: list[dict[str, Any]] = []
         self.buffers = buffers or EnvBuffers.allocate(self.total_agents, self.game.num_observation_tokens)
         self._seed = seed
+        self._tasks = TaskMaps(tasks, num_envs, _core, prebuild_maps, self.auto_reset) if tasks is not None else None
         self._core = self._make_core(seed)
 
     # -- construction ---------------------------------------------------------------------------
@@ -98,9 +106,12 @@ class MettaGridVecEnv:
         core = self._core_module.VecEnv(self.params, self.num_envs, seed, self.num_threads)
         self._seed = seed
         self._episodes_started = [0] * self.num_envs
-        static = self._encoded_map(0) if self._static_map else None
-        for env_index in range(self.num_envs):
-            core.set_map(env_index, static if static is not None else self._encoded_map(env_index))
+        if self._tasks is not None:
+            self._tasks.start(core, seed)
+        else:
+            static = self._encoded_map(0) if self._static_map else None
+            for env_index in range(self.num_envs):
+                core.set_map(env_index, static if static is not None else self._encoded_map(env_index))
         b = self.buffers
         core.set_buffers(b.observations, b.actions, b.rewards, b.terminals, b.truncations)
         return core
@@ -116,7 +127,9 @@ class MettaGridVecEnv:
         Called each time the core has started an episode with the map queued before, so the
         env's k-th episode always gets the map of `map_seed(seed, env, k)`."""
         self._episodes_started[env_index] += 1
-        if not self._static_map:
+        if self._tasks is not None:
+            self._tasks.episode_started(env_index, self._episodes_started[env_index])
+        elif not self._static_map:
             self._core.set_map(env_index, self._encoded_map(env_index))
 
     # -- the loop -------------------------------------------------------------------------------
@@ -147,10 +160,15 @@ class MettaGridVecEnv:
         self._core.step()
         results = self._core.episode_results()
         if results:
+            if self._tasks is not None:
+                for result in results:
+                    result["task_id"] = self._tasks.finished(result["env_index"])
             if self.auto_reset:  # the core has started these envs' next episodes
                 for result in results:
                     self._queue_next_map(result["env_index"])
             self._finished.extend(results)
+        if self._tasks is not None:
+            self._tasks.apply_ready(self._core)
         b = self.buffers
         return b.observations, b.rewards, b.terminals, b.truncations
 
@@ -175,7 +193,13 @@ class MettaGridVecEnv:
         return finished
 
     def close(self) -> None:
+        if self._tasks is not None:
+            self._tasks.close()
         self._core = None
+
+    def task_of(self, env_index: int) -> int | None:
+        """The task id of the episode env `env_index` is playing (None without tasks)."""
+        return None if self._tasks is None else self._tasks.running[env_index]
 
     # -- what a policy needs to know ------------------------------------------------------------
 

@@ -474,7 +474,9 @@ SCHEDULES = {"CosineSchedule": "cosine", "LinearSchedule": "linear", "ConstantSc
 TRAINER_DROPPED: dict[str, str | Callable[[Any], str | None]] = {
     "_target_": lambda v: None,
     "defaults": "dropped: a converted trainer starts from this project's schema (_schema)",
-    "curriculum": "dropped: the env is a job key here (env=...), not part of the trainer",
+    "curriculum": lambda v: None if isinstance(v, str) and "/curriculum/" in v else
+    "dropped: a plain env is the job's env= group here; only a curriculum config (env/mettagrid/curriculum/...) "
+    "is kept as trainer.curriculum",
     "env_overrides": lambda v: None if not v else "dropped: override the env on the command line (env.game...)",
     "initial_policy": "dropped: set it in the job instead (initial_policy.uri=... on ./tools/train.py)",
     "kickstart": "dropped: a teacher is set in the job (teacher.policy_uri=..., docs/training.md)",
@@ -510,6 +512,9 @@ def convert_trainer(data: dict[str, Any], notes: Notes, name: str) -> dict[str, 
     from metta.common.config_table import GROUPS, load, schema_defaults
 
     out = take(data, TRAINER_KEYS, "", notes, TRAINER_DROPPED)
+    curriculum = data.get("curriculum")
+    if isinstance(curriculum, str) and "/curriculum/" in curriculum:  # kept (TRAINER_DROPPED says why not else)
+        out["curriculum"] = curriculum.lstrip("/")
     ppo = data.get("ppo") or {}
     loss = take(ppo, PPO_LOSS_KEYS + PPO_TOP_KEYS, "ppo", notes, {
         "clip_vloss": lambda v: None if v else "dropped: the value loss is always clipped (vf_clip_coef) here",

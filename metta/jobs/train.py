@@ -27,11 +27,22 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
 
 def cross_check(parts: dict[str, Any]) -> None:
     """What no single part can check: the batch fits the env's agents (and this machine's
-    memory, on cpu), the teacher the engine."""
+    memory, on cpu), the teacher the engine. With `trainer.curriculum`, the curriculum is loaded
+    here (refused in one line if bad) and its first task stands for `env`: the layout all share."""
     from metta.rl.teacher import check_vectorization
     from metta.rl.train_job import resolve_teacher
     from metta.rl.trainer_config import check_rollout_fits, rollout_shape
 
+    if parts["trainer"].curriculum:
+        from metta.rl.curriculum import load_curriculum
+
+        # Each rank draws its own tasks (seeded like its envs); rank 0 saves its state.
+        seed = parts[""].seed + 10007 * int(os.environ.get("RANK", "0"))
+        parts["curriculum"] = load_curriculum(parts["trainer"].curriculum, seed=seed)
+        parts["env"] = parts["curriculum"].config(0)
+        if parts["trainer"].vectorization != "threads":
+            raise ConfigError("trainer.curriculum: needs trainer.vectorization=threads (tasks switch inside the "
+                              "C++ vector)")
     try:
         shape = rollout_shape(parts["trainer"], parts["env"].game.num_agents)
         check_rollout_fits(shape, parts["env"].game.num_observation_tokens, parts[""].system.device)
@@ -82,6 +93,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     cfg = apply_aliases(cfg)
     parts = validate_job(cfg, "train_job")
     job, env_config, trainer_cfg, suite = parts[""], parts["env"], parts["trainer"], parts["sim"]
+    curriculum = parts.get("curriculum")  # set by cross_check with trainer.curriculum
     cfg.trainer.learning_rate = trainer_cfg.learning_rate  # trainer.optimizer.learning_rate wins when set
     architecture, wandb_cfg = parts["agent"].model_dump(), parts["wandb"]
     warn_if_slow_to_start(trainer_cfg, env_config, job.system.device)
@@ -109,7 +121,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     try:
         trainer = Trainer(job, trainer_cfg, env_config, architecture, wandb_cfg, dist_info, device,
-                          full_config, evaluator=evaluator if suite else None)
+                          full_config, evaluator=evaluator if suite else None, curriculum=curriculum)
         # Saved once the run is known to start: a refused resume (another env, no loadable
         # checkpoint) leaves the run's config as it was.
         if dist_info.is_main:

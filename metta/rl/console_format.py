@@ -25,6 +25,8 @@ SUMMARY_KEYS = (
     ("losses/value_loss", "v_loss", "{:.4f}"),
     ("losses/entropy", "entropy", "{:.3f}"),
     ("losses/approx_kl", "kl", "{:.4f}"),
+    ("curriculum/num_tasks", "tasks", "{:.0f}"),
+    ("curriculum/entropy", "task_H", "{:.2f}"),
 )
 
 

@@ -43,7 +43,7 @@ from mettagrid.errors import ConfigError
 class Trainer:
     def __init__(self, job: TrainJobConfig, trainer_cfg: TrainerConfig, env_config: EnvConfig,
                  agent_cfg: dict[str, Any], wandb_cfg: WandbConfig, dist_info: DistributedInfo,
-                 device: torch.device, full_config: dict[str, Any], evaluator=None):
+                 device: torch.device, full_config: dict[str, Any], evaluator=None, curriculum=None):
         # The teacher from either spelling (teacher=... or the cloner loss row + supervisor).
         teacher_cfg, trainer_cfg = resolve_teacher(job, trainer_cfg)
         self.job, self.cfg, self.env_config = job, trainer_cfg, env_config
@@ -57,8 +57,11 @@ class Trainer:
 
         self.shape = rollout_shape(trainer_cfg, env_config.game.num_agents)
         num_workers = trainer_cfg.num_workers or job.default_num_workers(dist_info.world_size)
+        # With a curriculum (metta/rl/curriculum), env_config is its first task: the layout all share.
+        self.curriculum = curriculum
         self.env = TrainingEnv(env_config, self.shape.num_envs, num_workers,
-                               seed=job.seed + 10007 * dist_info.rank, vectorization=trainer_cfg.vectorization)
+                               seed=job.seed + 10007 * dist_info.rank, vectorization=trainer_cfg.vectorization,
+                               curriculum=curriculum)
         self.env_info = PolicyEnvInfo.from_vec_env(self.env.vec)
 
         self.checkpoints = CheckpointManager(job.run, self.run_dir)
@@ -220,6 +223,8 @@ class Trainer:
                 self.optimizer.load_state_dict(state["optimizer"])
             if state.get("rng"):
                 restore_rng_state(state["rng"])
+            if self.curriculum is not None and state.get("curriculum"):
+                self.curriculum.load_state_dict(state["curriculum"])
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
             # A state that reads but does not fit (another optimizer, a damaged entry): the
             # weights are fine, so go on from them rather than stop.
@@ -412,6 +417,8 @@ class Trainer:
         if self.teacher is not None:
             metrics.update(self.teacher.metrics())
         metrics = mean_over_ranks(metrics, self.dist, self.device)
+        if self.curriculum is not None:  # per rank (each has its own curriculum): rank 0's is logged
+            metrics.update(self.curriculum.epoch_metrics())
         metrics.update({
             "overview/sps": steps / epoch_s,
             "metric/epoch": float(self.epoch),
@@ -455,6 +462,7 @@ class Trainer:
                 "agent_steps": self.agent_steps,
                 "optimizer": self.optimizer.state_dict(),
                 "rng": capture_rng_state(),
+                **({"curriculum": self.curriculum.state_dict()} if self.curriculum is not None else {}),
             })
             if self.cfg.keep_checkpoints:
                 self.checkpoints.prune(self.cfg.keep_checkpoints)

@@ -54,6 +54,10 @@ class TrainerConfig(StrictModel):
     vectorization: Literal["threads", "multiprocessing"] = Field(
         "threads", description="threads: one C++ vector stepped by a thread pool; multiprocessing: PufferLib workers"
     )
+    curriculum: str | None = Field(
+        None, description="Train on a curriculum: env/mettagrid/curriculum/<name> (docs/curricula.md) or any env "
+                          "config (one task); None = the env= config"
+    )
     checkpoint_interval: PositiveInt = Field(50, description="Epochs between checkpoints")
     checkpoint_interval_s: float = Field(300.0, gt=0, description="Also checkpoint after this many seconds")
     evaluate_interval: int = Field(0, ge=0, description="Epochs between evaluations; 0 = never")

@@ -23,7 +23,9 @@ class TrainingEnv:
     """`num_envs` envs of one config, flattened to `num_agents` rows (env-major)."""
 
     def __init__(self, env_config: EnvConfig, num_envs: int, num_workers: int, seed: int,
-                 vectorization: str = "threads"):
+                 vectorization: str = "threads", curriculum=None, prebuild_maps: bool = True):
+        """With a `curriculum` (metta/rl/curriculum), each env switches task at its episode
+        boundaries and every finished episode is reported back to the curriculum."""
         self.env_config = env_config
         self.num_envs = num_envs
         self.agents_per_env = env_config.game.num_agents
@@ -32,8 +34,13 @@ class TrainingEnv:
         # One in-process vector always exists: it describes the env (feature table, actions)
         # and, with threads, it is the engine too.
         local_envs = num_envs if vectorization == "threads" else 1
+        if curriculum is not None and vectorization != "threads":
+            raise ValueError("trainer.curriculum: needs trainer.vectorization=threads (tasks switch inside the "
+                             "C++ vector)")
+        self.curriculum = curriculum
         self.vec = MettaGridVecEnv(env_config, num_envs=local_envs, seed=seed,
-                                   num_threads=min(num_workers, local_envs))
+                                   num_threads=min(num_workers, local_envs), tasks=curriculum,
+                                   prebuild_maps=prebuild_maps)
         self._puffer = None
         if vectorization == "multiprocessing":
             self._puffer = _make_puffer_vector(env_config, num_envs, num_workers, seed)
@@ -52,7 +59,11 @@ class TrainingEnv:
         """Step all agents; returns (observations, rewards, dones, finished-episode infos)."""
         if self._puffer is None:
             observations, rewards, terminals, truncations = self.vec.step(actions)
-            infos = [episode_info(result) for result in self.vec.episode_results()]
+            results = self.vec.episode_results()
+            infos = [episode_info(result) for result in results]
+            if self.curriculum is not None:
+                for result, info in zip(results, infos, strict=True):
+                    self.curriculum.complete(result["task_id"], info["episode_return"])
         else:
             self._puffer.send(actions)
             # recv() -> (obs, rewards, terminals, truncations, <extras>..., infos, agent_ids, masks);

@@ -229,7 +229,9 @@ def override_args(params: dict[str, Any]) -> list[str]:
 
 # The original's training keys in `sweep_job_overrides` mappings, and where they live here.
 ORIGINAL_TRAIN_KEYS: dict[str, str] = {
-    "trainer.curriculum": "env",  # /env/mettagrid/arena/advanced -> env=mettagrid/arena/advanced
+    # A plain env (/env/mettagrid/arena/advanced) is the env= group; a curriculum config
+    # (/env/mettagrid/curriculum/...) stays trainer.curriculum (see flatten_overrides).
+    "trainer.curriculum": "env",
     "trainer.simulation.evaluate_interval": "trainer.evaluate_interval",
     "trainer.simulation.replay_dir": "trainer.replay_dir",
 }
@@ -245,6 +247,9 @@ def flatten_overrides(overrides: dict[str, Any] | list[str] | None) -> dict[str,
         return {item.split("=", 1)[0].lstrip("+"): item for item in overrides}
     out: dict[str, str] = {}
     for key, value in flat_items(overrides, ""):
+        if key == "trainer.curriculum" and "/curriculum/" in str(value):
+            out[key] = f"++{key}={value}"
+            continue
         key = ORIGINAL_TRAIN_KEYS.get(key, key)
         if key in GROUPS and isinstance(value, str):
             out[key] = f"{key}={value.removeprefix('/').removeprefix(f'{key}/')}"

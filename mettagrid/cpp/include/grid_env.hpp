@@ -42,6 +42,10 @@ inline int32_t saturating_add(int32_t a, int64_t b) {
 struct MapData {
   int height = 0, width = 0;
   std::vector<int32_t> cells;
+  // The game of the episodes played on this map (a curriculum task's rewards, objects,
+  // max_steps...); null: the vector's own params. Its layout (agents, window, features,
+  // actions) must equal the vector's: the Python side checks that before queueing it.
+  std::shared_ptr<const GameParams> params;
 };
 
 // Checks codes and the agent count; throws std::invalid_argument.
@@ -136,7 +140,7 @@ class GridEnv {
 
   std::vector<EpisodeResult>& finished() { return finished_; }
   const EnvState& state() const { return s_; }
-  const GameParams& params() const { return p_; }
+  const GameParams& params() const { return *p_; }
   int env_index() const { return env_index_; }
 
  private:
@@ -170,7 +174,7 @@ class GridEnv {
   bool in_bounds(int r, int c) const { return r >= 0 && c >= 0 && r < s_.height && c < s_.width; }
   // Adds `delta` (clamped to [0, limit]) to an agent's item; returns the applied change.
   int change_inventory(int agent, int item, int delta);
-  double& agent_stat(int agent, int stat) { return s_.agent_stats[static_cast<size_t>(agent) * p_.stat.count + stat]; }
+  double& agent_stat(int agent, int stat) { return s_.agent_stats[static_cast<size_t>(agent) * p_->stat.count + stat]; }
 
   // actions.cpp
   void act(int agent, int32_t action, int32_t arg);
@@ -189,7 +193,10 @@ class GridEnv {
   void process_events();
   void push_event(int64_t tick, int conv, EventKind kind);
 
-  const GameParams& p_;
+  // The params of the episode in progress: the vector's, or those its map came with
+  // (switched at reset only, so a step never sees two games).
+  const GameParams* p_;
+  const GameParams* const base_params_;
   const int env_index_;
   const uint64_t seed_;
   std::shared_ptr<const MapData> next_map_;

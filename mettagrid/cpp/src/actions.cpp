@@ -19,24 +19,24 @@ void GridEnv::act(int agent, int32_t action, int32_t arg) {
   s.a_last_success[agent] = 0;
   if (s.a_frozen[agent] > 0) {
     --s.a_frozen[agent];
-    agent_stat(agent, p_.stat.frozen_ticks) += 1.0;
+    agent_stat(agent, p_->stat.frozen_ticks) += 1.0;
     return;
   }
-  const float penalty = p_.groups[s.a_group[agent]].action_failure_penalty;
-  if (action < 0 || action >= static_cast<int32_t>(p_.actions.size())) {
-    agent_stat(agent, p_.stat.invalid) += 1.0;
+  const float penalty = p_->groups[s.a_group[agent]].action_failure_penalty;
+  if (action < 0 || action >= static_cast<int32_t>(p_->actions.size())) {
+    agent_stat(agent, p_->stat.invalid) += 1.0;
     s.step_reward[agent] -= penalty;
     return;
   }
-  const ActionParams& ap = p_.actions[action];
-  const int success_stat = p_.stat.action_base + 2 * action;
+  const ActionParams& ap = p_->actions[action];
+  const int success_stat = p_->stat.action_base + 2 * action;
   if (arg < 0 || arg > ap.max_arg) {
-    agent_stat(agent, p_.stat.invalid) += 1.0;
+    agent_stat(agent, p_->stat.invalid) += 1.0;
     agent_stat(agent, success_stat + 1) += 1.0;
     s.step_reward[agent] -= penalty;
     return;
   }
-  const int32_t* inv = s.inventory.data() + static_cast<size_t>(agent) * p_.num_items;
+  const int32_t* inv = s.inventory.data() + static_cast<size_t>(agent) * p_->num_items;
   bool ok = true;
   for (const ItemAmount& r : ap.required) ok &= inv[r.item] >= r.amount;
   for (const ItemAmount& r : ap.consumed) ok &= inv[r.item] >= r.amount;
@@ -63,7 +63,7 @@ void GridEnv::act(int agent, int32_t action, int32_t arg) {
         ok = act_swap(agent);
         break;
       case ActionKind::ChangeColor: {
-        const int step = p_.color_step;
+        const int step = p_->color_step;
         const int d = arg == 0 ? 1 : arg == 1 ? -1 : arg == 2 ? step : -step;
         s.a_color[agent] = static_cast<uint8_t>((s.a_color[agent] + d) & 0xFF);
         break;
@@ -120,9 +120,9 @@ int GridEnv::front_converter(int agent) const {
 
 bool GridEnv::may_use(int agent, int conv) const {
   const int obj = s_.c_obj[conv];
-  const ObjectTypeParams& ot = p_.object_types[s_.o_type[obj]];
+  const ObjectTypeParams& ot = p_->object_types[s_.o_type[obj]];
   if (ot.team_only && s_.o_team[obj] != s_.a_group[agent]) return false;
-  const int32_t* inv = s_.inventory.data() + static_cast<size_t>(agent) * p_.num_items;
+  const int32_t* inv = s_.inventory.data() + static_cast<size_t>(agent) * p_->num_items;
   for (const ItemAmount& r : ot.use_required)
     if (inv[r.item] < r.amount) return false;
   return true;
@@ -130,11 +130,11 @@ bool GridEnv::may_use(int agent, int conv) const {
 
 bool GridEnv::act_put(int agent) {
   const int conv = front_converter(agent);
-  if (conv < 0 || (p_.has_teams && !may_use(agent, conv))) return false;
+  if (conv < 0 || (p_->has_teams && !may_use(agent, conv))) return false;
   EnvState& s = s_;
-  const int NI = p_.num_items;
+  const int NI = p_->num_items;
   const int type = s.o_type[s.c_obj[conv]];
-  const ObjectTypeParams& ot = p_.object_types[type];
+  const ObjectTypeParams& ot = p_->object_types[type];
   bool moved = false;
   for (const ItemAmount& in : ot.input) {
     const int held = s.inventory[static_cast<size_t>(agent) * NI + in.item];
@@ -143,7 +143,7 @@ bool GridEnv::act_put(int agent) {
     change_inventory(agent, in.item, -amount);
     int32_t& stock = s.c_in[static_cast<size_t>(conv) * NI + in.item];
     stock = saturating_add(stock, amount);
-    agent_stat(agent, p_.stat.item_base + AgentStatLayout::kItemStride * in.item + AgentStatLayout::kPut) += amount;
+    agent_stat(agent, p_->stat.item_base + AgentStatLayout::kItemStride * in.item + AgentStatLayout::kPut) += amount;
     moved = true;
   }
   if (moved) {
@@ -155,11 +155,11 @@ bool GridEnv::act_put(int agent) {
 
 bool GridEnv::act_get(int agent) {
   const int conv = front_converter(agent);
-  if (conv < 0 || (p_.has_teams && !may_use(agent, conv))) return false;
+  if (conv < 0 || (p_->has_teams && !may_use(agent, conv))) return false;
   EnvState& s = s_;
-  const int NI = p_.num_items;
+  const int NI = p_->num_items;
   const int type = s.o_type[s.c_obj[conv]];
-  const ObjectTypeParams& ot = p_.object_types[type];
+  const ObjectTypeParams& ot = p_->object_types[type];
   bool moved = false;
   for (const ItemAmount& out : ot.output) {
     int32_t& held = s.c_out[static_cast<size_t>(conv) * NI + out.item];
@@ -168,7 +168,7 @@ bool GridEnv::act_get(int agent) {
     if (got <= 0) continue;
     held -= got;
     s.c_out_total[conv] -= got;
-    agent_stat(agent, p_.stat.item_base + AgentStatLayout::kItemStride * out.item + AgentStatLayout::kGet) += got;
+    agent_stat(agent, p_->stat.item_base + AgentStatLayout::kItemStride * out.item + AgentStatLayout::kGet) += got;
     moved = true;
   }
   if (moved) {
@@ -185,11 +185,11 @@ bool GridEnv::act_align(int agent, bool claim) {
   if (conv < 0) return false;
   EnvState& s = s_;
   const int obj = s.c_obj[conv];
-  const ObjectTypeParams& ot = p_.object_types[s.o_type[obj]];
+  const ObjectTypeParams& ot = p_->object_types[s.o_type[obj]];
   const int slot = ot.align_slot;
   if (slot < 0) return false;
   const int team = s.o_team[obj], mine = s.a_group[agent];
-  const size_t slots = p_.alignable_types.size();
+  const size_t slots = p_->alignable_types.size();
   if (claim) {
     if (team >= 0) return false;
     s.o_team[obj] = mine;
@@ -199,7 +199,7 @@ bool GridEnv::act_align(int agent, bool claim) {
     s.o_team[obj] = -1;
     --s.held[team * slots + slot];
   }
-  agent_stat(agent, p_.stat.align_base + 3 * slot + (claim ? 0 : 1)) += 1.0;
+  agent_stat(agent, p_->stat.align_base + 3 * slot + (claim ? 0 : 1)) += 1.0;
   s.c_dirty[conv] = 1;
   return true;
 }
@@ -228,8 +228,8 @@ bool GridEnv::act_attack(int agent, int arg, const ActionParams& ap) {
   if (target < 0) return false;
 
   for (const ItemAmount& r : ap.consumed) change_inventory(agent, r.item, -r.amount);
-  const AgentStatLayout& st = p_.stat;
-  const int NI = p_.num_items;
+  const AgentStatLayout& st = p_->stat;
+  const int NI = p_->num_items;
   if (s.a_group[agent] == s.a_group[target])
     agent_stat(agent, st.attack_own_team) += 1.0;
   else
@@ -246,7 +246,7 @@ bool GridEnv::act_attack(int agent, int arg, const ActionParams& ap) {
   }
   agent_stat(agent, st.attack_hit) += 1.0;
   agent_stat(target, st.attacked_frozen) += 1.0;
-  s.a_frozen[target] = p_.groups[s.a_group[target]].freeze_duration;
+  s.a_frozen[target] = p_->groups[s.a_group[target]].freeze_duration;
   for (int i = 0; ap.steal && i < NI; ++i) {
     const int have = s.inventory[static_cast<size_t>(target) * NI + i];
     if (have <= 0) continue;
@@ -277,11 +277,11 @@ bool GridEnv::act_swap(int agent) {
     s.agent_layer[to] = agent + 1;
     s.a_row[agent] = r;
     s.a_col[agent] = c;
-    agent_stat(agent, p_.stat.swap_agent) += 1.0;
+    agent_stat(agent, p_->stat.swap_agent) += 1.0;
     return true;
   }
   const int obj = s.object_layer[to] - 1;
-  if (obj < 0 || p_.object_types[s.o_type[obj]].kind != ObjectKind::Block) return false;
+  if (obj < 0 || p_->object_types[s.o_type[obj]].kind != ObjectKind::Block) return false;
   s.o_row[obj] = s.a_row[agent];
   s.o_col[obj] = s.a_col[agent];
   s.object_layer[from] = obj + 1;
@@ -290,7 +290,7 @@ bool GridEnv::act_swap(int agent) {
   s.agent_layer[to] = agent + 1;
   s.a_row[agent] = r;
   s.a_col[agent] = c;
-  agent_stat(agent, p_.stat.swap_block) += 1.0;
+  agent_stat(agent, p_->stat.swap_block) += 1.0;
   return true;
 }
 

@@ -17,14 +17,45 @@ using namespace mettagrid;
 
 namespace {
 
+// A compiled game (a curriculum task's params), shared by every map queued with it.
+struct PyParams {
+  explicit PyParams(const py::dict& params) {
+    GameParams p = parse_params(params);
+    finalize_params(p);
+    ptr = std::make_shared<const GameParams>(std::move(p));
+  }
+  std::shared_ptr<const GameParams> ptr;
+};
+
+// A map's own game must lay out buffers, observations and results like the vector's: the
+// env writes its rows of the shared buffers and its results are named by the vector's params.
+void check_same_layout(const GameParams& a, const GameParams& b) {
+  auto differs = [](const char* what) { throw std::invalid_argument(std::string("params: ") + what + " differs from the VecEnv's"); };
+  if (a.num_agents != b.num_agents) differs("num_agents");
+  if (a.obs_width != b.obs_width || a.obs_height != b.obs_height) differs("observation window");
+  if (a.num_observation_tokens != b.num_observation_tokens) differs("num_observation_tokens");
+  if (a.feature_names != b.feature_names) differs("feature table");
+  if (a.action_names != b.action_names) differs("action set");
+  if (a.item_names != b.item_names) differs("item_names");
+  if (a.agent_stat_names != b.agent_stat_names || a.building_stat_names != b.building_stat_names ||
+      a.game_stat_names != b.game_stat_names)
+    differs("stat names");
+  if (a.groups.size() != b.groups.size() || a.has_teams != b.has_teams) differs("groups");
+}
+
 struct PyVecEnv {
   PyVecEnv(const py::dict& params, const py::object& num_envs, const py::int_& seed, const py::object& num_threads)
       : env(parse_params(params), int_arg(num_envs, "num_envs", 1, kMaxNumEnvs), PyLong_AsUnsignedLongLongMask(seed.ptr()),
             int_arg(num_threads, "num_threads", 1, kMaxThreads)) {}
 
-  void set_map(int env_index, const py::array& grid) {
+  // With `params`, the env's episodes on this map play that game (from its next reset on).
+  void set_map(int env_index, const py::array& grid, const PyParams* params) {
     const auto g = grid_cells(grid);
-    env.set_map(env_index, make_map(env.params(), static_cast<int>(g.shape(0)), static_cast<int>(g.shape(1)), g.data()));
+    const GameParams& game = params ? *params->ptr : env.params();
+    if (params) check_same_layout(env.params(), game);
+    auto map = make_map(game, static_cast<int>(g.shape(0)), static_cast<int>(g.shape(1)), g.data());
+    if (params) std::const_pointer_cast<MapData>(map)->params = params->ptr;
+    env.set_map(env_index, std::move(map));
   }
 
   void set_buffers(const py::array& obs, const py::array& actions, const py::array& rewards, const py::array& terminals,
@@ -83,13 +114,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("copy_actions", &copy_actions, py::arg("actions"), py::arg("dst"));
   m.def("agent_stat_names", &stat_names, py::arg("action_names"), py::arg("item_names"), py::arg("alignable") = std::vector<std::string>());
 
+  py::class_<PyParams>(m, "Params", "A compiled game for VecEnv.set_map(env_index, grid, params)")
+      .def(py::init<const py::dict&>(), py::arg("params"));
+
   using V = PyVecEnv;
   using S = const Snapshot&;
   using P = const GameParams&;
   const py::arg env_index("env_index");
   py::class_<V>(m, "VecEnv")
       .def(py::init<const py::dict&, const py::object&, const py::int_&, const py::object&>(), py::arg("params"), py::arg("num_envs"), py::arg("seed"), py::arg("num_threads") = 1)
-      .def("set_map", &V::set_map, env_index, py::arg("grid"))
+      .def("set_map", &V::set_map, env_index, py::arg("grid"), py::arg("params") = nullptr)
       .def("set_buffers", &V::set_buffers, py::arg("observations"), py::arg("actions"), py::arg("rewards"), py::arg("terminals"), py::arg("truncations"))
       .def("reset", [](V& v) { py::gil_scoped_release release; v.env.reset(); })
       .def("reset_env", [](V& v, int e) { py::gil_scoped_release release; v.env.reset_env(e); }, env_index)

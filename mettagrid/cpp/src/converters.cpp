@@ -30,14 +30,14 @@ void GridEnv::try_start(int conv) {
   EnvState& s = s_;
   if (s.c_converting[conv] || s.c_cooling[conv]) return;
   const int type = s.o_type[s.c_obj[conv]];
-  const ObjectTypeParams& ot = p_.object_types[type];
+  const ObjectTypeParams& ot = p_->object_types[type];
   if (ot.max_conversions >= 0 && s.c_started[conv] >= ot.max_conversions) return;
   if (ot.max_output >= 0 && s.c_out_total[conv] >= ot.max_output) return;
-  const int NI = p_.num_items;
+  const int NI = p_->num_items;
   int32_t* in = s.c_in.data() + static_cast<size_t>(conv) * NI;
   for (const ItemAmount& x : ot.input)
     if (in[x.item] < x.amount) return;
-  double* bs = s.building_stats.data() + static_cast<size_t>(type) * p_.building_stat_stride;
+  double* bs = s.building_stats.data() + static_cast<size_t>(type) * p_->building_stat_stride;
   for (const ItemAmount& x : ot.input) {
     in[x.item] -= x.amount;
     bs[2 + NI + x.item] += x.amount;
@@ -51,17 +51,17 @@ void GridEnv::try_start(int conv) {
 
 void GridEnv::process_events() {
   EnvState& s = s_;
-  const int NI = p_.num_items;
+  const int NI = p_->num_items;
   while (!s.events.empty() && s.events.front().tick <= s.tick) {
     std::pop_heap(s.events.begin(), s.events.end(), Later());
     const Event e = s.events.back();
     s.events.pop_back();
     const int conv = e.converter;
     const int type = s.o_type[s.c_obj[conv]];
-    const ObjectTypeParams& ot = p_.object_types[type];
+    const ObjectTypeParams& ot = p_->object_types[type];
     s.c_dirty[conv] = 1;
     if (e.kind == EventKind::Finish) {
-      double* bs = s.building_stats.data() + static_cast<size_t>(type) * p_.building_stat_stride;
+      double* bs = s.building_stats.data() + static_cast<size_t>(type) * p_->building_stat_stride;
       int32_t* out = s.c_out.data() + static_cast<size_t>(conv) * NI;
       for (const ItemAmount& x : ot.output) {
         const int32_t before = out[x.item];

@@ -48,9 +48,9 @@ std::shared_ptr<const MapData> make_map(const GameParams& p, int height, int wid
 }
 
 GridEnv::GridEnv(const GameParams* params, int env_index, uint64_t seed)
-    : p_(*params), env_index_(env_index), seed_(seed) {
-  agent_tok_stride_ = 6 + p_.num_items;
-  obj_tok_stride_ = 3 + p_.num_items + (p_.has_teams ? 1 : 0);
+    : p_(params), base_params_(params), env_index_(env_index), seed_(seed) {
+  agent_tok_stride_ = 6 + p_->num_items;
+  obj_tok_stride_ = 3 + p_->num_items + (p_->has_teams ? 1 : 0);
 }
 
 // A new episode: seed, empty layers sized to the map, agents and objects placed from the map
@@ -58,6 +58,7 @@ GridEnv::GridEnv(const GameParams* params, int env_index, uint64_t seed)
 void GridEnv::begin_episode() {
   if (!next_map_) throw std::runtime_error("env " + std::to_string(env_index_) + " has no map; call set_map first");
   map_ = next_map_;
+  p_ = map_->params ? map_->params.get() : base_params_;
   seed_episode();
   clear_layers(*map_);
   clear_agents();
@@ -70,9 +71,9 @@ void GridEnv::begin_episode() {
 void GridEnv::seed_episode() {
   EnvState& s = s_;
   s.rng.seed(mix_seed(seed_, static_cast<uint64_t>(env_index_), static_cast<uint64_t>(s.episode)));
-  s.episode_limit = p_.max_steps;
-  if (p_.desync_episodes && s.episode == 0 && p_.max_steps > 0)
-    s.episode_limit = 1 + s.rng.below(static_cast<uint32_t>(p_.max_steps));
+  s.episode_limit = p_->max_steps;
+  if (p_->desync_episodes && s.episode == 0 && p_->max_steps > 0)
+    s.episode_limit = 1 + s.rng.below(static_cast<uint32_t>(p_->max_steps));
   ++s.episode;
   s.current_step = 0;
   s.tick = 0;
@@ -84,19 +85,19 @@ void GridEnv::clear_layers(const MapData& m) {
   EnvState& s = s_;
   s.height = m.height;
   s.width = m.width;
-  s.pad = p_.obs_pad;
+  s.pad = p_->obs_pad;
   s.pw = m.width + 2 * s.pad;
   const size_t padded = static_cast<size_t>(m.height + 2 * s.pad) * s.pw;
   s.agent_layer.assign(padded, 0);
   s.object_layer.assign(padded, 0);
   s.occupied.assign(padded + 16, 0);  // slack: the observation writer loads 16 bytes per window row
-  window_delta_.resize(p_.window_dr.size());
-  for (size_t k = 0; k < p_.window_dr.size(); ++k) window_delta_[k] = p_.window_dr[k] * s.pw + p_.window_dc[k];
+  window_delta_.resize(p_->window_dr.size());
+  for (size_t k = 0; k < p_->window_dr.size(); ++k) window_delta_[k] = p_->window_dr[k] * s.pw + p_->window_dc[k];
 }
 
 void GridEnv::clear_agents() {
   EnvState& s = s_;
-  const int A = p_.num_agents;
+  const int A = p_->num_agents;
   s.a_row.assign(A, 0);
   s.a_col.assign(A, 0);
   s.a_frozen.assign(A, 0);
@@ -107,12 +108,12 @@ void GridEnv::clear_agents() {
   s.a_last_action.assign(A, 0);
   s.a_last_arg.assign(A, 0);
   s.a_last_success.assign(A, 0);
-  s.inventory.assign(static_cast<size_t>(A) * p_.num_items, 0);
+  s.inventory.assign(static_cast<size_t>(A) * p_->num_items, 0);
   s.step_reward.assign(A, 0.0f);
   s.episode_reward.assign(A, 0.0f);
-  s.stat_credit.assign(static_cast<size_t>(A) * p_.max_stat_rewards, 0.0f);
-  s.agent_stats.assign(static_cast<size_t>(A) * p_.stat.count, 0.0);
-  s.group_members.assign(p_.groups.size(), {});
+  s.stat_credit.assign(static_cast<size_t>(A) * p_->max_stat_rewards, 0.0f);
+  s.agent_stats.assign(static_cast<size_t>(A) * p_->stat.count, 0.0);
+  s.group_members.assign(p_->groups.size(), {});
   s.order.resize(A);
 }
 
@@ -123,7 +124,7 @@ void GridEnv::clear_objects() {
   s.o_col.clear();
   s.o_conv.clear();
   s.o_team.clear();
-  s.held.assign(p_.groups.size() * p_.alignable_types.size(), 0);
+  s.held.assign(p_->groups.size() * p_->alignable_types.size(), 0);
   s.c_obj.clear();
   s.c_started.clear();
   s.c_out_total.clear();
@@ -133,8 +134,8 @@ void GridEnv::clear_objects() {
   s.c_in.clear();
   s.c_out.clear();
   s.events.clear();
-  s.building_stats.assign(p_.object_types.size() * p_.building_stat_stride, 0.0);
-  s.game_stats.assign(p_.game_stat_names.size(), 0.0);
+  s.building_stats.assign(p_->object_types.size() * p_->building_stat_stride, 0.0);
+  s.game_stats.assign(p_->game_stat_names.size(), 0.0);
 }
 
 void GridEnv::place_things(const MapData& m) {
@@ -152,8 +153,8 @@ void GridEnv::place_things(const MapData& m) {
 
 void GridEnv::place_agent(int agent, int g, int r, int c) {
   EnvState& s = s_;
-  const GroupParams& gp = p_.groups[g];
-  const int NI = p_.num_items;
+  const GroupParams& gp = p_->groups[g];
+  const int NI = p_->num_items;
   s.a_row[agent] = r;
   s.a_col[agent] = c;
   s.a_group[agent] = g;
@@ -167,15 +168,15 @@ void GridEnv::place_agent(int agent, int g, int r, int c) {
 
 void GridEnv::place_object(int t, int team, int r, int c) {
   EnvState& s = s_;
-  const ObjectTypeParams& ot = p_.object_types[t];
+  const ObjectTypeParams& ot = p_->object_types[t];
   const int obj = static_cast<int>(s.o_type.size());
   s.o_type.push_back(t);
   s.o_row.push_back(r);
   s.o_col.push_back(c);
   s.o_conv.push_back(ot.kind == ObjectKind::Converter ? add_converter(obj, ot) : -1);
-  if (p_.has_teams) {
+  if (p_->has_teams) {
     s.o_team.push_back(team);
-    if (team >= 0 && ot.align_slot >= 0) ++s.held[team * p_.alignable_types.size() + ot.align_slot];
+    if (team >= 0 && ot.align_slot >= 0) ++s.held[team * p_->alignable_types.size() + ot.align_slot];
   }
   s.object_layer[cell(r, c)] = obj + 1;
   s.occupied[cell(r, c)] = 1;
@@ -184,7 +185,7 @@ void GridEnv::place_object(int t, int team, int r, int c) {
 
 int GridEnv::add_converter(int obj, const ObjectTypeParams& ot) {
   EnvState& s = s_;
-  const int NI = p_.num_items;
+  const int NI = p_->num_items;
   const int conv = static_cast<int>(s.c_obj.size());
   s.c_obj.push_back(obj);
   s.c_started.push_back(0);
@@ -211,13 +212,13 @@ void GridEnv::build_token_caches() {
   s.obj_tok.assign(num_objects * obj_tok_stride_, 0);
   s.obj_tok_n.assign(num_objects, 0);
   for (size_t obj = 0; obj < num_objects; ++obj) refresh_object_tokens(static_cast<int>(obj));
-  s.agent_tok.assign(static_cast<size_t>(p_.num_agents) * agent_tok_stride_, 0);
-  s.agent_tok_n.assign(p_.num_agents, 0);
+  s.agent_tok.assign(static_cast<size_t>(p_->num_agents) * agent_tok_stride_, 0);
+  s.agent_tok_n.assign(p_->num_agents, 0);
 }
 
 void GridEnv::reset(const StepBuffers& b) {
   begin_episode();
-  const int A = p_.num_agents;
+  const int A = p_->num_agents;
   std::fill(b.rewards, b.rewards + A, 0.0f);
   std::fill(b.terminals, b.terminals + A, 0);
   std::fill(b.truncations, b.truncations + A, 0);
@@ -225,8 +226,8 @@ void GridEnv::reset(const StepBuffers& b) {
 }
 
 int GridEnv::change_inventory(int agent, int item, int delta) {
-  const GroupParams& gp = p_.groups[s_.a_group[agent]];
-  int32_t& slot = s_.inventory[static_cast<size_t>(agent) * p_.num_items + item];
+  const GroupParams& gp = p_->groups[s_.a_group[agent]];
+  int32_t& slot = s_.inventory[static_cast<size_t>(agent) * p_->num_items + item];
   const int old = slot;
   // In 64 bits: a building's stock (up to INT32_MAX) added to a full inventory must not wrap.
   int64_t wanted = static_cast<int64_t>(old) + delta;
@@ -240,7 +241,7 @@ int GridEnv::change_inventory(int agent, int item, int delta) {
     const float cap = gp.inventory_reward_max[item];
     s_.step_reward[agent] += std::min(nv * r, cap) - std::min(old * r, cap);
   }
-  const int base = p_.stat.item_base + AgentStatLayout::kItemStride * item;
+  const int base = p_->stat.item_base + AgentStatLayout::kItemStride * item;
   if (nv > old)
     agent_stat(agent, base + AgentStatLayout::kGained) += nv - old;
   else
@@ -249,10 +250,10 @@ int GridEnv::change_inventory(int agent, int item, int delta) {
 }
 
 void GridEnv::apply_stat_and_group_rewards() {
-  const int A = p_.num_agents;
-  const int msr = p_.max_stat_rewards;
+  const int A = p_->num_agents;
+  const int msr = p_->max_stat_rewards;
   for (int a = 0; a < A; ++a) {
-    const GroupParams& gp = p_.groups[s_.a_group[a]];
+    const GroupParams& gp = p_->groups[s_.a_group[a]];
     for (size_t j = 0; j < gp.stat_rewards.size(); ++j) {
       const StatReward& sr = gp.stat_rewards[j];
       const float v = std::min(static_cast<float>(agent_stat(a, sr.stat_index)) * sr.reward, sr.max);
@@ -261,8 +262,8 @@ void GridEnv::apply_stat_and_group_rewards() {
       credit = v;
     }
   }
-  for (size_t g = 0; g < p_.groups.size(); ++g) {
-    const float pct = p_.groups[g].group_reward_pct;
+  for (size_t g = 0; g < p_->groups.size(); ++g) {
+    const float pct = p_->groups[g].group_reward_pct;
     const auto& members = s_.group_members[g];
     if (pct == 0.0f || members.empty()) continue;
     float sum = 0.0f;
@@ -284,9 +285,9 @@ void GridEnv::step(const StepBuffers& b) {
   // (3) agents act; held-building stats.
   shuffle_order();
   run_actions(b.actions);
-  if (!p_.alignable_types.empty()) add_held_stats();
+  if (!p_->alignable_types.empty()) add_held_stats();
   // (4) stat rewards, group sharing; rewards out.
-  if (p_.max_stat_rewards > 0 || p_.groups.size() > 0) apply_stat_and_group_rewards();
+  if (p_->max_stat_rewards > 0 || p_->groups.size() > 0) apply_stat_and_group_rewards();
   emit_rewards(b.rewards);
   // (5) advance; episode end.
   const bool done = advance(b);
@@ -299,7 +300,7 @@ void GridEnv::step(const StepBuffers& b) {
 // A finished env (auto_reset off) waits for reset(): its agents get no reward, keep their
 // dones and their final observation.
 void GridEnv::repeat_final_step(const StepBuffers& b) {
-  const int A = p_.num_agents;
+  const int A = p_->num_agents;
   std::fill(b.rewards, b.rewards + A, 0.0f);
   std::memset(b.terminals, s_.final_terminal, A);
   std::memset(b.truncations, s_.final_truncation, A);
@@ -308,7 +309,7 @@ void GridEnv::repeat_final_step(const StepBuffers& b) {
 // Fisher-Yates with the env's RNG, from the last index down.
 void GridEnv::shuffle_order() {
   EnvState& s = s_;
-  const int A = p_.num_agents;
+  const int A = p_->num_agents;
   for (int a = 0; a < A; ++a) s.order[a] = a;
   for (int i = A - 1; i > 0; --i) {
     const int j = static_cast<int>(s.rng.below(static_cast<uint32_t>(i + 1)));
@@ -318,32 +319,32 @@ void GridEnv::shuffle_order() {
 
 // Agents act in the shuffled order, higher priority levels first.
 void GridEnv::run_actions(const int32_t* actions) {
-  const int A = p_.num_agents;
-  const int NA = static_cast<int>(p_.actions.size());
+  const int A = p_->num_agents;
+  const int NA = static_cast<int>(p_->actions.size());
   const int32_t* order = s_.order.data();
-  if (p_.priority_levels.size() == 1) {
+  if (p_->priority_levels.size() == 1) {
     for (int i = 0; i < A; ++i) {
       const int a = order[i];
       act(a, actions[2 * a], actions[2 * a + 1]);
     }
     return;
   }
-  for (int level : p_.priority_levels) {
+  for (int level : p_->priority_levels) {
     for (int i = 0; i < A; ++i) {
       const int a = order[i];
       const int32_t id = actions[2 * a];
-      const int prio = (id >= 0 && id < NA) ? p_.actions[id].priority : 0;
+      const int prio = (id >= 0 && id < NA) ? p_->actions[id].priority : 0;
       if (prio == level) act(a, id, actions[2 * a + 1]);
     }
   }
 }
 
 void GridEnv::emit_rewards(float* rewards) {
-  for (int a = 0; a < p_.num_agents; ++a) {
+  for (int a = 0; a < p_->num_agents; ++a) {
     const float r = s_.step_reward[a];
     rewards[a] = r;
     s_.episode_reward[a] += r;
-    agent_stat(a, p_.stat.reward) += r;
+    agent_stat(a, p_->stat.reward) += r;
   }
 }
 
@@ -352,17 +353,17 @@ bool GridEnv::advance(const StepBuffers& b) {
   EnvState& s = s_;
   s.current_step = s.tick;
   const bool done = s.episode_limit > 0 && s.current_step >= s.episode_limit;
-  s.final_terminal = done && p_.terminate_at_max_steps ? 1 : 0;
-  s.final_truncation = done && !p_.terminate_at_max_steps ? 1 : 0;
-  std::memset(b.terminals, s.final_terminal, p_.num_agents);
-  std::memset(b.truncations, s.final_truncation, p_.num_agents);
+  s.final_terminal = done && p_->terminate_at_max_steps ? 1 : 0;
+  s.final_truncation = done && !p_->terminate_at_max_steps ? 1 : 0;
+  std::memset(b.terminals, s.final_terminal, p_->num_agents);
+  std::memset(b.truncations, s.final_truncation, p_->num_agents);
   return done;
 }
 
 // Records the result; then starts the next episode (auto_reset) or stays finished.
 void GridEnv::end_episode(const StepBuffers& b) {
   record_episode();
-  if (p_.auto_reset) {
+  if (p_->auto_reset) {
     begin_episode();
     write_observations(b.obs);
   } else {
@@ -371,13 +372,13 @@ void GridEnv::end_episode(const StepBuffers& b) {
 }
 
 void GridEnv::add_held_stats() {
-  const int slots = static_cast<int>(p_.alignable_types.size());
-  for (size_t g = 0; g < p_.groups.size(); ++g) {
+  const int slots = static_cast<int>(p_->alignable_types.size());
+  for (size_t g = 0; g < p_->groups.size(); ++g) {
     for (int k = 0; k < slots; ++k) {
       const int32_t n = s_.held[g * slots + k];
       if (n == 0) continue;
-      s_.game_stats[p_.game_stat_held_base + g * slots + k] += n;
-      for (int a : s_.group_members[g]) agent_stat(a, p_.stat.align_base + 3 * k + 2) += n;
+      s_.game_stats[p_->game_stat_held_base + g * slots + k] += n;
+      for (int a : s_.group_members[g]) agent_stat(a, p_->stat.align_base + 3 * k + 2) += n;
     }
   }
 }
@@ -390,8 +391,8 @@ void GridEnv::record_episode() {
   r.agent_stats = s_.agent_stats;
   r.building_stats = s_.building_stats;
   r.game_stats = s_.game_stats;
-  r.agent_groups.resize(p_.num_agents);
-  for (int a = 0; a < p_.num_agents; ++a) r.agent_groups[a] = p_.groups[s_.a_group[a]].id;
+  r.agent_groups.resize(p_->num_agents);
+  for (int a = 0; a < p_->num_agents; ++a) r.agent_groups[a] = p_->groups[s_.a_group[a]].id;
   finished_.push_back(std::move(r));
 }
 
@@ -453,7 +454,7 @@ inline uint32_t loc_word(uint8_t loc) {
 
 void GridEnv::refresh_object_tokens(int obj) {
   EnvState& s = s_;
-  const ObjectTypeParams& ot = p_.object_types[s.o_type[obj]];
+  const ObjectTypeParams& ot = p_->object_types[s.o_type[obj]];
   uint32_t* t = s.obj_tok.data() + static_cast<size_t>(obj) * obj_tok_stride_;
   int n = 0;
   auto put = [&](int f, int v) { t[n++] = token_word(f, v); };
@@ -462,10 +463,10 @@ void GridEnv::refresh_object_tokens(int obj) {
   const int conv = s.o_conv[obj];
   if (conv >= 0) {
     if (s.c_converting[conv] || s.c_cooling[conv]) put(kFeatConverting, 1);
-    const int32_t* out = s.c_out.data() + static_cast<size_t>(conv) * p_.num_items;
-    for (int i = 0; i < p_.num_items; ++i)
+    const int32_t* out = s.c_out.data() + static_cast<size_t>(conv) * p_->num_items;
+    for (int i = 0; i < p_->num_items; ++i)
       if (out[i] > 0) put(kFeatInv + i, std::min(out[i], 255));
-    if (p_.has_teams && s.o_team[obj] >= 0) put(p_.feat_aligned, p_.groups[s.o_team[obj]].id);
+    if (p_->has_teams && s.o_team[obj] >= 0) put(p_->feat_aligned, p_->groups[s.o_team[obj]].id);
     s.c_dirty[conv] = 0;
   }
   s.obj_tok_n[obj] = static_cast<uint8_t>(n);
@@ -473,13 +474,13 @@ void GridEnv::refresh_object_tokens(int obj) {
 
 void GridEnv::refresh_agent_tokens() {
   EnvState& s = s_;
-  const int NI = p_.num_items;
-  for (int a = 0; a < p_.num_agents; ++a) {
+  const int NI = p_->num_items;
+  for (int a = 0; a < p_->num_agents; ++a) {
     uint32_t* t = s.agent_tok.data() + static_cast<size_t>(a) * agent_tok_stride_;
     int n = 0;
     auto put = [&](int f, int v) { t[n++] = token_word(f, v); };
     put(kFeatTypeId, 0);
-    const int gid = p_.groups[s.a_group[a]].id;
+    const int gid = p_->groups[s.a_group[a]].id;
     if (gid) put(kFeatGroup, gid);
     if (s.a_frozen[a]) put(kFeatFrozen, std::min(s.a_frozen[a], 255));
     if (s.a_orient[a]) put(kFeatOrientation, s.a_orient[a]);
@@ -497,22 +498,22 @@ void GridEnv::write_observations(uint8_t* obs) {
   for (size_t conv = 0; conv < s.c_obj.size(); ++conv)
     if (s.c_dirty[conv]) refresh_object_tokens(s.c_obj[conv]);
   refresh_agent_tokens();
-  const int T = p_.num_observation_tokens;
+  const int T = p_->num_observation_tokens;
   const uint8_t completion =
-      p_.max_steps > 0 ? static_cast<uint8_t>(std::min<int64_t>(255, 255 * s.current_step / p_.max_steps)) : 0;
+      p_->max_steps > 0 ? static_cast<uint8_t>(std::min<int64_t>(255, 255 * s.current_step / p_->max_steps)) : 0;
   int64_t written = 0, dropped = 0;
-  for (int a = 0; a < p_.num_agents; ++a)
+  for (int a = 0; a < p_->num_agents; ++a)
     written += write_agent_observation(a, obs + static_cast<size_t>(a) * T * 3, completion, dropped);
-  s.game_stats[p_.game_stat_tokens_written] += static_cast<double>(written);
-  s.game_stats[p_.game_stat_tokens_dropped] += static_cast<double>(dropped);
+  s.game_stats[p_->game_stat_tokens_written] += static_cast<double>(written);
+  s.game_stats[p_->game_stat_tokens_dropped] += static_cast<double>(dropped);
 }
 
 // Occupied cells of the window centred on padded cell `base`, as a bit set over the sorted
 // window order: each window row is scanned 8 cells at a time.
 void GridEnv::occupied_window(int base, uint64_t sorted_bits[4]) const {
-  const int oh = p_.obs_height, ow = p_.obs_width, pw = s_.pw;
+  const int oh = p_->obs_height, ow = p_->obs_width, pw = s_.pw;
   const uint32_t row_keep = (1u << ow) - 1;
-  const uint8_t* ranks = p_.window_rank.data();
+  const uint8_t* ranks = p_->window_rank.data();
   const uint8_t* row_start = s_.occupied.data() + base - (oh / 2) * pw - ow / 2;
   for (int i = 0; i < oh; ++i, row_start += pw) {
     uint32_t m = row_mask8(row_start) | (ow > 8 ? row_mask8(row_start + 8) << 8 : 0u);
@@ -532,9 +533,9 @@ void GridEnv::occupied_window(int base, uint64_t sorted_bits[4]) const {
 // adds what did not fit to `dropped`.
 int GridEnv::write_agent_observation(int a, uint8_t* out, uint8_t completion, int64_t& dropped) {
   const EnvState& s = s_;
-  const int T = p_.num_observation_tokens;
+  const int T = p_->num_observation_tokens;
   const int32_t* delta = window_delta_.data();
-  const uint8_t* locs = p_.window_loc.data();
+  const uint8_t* locs = p_->window_loc.data();
   const int32_t* alayer = s.agent_layer.data();
   const int32_t* olayer = s.object_layer.data();
   const uint32_t* atok = s.agent_tok.data();
@@ -576,7 +577,7 @@ int GridEnv::write_agent_observation(int a, uint8_t* out, uint8_t completion, in
     }
     n += cnt;
   };
-  emit_checked(loc_word(p_.center_loc), globals, 4);
+  emit_checked(loc_word(p_->center_loc), globals, 4);
   const int base = cell(s.a_row[a], s.a_col[a]);
   uint64_t sorted_bits[4] = {0, 0, 0, 0};
   occupied_window(base, sorted_bits);

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policies.cortex import CortexArchitecture, CortexPolicy
 from metta.agent.policies.fast import FastArchitecture, FastPolicy
+from metta.agent.policies.graph import GraphArchitecture, GraphPolicy
 from metta.agent.policies.latent_attn import (
     LatentAttnArchitecture,
     LatentAttnMedArchitecture,
@@ -45,6 +46,7 @@ ARCHITECTURES: dict[str, tuple[type[ArchitectureBase], type[Policy]]] = {
     "lstm": (LSTMArchitecture, LSTMPolicy),
     "mamba": (MambaArchitecture, MambaPolicy),
     "cortex": (CortexArchitecture, CortexPolicy),
+    "graph": (GraphArchitecture, GraphPolicy),
 }
 DEFAULT_ARCHITECTURE = "fast"
 

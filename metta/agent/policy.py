@@ -192,7 +192,7 @@ class Policy(nn.Module):
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> LSTMState:
         """Zero recurrent state: a tuple of tensors with the batch on dim 1 (LSTM: `(h, c)`,
         each `(lstm_layers, batch_size, hidden_size)`)."""
-        device = device if device is not None else self.action_head.weight.device
+        device = device if device is not None else self.lstm_input_norm.weight.device
         return self.core.initial_state(batch_size, device)
 
     @staticmethod

@@ -3,8 +3,8 @@ saves and reloads to identical outputs, plays in tools/sim.py and is refused in 
 env it cannot read. Per-architecture maths (shapes, forward == forward_sequence, resets,
 gradients) is in test_policies.py, which is parametrised over the same table.
 
-Training runs through the real tool are a few seconds each; all but two architectures' runs
-are marked slow (the fast suite keeps the default and an SSM-core one)."""
+Training runs through the real tool are a few seconds each; all but three architectures' runs
+are marked slow (the fast suite keeps the default, an SSM-core one and the component graph)."""
 
 import json
 import subprocess
@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from metta.agent.architectures import ARCHITECTURES, make_policy
+from metta.agent.architectures import ARCHITECTURES, make_policy, parse_architecture
 from metta.agent.compat import EnvAdapter, PolicyEnvMismatch
+from metta.agent.policies.graph import _fast_graph
 from metta.agent.policy_file import load_policy, save_policy
+from mettagrid.errors import ConfigError
 from tests.agent.test_policies import make_info, random_obs, random_state
 
 ROOT = Path(__file__).resolve().parents[2]
-CHEAP_TRAINING = {"fast", "mamba"}
+CHEAP_TRAINING = {"fast", "mamba", "graph"}
 SMALL_SIZES = {"cnn_channels": 8, "embed_dim": 16, "num_heads": 2, "num_latents": 2, "num_layers": 1}
 
 
@@ -104,5 +106,39 @@ def test_return_hidden_is_the_heads_input(name):
     with torch.no_grad():
         logits, values, _, hidden = policy.forward_sequence(obs, policy.initial_state(2), None, return_hidden=True)
         assert hidden.shape == (3, 2, policy.architecture.hidden_size)
-        torch.testing.assert_close(policy.action_head(hidden), logits)
-        torch.testing.assert_close(policy.value_head(hidden).squeeze(-1), values)
+        head_logits, head_values = policy._heads(hidden)
+        torch.testing.assert_close(head_logits, logits)
+        torch.testing.assert_close(head_values, values)
+
+
+def graph_with(**changes) -> dict:
+    components = {name: c.model_dump(by_alias=True) for name, c in _fast_graph().items()}
+    for name, value in changes.items():
+        components[name] = {**components[name], **value}
+    return {"name": "graph", "components": components}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"cnn1": {"sources": [{"name": "cnn2"}]}}, r"components\.cnn\d: cycle cnn\d -> cnn\d -> cnn\d"),
+    ({"fc1": {"sources": [{"name": "nowhere"}]}}, "components.fc1: unknown source 'nowhere'"),
+    ({"cnn2": {"_target_": "mystery.Layer"}}, "components.cnn2: unknown _target_ 'mystery.Layer'"),
+])
+def test_bad_graphs_are_refused_in_one_line(changes, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse_architecture(graph_with(**changes))
+    assert "\n" not in str(caught.value)
+
+
+def test_the_original_graph_shapes_load_and_slices_cut_sources():
+    from omegaconf import OmegaConf
+
+    from metta.common.tool import compose_job
+
+    for option in ("graph/fast", "graph/latent_attn_tiny", "graph/latent_attn_small", "graph/latent_attn_med"):
+        data = OmegaConf.to_container(compose_job(None, [f"+agent={option}"]).agent)
+        policy = make_policy(data, make_info())
+        assert "core" in data["components"] and policy(random_obs(2), policy.initial_state(2))[0].shape[0] == 2
+    # A source cut to its first 16 features feeds a layer of that width.
+    sliced = graph_with(encoded_obs={"sources": [{"name": "fc1", "slice": [0, 16]}]})
+    policy = make_policy(sliced, make_info())
+    assert policy.encoder.runner.layers["encoded_obs"].layer.in_features == 16

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "devops" / "bench"))
 
+from bc_student import TRAIN_OVERRIDES as BASE_OVERRIDES  # noqa: E402  (train() applies them first)
 from bc_student import score, train  # noqa: E402  (the bench's run-and-score helpers)
 from learn import curve  # noqa: E402
 
@@ -141,7 +142,7 @@ def main() -> None:
                                                                         if args.only else "")
     text = (f"{SECTION}\n\n`nice -n 10 {command}` ({time.strftime('%Y-%m-%d')}, "
             f"{(time.monotonic() - started) / 60:.0f} min in all): each architecture trained on {ENV} for "
-            f"{args.minutes:g} wall-clock minute(s) with `{' '.join(TRAIN_OVERRIDES)}`, then scored on "
+            f"{args.minutes:g} wall-clock minute(s) with `{' '.join([*BASE_OVERRIDES, *TRAIN_OVERRIDES])}`, then scored on "
             f"{args.episodes} fresh episodes (mean reward per agent). Measured on the shared 2-core "
             "development machine with other jobs running: the speeds are comparable with each other, not "
             "absolute, and a one-minute budget ranks early learning, not final quality.\n\n"

@@ -147,3 +147,14 @@ def make_core(kind: str, hidden: int, layers: int, state_size: int, pattern: str
     if kind == "ssm":
         return SSMCore(hidden, layers, state_size)
     return CortexCore(hidden, pattern, state_size)
+
+
+def state_floats_per_agent(core: str, hidden: int, layers: int, state_size: int, pattern: str) -> int:
+    """Floats of recurrent state one agent carries (for memory estimates, metta/jobs/autotune.py);
+    SelectiveSSM uses width 2 * hidden and a kernel of 4 (3 inputs of history)."""
+    ssm_block = 2 * hidden * (3 + state_size)
+    if core == "lstm":
+        return 2 * layers * hidden
+    if core == "ssm":
+        return layers * ssm_block
+    return sum(2 * hidden if kind == "L" else ssm_block for kind in pattern)

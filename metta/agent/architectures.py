@@ -13,14 +13,40 @@ from typing import Any
 from pydantic import ValidationError
 
 from metta.agent.env_info import PolicyEnvInfo
+from metta.agent.policies.cortex import CortexArchitecture, CortexPolicy
 from metta.agent.policies.fast import FastArchitecture, FastPolicy
-from metta.agent.policies.latent_attn import LatentAttnArchitecture, LatentAttnPolicy
+from metta.agent.policies.graph import GraphArchitecture, GraphPolicy
+from metta.agent.policies.latent_attn import (
+    LatentAttnArchitecture,
+    LatentAttnMedArchitecture,
+    LatentAttnPolicy,
+    LatentAttnTinyArchitecture,
+)
+from metta.agent.policies.lstm import LSTMArchitecture, LSTMPolicy
+from metta.agent.policies.mamba import MambaArchitecture, MambaPolicy
+from metta.agent.policies.vit import (
+    ViTDefaultArchitecture,
+    ViTMediumArchitecture,
+    ViTPolicy,
+    ViTSmallArchitecture,
+    ViTTinyArchitecture,
+)
 from metta.agent.policy import ArchitectureBase, Policy
 from mettagrid.errors import ConfigError, describe_validation_error
 
 ARCHITECTURES: dict[str, tuple[type[ArchitectureBase], type[Policy]]] = {
     "fast": (FastArchitecture, FastPolicy),
+    "latent_attn_tiny": (LatentAttnTinyArchitecture, LatentAttnPolicy),
     "latent_attn_small": (LatentAttnArchitecture, LatentAttnPolicy),
+    "latent_attn_med": (LatentAttnMedArchitecture, LatentAttnPolicy),
+    "vit_tiny": (ViTTinyArchitecture, ViTPolicy),
+    "vit_small": (ViTSmallArchitecture, ViTPolicy),
+    "vit_medium": (ViTMediumArchitecture, ViTPolicy),
+    "vit_default": (ViTDefaultArchitecture, ViTPolicy),
+    "lstm": (LSTMArchitecture, LSTMPolicy),
+    "mamba": (MambaArchitecture, MambaPolicy),
+    "cortex": (CortexArchitecture, CortexPolicy),
+    "graph": (GraphArchitecture, GraphPolicy),
 }
 DEFAULT_ARCHITECTURE = "fast"
 

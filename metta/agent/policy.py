@@ -1,28 +1,32 @@
 """The policy interface, shared by every architecture, and the helpers their encoders use.
 
 A policy reads one observation per agent (`(tokens, 3)` uint8, docs/mettagrid.md section 6),
-keeps an LSTM state per agent, and outputs logits over the flat (action, arg) pairs
-(`action_pairs.py`) and a value. Architectures differ only in the *encoder* that turns the
-tokens of one observation into a vector; the LSTM core and the two heads are shared here.
+keeps a recurrent state per agent, and outputs logits over the flat (action, arg) pairs
+(`action_pairs.py`) and a value. Architectures differ in the *encoder* that turns the tokens of
+one observation into a vector and in the memory *core* they choose (`core:`, metta/agent/cores.py:
+lstm, ssm or a cortex stack); the core plumbing and the two heads are shared here.
 
 Shapes: B agents, N token slots, T time steps, P = `action_pairs.num_pairs`, H = hidden size,
-L = LSTM layers. LSTM state is a pair `(h, c)`, each `(L, B, H)`.
+L = LSTM layers. The state is a tuple of tensors, each with the batch on dim 1 (for the LSTM
+core the pair `(h, c)`, each `(L, B, H)`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 from torch import nn
 
 from metta.agent.action_pairs import ActionPairs
+from metta.agent.cores import make_core
 from metta.agent.env_info import PolicyEnvInfo
 
-LSTMState = tuple[torch.Tensor, torch.Tensor]
+# The recurrent state: a tuple of tensors, batch on dim 1 (the LSTM core's is `(h, c)`).
+LSTMState = tuple[torch.Tensor, ...]
 
 # ---------------------------------------------------------------------------------------------
 # The base of the architecture configs (Hydra group `agent/`); each architecture's own config
@@ -39,7 +43,21 @@ class ArchitectureBase(BaseModel):
     hidden_size: PositiveInt = Field(
         128, description="Width of the dense layers, the LSTM and the heads' input"
     )
-    lstm_layers: PositiveInt = Field(1, le=4, description="Stacked LSTM layers")
+    lstm_layers: PositiveInt = Field(1, le=4, description="Stacked LSTM layers (SSM blocks with core: ssm)")
+    core: Literal["lstm", "ssm", "cortex"] = Field(
+        "lstm", description="Memory core between encoder and heads (metta/agent/cores.py)"
+    )
+    ssm_state_size: PositiveInt = Field(16, le=64, description="SSM state per channel (core: ssm or cortex)")
+    cortex_pattern: str = Field(
+        "LS", description="Cortex stack, bottom first: L an LSTM layer, S an SSM block (core: cortex)"
+    )
+
+    @field_validator("cortex_pattern")
+    @classmethod
+    def _pattern_letters(cls, pattern: str) -> str:
+        if not pattern or set(pattern) - {"L", "S"} or len(pattern) > 8:
+            raise ValueError(f"cortex_pattern {pattern!r} must be 1-8 letters, each L or S")
+        return pattern
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,7 +147,7 @@ def entropy_of(log_probs: torch.Tensor) -> torch.Tensor:
 
 
 class Policy(nn.Module):
-    """Encoder -> LayerNorm -> LSTM -> (action logits, value). Subclasses supply `encoder`: a
+    """Encoder -> LayerNorm -> memory core -> (action logits, value). Subclasses supply `encoder`: a
     module mapping `(B, N, 3)` uint8 tokens to `(B, hidden_size)` features, whose
     `forward(obs, observe)` raises its `FeatureScale` from `obs` when `observe` is true."""
 
@@ -144,12 +162,14 @@ class Policy(nn.Module):
         # the encoder output grows along a shared direction within tens of steps and the LSTM
         # gates saturate, which stops learning (the supervised test in tests/agent shows it).
         self.lstm_input_norm = nn.LayerNorm(hidden)
-        self.lstm = nn.LSTM(hidden, hidden, num_layers=architecture.lstm_layers)
-        for name, param in self.lstm.named_parameters():
-            if name.startswith("weight"):
-                nn.init.orthogonal_(param, 1.0)
-            else:
-                nn.init.zeros_(param)
+        core = make_core(architecture.core, hidden, architecture.lstm_layers,
+                         architecture.ssm_state_size, architecture.cortex_pattern)
+        # The LSTM core keeps the attribute name `lstm` so its parameter names (and so older
+        # checkpoints) are unchanged; other cores live under `memory`.
+        if architecture.core == "lstm":
+            self.lstm = core
+        else:
+            self.memory = core
         self.value_head = init_layer(nn.Linear(hidden, 1), gain=1.0)
         # A small gain keeps initial logits near zero: a near-uniform first policy.
         self.action_head = init_layer(nn.Linear(hidden, self.action_pairs.num_pairs), gain=0.01)
@@ -165,11 +185,21 @@ class Policy(nn.Module):
             "env_info": self.env_info.to_dict(),
         }
 
+    @property
+    def core(self) -> nn.Module:
+        return self.lstm if self.architecture.core == "lstm" else self.memory
+
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> LSTMState:
-        """Zero LSTM state `(h, c)`, each `(lstm_layers, batch_size, hidden_size)`."""
-        device = device if device is not None else self.action_head.weight.device
-        shape = (self.architecture.lstm_layers, batch_size, self.architecture.hidden_size)
-        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
+        """Zero recurrent state: a tuple of tensors with the batch on dim 1 (LSTM: `(h, c)`,
+        each `(lstm_layers, batch_size, hidden_size)`)."""
+        device = device if device is not None else self.lstm_input_norm.weight.device
+        return self.core.initial_state(batch_size, device)
+
+    @staticmethod
+    def _reset(state: LSTMState, done: torch.Tensor) -> LSTMState:
+        """Zero the state of the agents marked in `done` (B,)."""
+        keep = ~done.bool()
+        return tuple(s * keep.to(s.dtype).view(1, -1, *([1] * (s.dim() - 2))) for s in state)
 
     def _heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.action_head(hidden), self.value_head(hidden).squeeze(-1)
@@ -186,26 +216,25 @@ class Policy(nn.Module):
         self, obs: torch.Tensor, state: LSTMState, done: torch.Tensor | None, observe: bool
     ) -> tuple[torch.Tensor, torch.Tensor, LSTMState]:
         features = self.lstm_input_norm(self.encoder(obs, observe=observe))
-        h, c = state
         if done is not None:
-            keep = (~done.bool()).to(h.dtype).view(1, -1, 1)
-            h, c = h * keep, c * keep
-        out, (h, c) = self.lstm(features.unsqueeze(0), (h, c))
+            state = self._reset(state, done)
+        out, state = self.core.run(features.unsqueeze(0), tuple(state))
         logits, value = self._heads(out[0])
-        return logits, value, (h, c)
+        return logits, value, state
 
     def forward_sequence(
-        self, obs: torch.Tensor, state: LSTMState, dones: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, LSTMState]:
+        self, obs: torch.Tensor, state: LSTMState, dones: torch.Tensor | None = None, return_hidden: bool = False
+    ) -> tuple[torch.Tensor, ...]:
         """T steps for B agents, equal to T calls of `forward`. `obs` (T, B, N, 3), `dones` (T, B)
         with `dones[t]` applied before step t. The encoder runs once over all T*B observations;
-        the LSTM runs over the stretches between steps where some agent resets.
-        Returns logits (T, B, P), values (T, B), final state."""
+        the core runs over the stretches between steps where some agent resets.
+        Returns logits (T, B, P), values (T, B), final state, and with `return_hidden` also the
+        core's output (the heads' input), (T, B, H)."""
         steps, batch = obs.shape[:2]
         flat_obs = obs.reshape(steps * batch, *obs.shape[2:])
         features = self.lstm_input_norm(self.encoder(flat_obs, observe=self.training))
         features = features.view(steps, batch, -1)
-        h, c = state
+        state = tuple(state)
         if dones is None:
             starts = [0]
         else:
@@ -215,12 +244,14 @@ class Policy(nn.Module):
         outputs = []
         for start, end in zip(starts, starts[1:] + [steps]):
             if dones is not None:
-                keep = (~dones[start]).to(h.dtype).view(1, -1, 1)
-                h, c = h * keep, c * keep
-            out, (h, c) = self.lstm(features[start:end], (h, c))
+                state = self._reset(state, dones[start])
+            out, state = self.core.run(features[start:end], state)
             outputs.append(out)
-        logits, values = self._heads(torch.cat(outputs, dim=0))
-        return logits, values, (h, c)
+        hidden = torch.cat(outputs, dim=0)
+        logits, values = self._heads(hidden)
+        if return_hidden:
+            return logits, values, state, hidden
+        return logits, values, state
 
     def act(
         self,

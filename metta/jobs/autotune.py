@@ -132,7 +132,7 @@ def estimate_memory(env_config: EnvConfig, trainer: TrainerConfig, architecture:
     float32 reward and two bool flags; multiprocessing keeps a second, shared copy. Rollout
     storage follows `metta.rl.experience.Experience` for the batch `rollout_shape` lays out:
     per agent step the observation, an int64 action, six float32 columns and a bool, plus the
-    LSTM state (h and c) saved at each BPTT segment start. Raises ValueError (from
+    recurrent state (for the LSTM core, h and c) saved at each BPTT segment start. Raises ValueError (from
     `rollout_shape`) when the batch cannot hold one segment of every agent.
     """
     game = env_config.game
@@ -144,11 +144,15 @@ def estimate_memory(env_config: EnvConfig, trainer: TrainerConfig, architecture:
     shape = rollout_shape(trainer.model_copy(update={"num_envs": num_envs}), game.num_agents)
     steps = shape.horizon * shape.num_agents
     per_step = obs_bytes + 8 + 6 * 4 + 1
-    hidden = int(architecture.get("hidden_size", 128))
-    layers = int(architecture.get("lstm_layers", 1))
+    from metta.agent.architectures import parse_architecture
+    from metta.agent.cores import state_floats_per_agent
+
+    arch = parse_architecture(architecture)
+    per_agent = state_floats_per_agent(arch.core, arch.hidden_size, arch.lstm_layers, arch.ssm_state_size,
+                                       arch.cortex_pattern)
     segments = shape.horizon // trainer.bptt_horizon
-    lstm_states = 2 * segments * layers * shape.num_agents * hidden * 4
-    return step_buffers + steps * per_step + lstm_states
+    states = segments * shape.num_agents * per_agent * 4
+    return step_buffers + steps * per_step + states
 
 
 # -- measuring ---------------------------------------------------------------------------------

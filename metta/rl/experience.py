@@ -1,7 +1,7 @@
 """Preallocated rollout storage shaped (T, N, ...): T steps of N agents.
 
 One rollout is written step by step during collection and read back as minibatches of
-BPTT segments: a segment is `bptt_horizon` consecutive steps of one agent, plus the LSTM
+BPTT segments: a segment is `bptt_horizon` consecutive steps of one agent, plus the recurrent
 state that agent had at the segment's first step, so training replays the recurrence exactly.
 """
 
@@ -15,7 +15,9 @@ import torch
 
 class Experience:
     def __init__(self, horizon: int, num_agents: int, obs_shape: tuple[int, ...], bptt_horizon: int,
-                 lstm_state_shape: tuple[int, int], device: torch.device):
+                 state_shapes: tuple[tuple[int, ...], ...], device: torch.device):
+        """`state_shapes`: the shape of each tensor of the policy's state for ONE agent (batch
+        dim 1 of size 1), e.g. `tuple(s.shape for s in policy.initial_state(1))`."""
         if horizon % bptt_horizon:
             raise ValueError(f"rollout horizon {horizon} is not a multiple of bptt_horizon {bptt_horizon}")
         self.horizon, self.num_agents, self.bptt_horizon = horizon, num_agents, bptt_horizon
@@ -28,10 +30,11 @@ class Experience:
         self.rewards = torch.zeros((T, N), device=device)
         self.dones = torch.zeros((T, N), device=device)  # episode ended after this step
         self.resets = torch.zeros((T, N), dtype=torch.bool, device=device)  # state zeroed before this step
-        layers, hidden = lstm_state_shape
         segments = T // bptt_horizon
-        self.segment_h = torch.zeros((segments, layers, N, hidden), device=device)
-        self.segment_c = torch.zeros((segments, layers, N, hidden), device=device)
+        # One tensor per state tensor: (segments, d0, N, rest...) keeps the state's own layout.
+        self.segment_state = [
+            torch.zeros((segments, shape[0], N, *shape[2:]), device=device) for shape in state_shapes
+        ]
         self.advantages = torch.zeros((T, N), device=device)
         self.returns = torch.zeros((T, N), device=device)
 
@@ -40,11 +43,11 @@ class Experience:
         """Training segments in the rollout: (T / bptt) per agent."""
         return (self.horizon // self.bptt_horizon) * self.num_agents
 
-    def store_state_if_segment_start(self, t: int, state: tuple[torch.Tensor, torch.Tensor]) -> None:
+    def store_state_if_segment_start(self, t: int, state: tuple[torch.Tensor, ...]) -> None:
         if t % self.bptt_horizon == 0:
             segment = t // self.bptt_horizon
-            self.segment_h[segment].copy_(state[0])
-            self.segment_c[segment].copy_(state[1])
+            for stored, current in zip(self.segment_state, state):
+                stored[segment].copy_(current)
 
     def minibatch(self, segment_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """Segments by flat id (segment_index * N + agent) as (bptt, S, ...) tensors."""
@@ -67,8 +70,8 @@ class Experience:
             "rewards": take(self.rewards),
             "dones": take(self.dones),
             "resets": resets,
-            "h": self.segment_h[seg, :, agent].transpose(0, 1).contiguous(),  # (layers, S, hidden)
-            "c": self.segment_c[seg, :, agent].transpose(0, 1).contiguous(),
+            # The state at each segment's start, in the policy's layout with S on dim 1.
+            "state": tuple(s[seg, :, agent].transpose(0, 1).contiguous() for s in self.segment_state),
         }
 
 

@@ -81,10 +81,10 @@ class Trainer:
 
         pairs = self.policy.action_pairs
         self._pair_to_env_action = pairs.to_actions  # vectorised pair index -> (action, arg)
-        state_shape = self.policy.initial_state(1, device)[0].shape
+        state_shapes = tuple(tuple(s.shape) for s in self.policy.initial_state(1, device))
         self.experience = Experience(self.shape.horizon, self.shape.num_agents,
                                      tuple(self.env.vec.observation_space.shape), trainer_cfg.bptt_horizon,
-                                     (state_shape[0], state_shape[2]), device)
+                                     state_shapes, device)
         # Behavioural cloning from a teacher alongside PPO (metta/rl/teacher.py); None without one.
         self.teacher = make_teacher(teacher_cfg, self.env, pairs, self.shape.horizon, trainer_cfg.bptt_horizon,
                                     device, seed=job.seed + 1009 * dist_info.rank)
@@ -349,7 +349,7 @@ class Trainer:
             stop_early = False
             for segment_ids in order.split(self.shape.segments_per_minibatch):
                 mb = exp.minibatch(segment_ids)
-                logits, values = self.train_model(mb["obs"], mb["h"], mb["c"], mb["resets"])
+                logits, values = self.train_model(mb["obs"], mb["resets"], *mb["state"])
                 logits = logits.reshape(-1, logits.shape[-1])
                 guide = self.teacher.minibatch(segment_ids) if self.teacher is not None else None
                 # Teacher-led steps leave PPO: the student did not choose their actions.
@@ -578,8 +578,8 @@ class _SequenceModel(torch.nn.Module):
         super().__init__()
         self.policy = policy
 
-    def forward(self, obs, h, c, resets):
-        logits, values, _ = self.policy.forward_sequence(obs, (h, c), resets)
+    def forward(self, obs, resets, *state):
+        logits, values, _ = self.policy.forward_sequence(obs, tuple(state), resets)
         return logits, values
 
 

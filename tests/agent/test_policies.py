@@ -66,8 +66,7 @@ def build(name: str, info: PolicyEnvInfo | None = None, seed: int = 0):
 
 def random_state(policy, batch: int, seed: int = 1):
     generator = torch.Generator().manual_seed(seed)
-    h, c = policy.initial_state(batch)
-    return torch.randn(h.shape, generator=generator), torch.randn(c.shape, generator=generator)
+    return tuple(torch.randn(s.shape, generator=generator) for s in policy.initial_state(batch))
 
 
 # ---- env info and action pairs ---------------------------------------------------------------
@@ -185,11 +184,13 @@ def test_output_shapes(name):
     policy = build(name)
     batch, steps, pairs = 6, 4, policy.num_pairs
     state = policy.initial_state(batch)
-    assert [s.shape for s in state] == [(1, batch, 128)] * 2
-    logits, value, (h, c) = policy(random_obs(batch), state, torch.zeros(batch, dtype=torch.bool))
-    assert (
-        logits.shape == (batch, pairs) and value.shape == (batch,) and h.shape == c.shape == (1, batch, 128)
-    )
+    if policy.architecture.core == "lstm":
+        hidden = policy.architecture.hidden_size
+        assert [s.shape for s in state] == [(1, batch, hidden)] * 2
+    assert all(s.shape[1] == batch for s in state)  # the batch is on dim 1 for every core
+    logits, value, new_state = policy(random_obs(batch), state, torch.zeros(batch, dtype=torch.bool))
+    assert logits.shape == (batch, pairs) and value.shape == (batch,)
+    assert [s.shape for s in new_state] == [s.shape for s in state]
     obs = random_obs(steps * batch).view(steps, batch, -1, 3)
     logits, values, _ = policy.forward_sequence(obs, state, torch.zeros(steps, batch, dtype=torch.bool))
     assert logits.shape == (steps, batch, pairs) and values.shape == (steps, batch)
@@ -217,12 +218,16 @@ def test_initial_policy_is_near_uniform(name):
 
 @pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
 def test_layer_sizes_are_configurable(name):
-    extra = {"cnn_channels": 16} if name == "fast" else {"embed_dim": 32, "num_latents": 2, "num_layers": 1}
+    fields = ARCHITECTURES[name][0].model_fields
+    extra = {key: value for key, value in
+             {"cnn_channels": 16, "embed_dim": 32, "num_latents": 2, "num_layers": 1, "num_heads": 2}.items()
+             if key in fields}
     policy = make_policy({"name": name, "hidden_size": 48, "lstm_layers": 2, **extra}, make_info())
     state = policy.initial_state(3)
-    assert state[0].shape == (2, 3, 48)
+    if policy.architecture.core == "lstm":
+        assert state[0].shape == (2, 3, 48)
     logits, _, new_state = policy(random_obs(3), state)
-    assert logits.shape == (3, policy.num_pairs) and new_state[1].shape == (2, 3, 48)
+    assert logits.shape == (3, policy.num_pairs) and [s.shape for s in new_state] == [s.shape for s in state]
 
 
 # ---- the token scatter (fast) ------------------------------------------------------------------
@@ -302,14 +307,14 @@ def test_forward_sequence_equals_step_by_step(name):
     dones[0, 1] = dones[2, 0] = dones[2, 3] = dones[5, 4] = True  # includes a reset before the first step
     state = random_state(policy, batch)
     with torch.no_grad():
-        seq_logits, seq_values, (seq_h, seq_c) = policy.forward_sequence(obs, state, dones)
-        h, c = state
+        seq_logits, seq_values, seq_state = policy.forward_sequence(obs, state, dones)
+        step_state = state
         for t in range(steps):
-            logits, values, (h, c) = policy(obs[t], (h, c), dones[t])
+            logits, values, step_state = policy(obs[t], step_state, dones[t])
             torch.testing.assert_close(seq_logits[t], logits, rtol=1e-5, atol=1e-5)
             torch.testing.assert_close(seq_values[t], values, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(seq_h, h, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(seq_c, c, rtol=1e-5, atol=1e-5)
+    for seq_part, step_part in zip(seq_state, step_state, strict=True):
+        torch.testing.assert_close(seq_part, step_part, rtol=1e-5, atol=1e-5)
     no_resets = policy.forward_sequence(obs, state, None)[0]
     torch.testing.assert_close(no_resets, policy.forward_sequence(obs, state, torch.zeros_like(dones))[0])
 
@@ -340,9 +345,9 @@ def test_all_padding_observation_gives_no_nans(name):
     obs[1] = PAD  # one agent sees nothing at all
     empty_batch = torch.full((2, 10, 3), PAD, dtype=torch.uint8)
     for batch in (obs, empty_batch):
-        logits, value, (h, c) = policy(batch, policy.initial_state(batch.shape[0]))
+        logits, value, state = policy(batch, policy.initial_state(batch.shape[0]))
         (logits.sum() + value.sum()).backward()
-        assert all(torch.isfinite(t).all() for t in (logits, value, h, c))
+        assert all(torch.isfinite(t).all() for t in (logits, value, *state))
         assert all(torch.isfinite(p.grad).all() for p in policy.parameters() if p.grad is not None)
         policy.zero_grad()
 

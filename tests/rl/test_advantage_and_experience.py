@@ -42,7 +42,7 @@ def test_single_step_gae_with_hand_numbers():
 
 
 def test_minibatch_segments_pick_the_right_steps_and_states():
-    exp = Experience(horizon=8, num_agents=3, obs_shape=(2, 3), bptt_horizon=4, lstm_state_shape=(1, 5),
+    exp = Experience(horizon=8, num_agents=3, obs_shape=(2, 3), bptt_horizon=4, state_shapes=((1, 1, 5), (1, 1, 5)),
                      device=torch.device("cpu"))
     exp.rewards.copy_(torch.arange(24, dtype=torch.float32).view(8, 3))
     for t in range(8):
@@ -53,9 +53,10 @@ def test_minibatch_segments_pick_the_right_steps_and_states():
     mb = exp.minibatch(torch.tensor([4, 0]))
     assert mb["advantages"][:, 0].tolist() == [13.0, 16.0, 19.0, 22.0]
     assert mb["advantages"][:, 1].tolist() == [0.0, 3.0, 6.0, 9.0]
-    assert mb["h"].shape == (1, 2, 5)
-    assert mb["h"][0, 0, 0].item() == 4.0 and mb["h"][0, 1, 0].item() == 0.0
-    assert mb["c"][0, 0, 0].item() == -4.0
+    h, c = mb["state"]
+    assert h.shape == (1, 2, 5)
+    assert h[0, 0, 0].item() == 4.0 and h[0, 1, 0].item() == 0.0
+    assert c[0, 0, 0].item() == -4.0
 
 
 def test_rollout_shape_fills_the_batch_with_whole_segments():

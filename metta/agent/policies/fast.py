@@ -46,6 +46,18 @@ def _conv2_padding(size: int) -> int:
     return 1 if size < KERNEL2 else 0
 
 
+def token_slot_table(num_features: int, height: int, width: int) -> torch.Tensor:
+    """(65536,) int64: `(location << 8) | feature` -> flat box slot `feature*H*W + row*W + col`,
+    or `box_size` (a slot that is thrown away) for padding, unknown features and cells
+    outside the window."""
+    location = torch.arange(256).view(256, 1)
+    feature = torch.arange(256).view(1, 256)
+    row, col = location >> 4, location & 15
+    slot = feature * (height * width) + row * width + col
+    inside = (location != PAD) & (feature < num_features) & (row < height) & (col < width)
+    return torch.where(inside, slot, num_features * height * width).reshape(-1)
+
+
 class TokenBoxCNN(nn.Module):
     """`(B, N, 3)` uint8 tokens -> `(B, hidden_size)` features."""
 
@@ -80,15 +92,7 @@ class TokenBoxCNN(nn.Module):
         return self.num_features * self.height * self.width
 
     def _token_slot_table(self) -> torch.Tensor:
-        """(65536,) int64: `(location << 8) | feature` -> flat box slot `feature*H*W + row*W + col`,
-        or `box_size` (a slot that is thrown away) for padding, unknown features and cells
-        outside the window."""
-        location = torch.arange(256).view(256, 1)
-        feature = torch.arange(256).view(1, 256)
-        row, col = location >> 4, location & 15
-        slot = feature * (self.height * self.width) + row * self.width + col
-        inside = (location != PAD) & (feature < self.num_features) & (row < self.height) & (col < self.width)
-        return torch.where(inside, slot, self.box_size).reshape(-1)
+        return token_slot_table(self.num_features, self.height, self.width)
 
     def _tap_selector(self, pad_h: int, pad_w: int) -> torch.Tensor:
         """(25, H*W*out1_h*out1_w) bool matrix: entry (tap, (cell, position)) is set when conv1's

@@ -29,7 +29,9 @@ from metta.agent.policy import PAD, ArchitectureBase, FeatureScale, Policy, init
 class LatentAttnArchitecture(ArchitectureBase):
     """Tokens embedded one by one; a few learned latents cross-attend to them; then an LSTM."""
 
-    name: Literal["latent_attn_small"] = Field("latent_attn_small", description="Architecture name")
+    name: Literal["latent_attn_small", "latent_attn_tiny", "latent_attn_med"] = Field(
+        "latent_attn_small", description="Architecture name"
+    )
     embed_dim: PositiveInt = Field(64, description="Width of token embeddings and latents")
     num_heads: PositiveInt = Field(4, description="Attention heads (must divide embed_dim)")
     num_latents: PositiveInt = Field(8, le=64, description="Learned latent queries")
@@ -99,20 +101,7 @@ class LatentAttentionEncoder(nn.Module):
 
     def forward(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
         obs = trim_padding(obs)
-        location, feature, amount = obs[..., 0].long(), obs[..., 1].long(), obs[..., 2]
-        if observe:
-            self.scale.observe(feature, amount)
-        visible = (location != PAD) & (feature < self.num_features)
-        feature = torch.where(visible, feature, self.num_features)
-        location = torch.where(visible, location, PAD)
-        scaled = amount.to(self.latents.dtype) / self.scale.lookup()[feature]
-        scaled = torch.where(visible, scaled, 0.0).unsqueeze(-1)
-        tokens = (
-            self.feature_embed(feature) + self.position_embed(location) + scaled * self.value_embed(feature)
-        )
-        tokens = self.token_norm(tokens)
-        # An observation without tokens attends to its first slot, the "nothing here" token.
-        visible[:, 0] |= ~visible.any(dim=1)
+        tokens, visible = embed_tokens(self, obs, observe)
         batch = obs.shape[0]
         visible = visible.view(batch, 1, 1, -1)
         keys, values = (split_heads(part, self.num_heads) for part in self.key_value(tokens).chunk(2, dim=-1))
@@ -122,8 +111,49 @@ class LatentAttentionEncoder(nn.Module):
         return self.out(latents.mean(dim=1))
 
 
+def embed_tokens(encoder: nn.Module, obs: torch.Tensor, observe: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens `(B, N, 3)` -> normalised embeddings `(B, N, D)` and the visible mask `(B, N)`, for
+    an encoder with `scale`, `num_features`, `feature_embed`, `value_embed`, `position_embed` and
+    `token_norm` (the latent-attention and ViT encoders). An observation with no tokens gets its
+    first slot marked visible: it is the learned "nothing here" token."""
+    location, feature, amount = obs[..., 0].long(), obs[..., 1].long(), obs[..., 2]
+    if observe:
+        encoder.scale.observe(feature, amount)
+    visible = (location != PAD) & (feature < encoder.num_features)
+    feature = torch.where(visible, feature, encoder.num_features)
+    location = torch.where(visible, location, PAD)
+    scaled = amount.to(encoder.token_norm.weight.dtype) / encoder.scale.lookup()[feature]
+    scaled = torch.where(visible, scaled, 0.0).unsqueeze(-1)
+    tokens = (
+        encoder.feature_embed(feature) + encoder.position_embed(location) + scaled * encoder.value_embed(feature)
+    )
+    visible[:, 0] |= ~visible.any(dim=1)
+    return encoder.token_norm(tokens), visible
+
+
 class LatentAttnPolicy(Policy):
-    """Latent cross-attention over tokens (`latent_attn_small`)."""
+    """Latent cross-attention over tokens (`latent_attn_small`, `_tiny`, `_med`)."""
 
     def __init__(self, architecture: LatentAttnArchitecture, env_info: PolicyEnvInfo):
         super().__init__(architecture, env_info, LatentAttentionEncoder(env_info, architecture))
+
+
+class LatentAttnTinyArchitecture(LatentAttnArchitecture):
+    """`latent_attn_tiny`: half the width, half the latents, one block."""
+
+    name: Literal["latent_attn_tiny"] = Field("latent_attn_tiny", description="Architecture name")
+    embed_dim: PositiveInt = Field(32, description="Width of token embeddings and latents")
+    num_heads: PositiveInt = Field(2, description="Attention heads (must divide embed_dim)")
+    num_latents: PositiveInt = Field(4, le=64, description="Learned latent queries")
+    num_layers: PositiveInt = Field(1, le=4, description="Cross-attention blocks (latents read the tokens)")
+
+
+class LatentAttnMedArchitecture(LatentAttnArchitecture):
+    """`latent_attn_med`: twice the width and latents, three blocks, a wider LSTM."""
+
+    name: Literal["latent_attn_med"] = Field("latent_attn_med", description="Architecture name")
+    hidden_size: PositiveInt = Field(256, description="Width of the dense layers, the LSTM and the heads' input")
+    embed_dim: PositiveInt = Field(128, description="Width of token embeddings and latents")
+    num_heads: PositiveInt = Field(8, description="Attention heads (must divide embed_dim)")
+    num_latents: PositiveInt = Field(16, le=64, description="Learned latent queries")
+    num_layers: PositiveInt = Field(3, le=4, description="Cross-attention blocks (latents read the tokens)")

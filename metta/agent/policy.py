@@ -195,12 +195,13 @@ class Policy(nn.Module):
         return logits, value, (h, c)
 
     def forward_sequence(
-        self, obs: torch.Tensor, state: LSTMState, dones: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, LSTMState]:
+        self, obs: torch.Tensor, state: LSTMState, dones: torch.Tensor | None = None, return_hidden: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, LSTMState] | tuple[torch.Tensor, torch.Tensor, LSTMState, torch.Tensor]:
         """T steps for B agents, equal to T calls of `forward`. `obs` (T, B, N, 3), `dones` (T, B)
         with `dones[t]` applied before step t. The encoder runs once over all T*B observations;
         the LSTM runs over the stretches between steps where some agent resets.
-        Returns logits (T, B, P), values (T, B), final state."""
+        Returns logits (T, B, P), values (T, B), final state, and with `return_hidden` also the
+        core output the heads read, (T, B, H) (auxiliary losses learn from it)."""
         steps, batch = obs.shape[:2]
         flat_obs = obs.reshape(steps * batch, *obs.shape[2:])
         features = self.lstm_input_norm(self.encoder(flat_obs, observe=self.training))
@@ -219,7 +220,10 @@ class Policy(nn.Module):
                 h, c = h * keep, c * keep
             out, (h, c) = self.lstm(features[start:end], (h, c))
             outputs.append(out)
-        logits, values = self._heads(torch.cat(outputs, dim=0))
+        hidden = torch.cat(outputs, dim=0)
+        logits, values = self._heads(hidden)
+        if return_hidden:
+            return logits, values, (h, c), hidden
         return logits, values, (h, c)
 
     def act(

@@ -96,7 +96,7 @@ def kickstarter_loss(batch: LossBatch, cfg: KickstarterConfig) -> tuple[torch.Te
         return zero, {"kickstarter_weight": zero.detach(), "kickstarter_action_loss": zero.detach(),
                       "kickstarter_value_loss": zero.detach()}
     log_probs = F.log_softmax(batch.logits.float(), dim=-1)
-    action_total, value_total, loss = zero, zero, zero
+    action_total, value_total, loss = zero.detach(), zero.detach(), zero
     for teacher_logits, teacher_values, action_coef, value_coef in batch.state["kickstarter"].outputs(batch.mb):
         action = -(F.softmax(teacher_logits.float(), dim=-1) * log_probs).sum(-1).mean()
         value = ((batch.values - teacher_values) ** 2).mean()

@@ -278,11 +278,12 @@ def metric_rows(run_dir: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def teacher_checkpoint(tmp_path_factory) -> Path:
+def teacher_checkpoint(tmp_path_factory) -> str:
+    """A short PPO run's checkpoints, as a policy URI (its newest checkpoint)."""
     where = tmp_path_factory.mktemp("teacher")
     result = run_train("run=teacher", f"train_dir={where}", "trainer.total_timesteps=512", *TINY)
     assert result.returncode == 0, result.stderr
-    return sorted((where / "teacher" / "checkpoints").glob("*.pt"))[-1]
+    return f"file://{where}/teacher/checkpoints"
 
 
 @pytest.mark.parametrize("overrides, metrics", [

@@ -7,6 +7,7 @@ state that agent had at the segment's first step, so training replays the recurr
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,9 @@ class Experience:
         ]
         self.advantages = torch.zeros((T, N), device=device)
         self.returns = torch.zeros((T, N), device=device)
+        # Per-step tensors (T, N) a loss adds after each rollout (e.g. GRPO's advantages), sliced
+        # into minibatches like the rest.
+        self.extra: dict[str, torch.Tensor] = {}
 
     @property
     def num_segments(self) -> int:
@@ -72,6 +76,7 @@ class Experience:
             "resets": resets,
             # The state at each segment's start, in the policy's layout with S on dim 1.
             "state": tuple(s[seg, :, agent].transpose(0, 1).contiguous() for s in self.segment_state),
+            **{key: take(value) for key, value in self.extra.items()},
         }
 
 
@@ -95,6 +100,10 @@ class LossBatch:
     gae_lambda: float
     ppo_steps: torch.Tensor | None = None  # (B,) bool: steps in the PPO losses (None: all)
     guide: Any = None  # teacher.GuideBatch with a teacher
+    hidden: torch.Tensor | None = None  # (bptt, S, H) core output, when an enabled loss needs_hidden
+    aux: Any = None  # nn.ModuleDict of the enabled losses' heads, by row name
+    state: dict[str, Any] = dataclasses.field(default_factory=dict)  # each row's `setup` object, by name
+    agent_steps: int = 0  # agent steps trained before this update (for schedules)
 
     def flat(self, key: str) -> torch.Tensor:
         """A rollout tensor of the minibatch, flat, restricted to the PPO steps."""

@@ -13,6 +13,22 @@ The rows are the original's layout (docs/training.md, "Losses"):
                           toward lambda-returns recomputed from the critic's current values
   sliced_scripted_cloner  behavioural cloning toward the supervisor's actions (metta/rl/teacher.py);
                           the supervisor is `training_env.supervisor_policy_uri`
+and the zoo (metta/rl/loss_zoo.py):
+  ppo                     the umbrella switch: `ppo.enabled=false` turns ppo_actor and ppo_critic off
+  kickstarter             distillation toward teacher policies' logits and values, annealed
+  action_supervised       cross-entropy toward a supervisor's actions on every row
+  grpo                    clipped surrogate with group-relative advantages, no critic
+  contrastive             InfoNCE between the core output at t and t+k of the same segment
+  dynamics                predict the next observation's feature histogram and the reward
+
+Besides `compute`, a row may name a `head` ("module:function"(cfg, policy) -> nn.Module): an
+auxiliary module the loss owns. The trainer keeps these in one `aux_heads` ModuleDict, trains
+them with the policy and saves them in `trainer_state.pt` (not in the policy file, which stays
+the architecture's weights alone, so sim/replay/cogames load it unchanged). A `setup`
+("module:function"(cfg, trainer) -> object, read from `batch.state[<row>]`) holds what a loss
+needs from the run (teachers, advantages per rollout: an object with `after_rollout(trainer)`).
+`needs_hidden` asks the trainer for the core output (`batch.hidden`, (bptt, S, H)); rows
+without it cost plain PPO nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 
 class LossConfig(BaseModel):
@@ -49,6 +65,84 @@ class PPOCriticConfig(LossConfig):
     )
 
 
+class PPOConfig(LossConfig):
+    """The umbrella over ppo_actor and ppo_critic: `enabled=false` switches both off."""
+
+    enabled: bool = Field(True, description="false: ppo_actor and ppo_critic are off (e.g. for grpo alone)")
+
+
+class KickstartTeacher(BaseModel):
+    """One teacher of the kickstarter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teacher_uri: str = Field(description="A trained policy (file://, a path, s3://, wandb://) with the student's actions")
+    action_loss_coef: float = Field(1.0, ge=0, description="Weight of the cross-entropy toward its action distribution")
+    value_loss_coef: float = Field(1.0, ge=0, description="Weight of the squared error toward its value")
+
+
+class KickstarterConfig(LossConfig):
+    """Distillation toward teacher policies (the original's `trainer.kickstart`), annealed to 0."""
+
+    enabled: bool = Field(False, description="Distil the teachers (needs teacher_uri or additional_teachers)")
+    teacher_uri: str | None = Field(None, description="The first teacher (weighted by the coefficients below)")
+    action_loss_coef: float = Field(1.0, ge=0, description="teacher_uri's action-distillation weight")
+    value_loss_coef: float = Field(1.0, ge=0, description="teacher_uri's value-distillation weight")
+    additional_teachers: list[KickstartTeacher] = Field(default_factory=list, description="More teachers")
+    anneal_ratio: float = Field(0.65, ge=0, le=1, description="Share of kickstart_steps over which the weight "
+                                                             "falls linearly to 0 (at the end)")
+    kickstart_steps: PositiveInt = Field(1_000_000_000, description="Agent steps after which the loss is off")
+
+    def teachers(self) -> list[KickstartTeacher]:
+        first = [KickstartTeacher(teacher_uri=self.teacher_uri, action_loss_coef=self.action_loss_coef,
+                                  value_loss_coef=self.value_loss_coef)] if self.teacher_uri else []
+        return first + list(self.additional_teachers)
+
+    @model_validator(mode="after")
+    def _has_teacher(self) -> KickstarterConfig:
+        if self.enabled and not self.teachers():
+            raise ValueError("enabled without a teacher: give teacher_uri or additional_teachers")
+        return self
+
+
+class ActionSupervisedConfig(LossConfig):
+    """Imitation: cross-entropy toward a supervisor's action on every step (the student acts)."""
+
+    enabled: bool = Field(False, description="Imitate the supervisor (supervisor_uri, or the run's teacher)")
+    action_loss_coef: float = Field(1.0, ge=0, description="Weight of the cross-entropy")
+    supervisor_uri: str | None = Field(
+        None, description="Any policy URI (metta://policy/scripted, a checkpoint); None = "
+                          "training_env.supervisor_policy_uri or teacher.policy_uri")
+
+
+class GRPOConfig(LossConfig):
+    """Clipped surrogate with group-relative advantages; needs no critic."""
+
+    enabled: bool = Field(False, description="Add the GRPO policy loss (usually with ppo.enabled=false)")
+    clip_coef: float = Field(0.1, gt=0, description="Policy ratio clip range")
+    ent_coef: float = Field(0.0021, ge=0, description="Entropy bonus weight")
+    policy_coef: float = Field(1.0, ge=0, description="Weight of the surrogate")
+
+
+class ContrastiveConfig(LossConfig):
+    """InfoNCE between the core output at t and t+offset of one segment; other segments are negatives."""
+
+    enabled: bool = Field(False, description="Add the contrastive representation loss")
+    coef: float = Field(0.1, ge=0, description="Weight of the InfoNCE loss")
+    offset: PositiveInt = Field(1, description="Steps between an anchor and its positive")
+    temperature: float = Field(0.1, gt=0, description="Softmax temperature of the similarities")
+    projection_dim: PositiveInt = Field(32, description="Width of the loss's projection head")
+
+
+class DynamicsConfig(LossConfig):
+    """Predict, from the core output and the action, the next observation's feature histogram and the reward."""
+
+    enabled: bool = Field(False, description="Add the dynamics prediction loss")
+    coef: float = Field(1.0, ge=0, description="Weight of the next-observation prediction error")
+    reward_coef: float = Field(1.0, ge=0, description="Weight of the reward prediction error")
+    head_hidden: PositiveInt = Field(64, description="Width of the prediction head's hidden layer")
+
+
 class SlicedScriptedClonerConfig(LossConfig):
     """Behavioural cloning toward `training_env.supervisor_policy_uri` (the `teacher=` shorthand sets both)."""
 
@@ -63,11 +157,22 @@ class SlicedScriptedClonerConfig(LossConfig):
 @dataclasses.dataclass(frozen=True)
 class Loss:
     config: type[LossConfig]
-    compute: str  # "module:function"(batch: LossBatch, cfg) -> (loss, metrics)
+    compute: str | None  # "module:function"(batch: LossBatch, cfg) -> (loss, metrics); None: a switch only
+    needs_hidden: bool = False  # the loss reads batch.hidden, the core output
+    head: str | None = None  # "module:function"(cfg, policy) -> nn.Module, the loss's own parameters
+    setup: str | None = None  # "module:function"(cfg, trainer) -> batch.state[<row>]
 
 
 LOSSES: dict[str, Loss] = {
     "ppo_actor": Loss(PPOActorConfig, "metta.rl.ppo:actor_loss"),
     "ppo_critic": Loss(PPOCriticConfig, "metta.rl.ppo:critic_loss"),
     "sliced_scripted_cloner": Loss(SlicedScriptedClonerConfig, "metta.rl.teacher:cloner_loss"),
+    "ppo": Loss(PPOConfig, None),
+    "kickstarter": Loss(KickstarterConfig, "metta.rl.loss_zoo:kickstarter_loss", setup="metta.rl.loss_zoo:Kickstarter"),
+    "action_supervised": Loss(ActionSupervisedConfig, "metta.rl.loss_zoo:action_supervised_loss"),
+    "grpo": Loss(GRPOConfig, "metta.rl.loss_zoo:grpo_loss", setup="metta.rl.loss_zoo:GroupAdvantages"),
+    "contrastive": Loss(ContrastiveConfig, "metta.rl.loss_zoo:contrastive_loss", needs_hidden=True,
+                        head="metta.rl.loss_zoo:contrastive_head"),
+    "dynamics": Loss(DynamicsConfig, "metta.rl.loss_zoo:dynamics_loss", needs_hidden=True,
+                     head="metta.rl.loss_zoo:dynamics_head"),
 }

@@ -168,3 +168,27 @@ def resolve_teacher(job: TrainJobConfig, trainer):
     losses = trainer.losses.model_copy(update={"sliced_scripted_cloner": row.model_copy(
         update={"enabled": True, **{k: getattr(teacher, k) for k in shared}})})
     return teacher, trainer.model_copy(update={"losses": losses})
+
+
+def resolve_supervisor(job: TrainJobConfig, trainer, teacher: TeacherConfig) -> TeacherConfig:
+    """The teacher plumbing with `trainer.losses.action_supervised` enabled: the run's teacher when
+    there is one (its actions are the labels), else its supervisor (`supervisor_uri`, or
+    `training_env.supervisor_policy_uri`) run as a teacher whose rows are all student-led: the
+    student acts, the supervisor's action on every step is the label."""
+    from mettagrid.errors import ConfigError
+
+    row = trainer.losses.action_supervised
+    if not row.enabled:
+        return teacher
+    key = "trainer.losses.action_supervised.supervisor_uri"
+    if teacher.enabled:
+        if row.supervisor_uri not in (None, teacher.policy_uri):
+            raise ConfigError(f"{key}: {row.supervisor_uri} differs from the run's teacher {teacher.policy_uri}; "
+                              "one supervisor per run")
+        return teacher
+    uri = row.supervisor_uri or job.training_env.supervisor_policy_uri
+    if not uri:
+        raise ConfigError(f"{key}: required with trainer.losses.action_supervised.enabled=true "
+                          "(or training_env.supervisor_policy_uri, or a teacher=)")
+    return TeacherConfig(mode="sliced_cloner", policy_uri=uri, teacher_led_proportion=0.0,
+                         student_led_proportion=1.0, action_loss_coef=0.0)

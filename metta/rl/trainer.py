@@ -33,7 +33,7 @@ from metta.rl.losses import LOSSES
 from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
 from metta.rl.ppo import explained_variance
 from metta.rl.teacher import make_teacher
-from metta.rl.train_job import TrainJobConfig, resolve_teacher
+from metta.rl.train_job import TrainJobConfig, resolve_supervisor, resolve_teacher
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
 from metta.rl.training_env import TrainingEnv
 from mettagrid.config import EnvConfig
@@ -46,10 +46,13 @@ class Trainer:
                  device: torch.device, full_config: dict[str, Any], evaluator=None, curriculum=None):
         # The teacher from either spelling (teacher=... or the cloner loss row + supervisor).
         teacher_cfg, trainer_cfg = resolve_teacher(job, trainer_cfg)
+        teacher_cfg = resolve_supervisor(job, trainer_cfg, teacher_cfg)
         self.job, self.cfg, self.env_config = job, trainer_cfg, env_config
-        # The enabled rows of the loss table: (their config, the function computing them).
-        self.losses = [(getattr(trainer_cfg.losses, name), load(row.compute)) for name, row in LOSSES.items()
-                       if getattr(trainer_cfg.losses, name).enabled]
+        # The enabled rows of the loss table: (name, their config, the function computing them).
+        enabled = {name: row for name, row in LOSSES.items() if getattr(trainer_cfg.losses, name).enabled}
+        self.losses = [(name, getattr(trainer_cfg.losses, name), load(row.compute))
+                       for name, row in enabled.items() if row.compute]
+        self.needs_hidden = any(row.needs_hidden for row in enabled.values())
         self.dist, self.device = dist_info, device
         self.run_dir = Path(job.train_dir) / job.run
         self.evaluator = evaluator
@@ -67,12 +70,17 @@ class Trainer:
         self.checkpoints = CheckpointManager(job.run, self.run_dir)
         self.epoch, self.agent_steps = 0, 0
         self.policy = self._load_or_create_policy(agent_cfg)
+        # The losses' own modules (projection/prediction heads), trained with the policy and
+        # saved in the trainer state (metta/rl/losses.py).
+        self.aux_heads = torch.nn.ModuleDict({
+            name: load(row.head)(getattr(trainer_cfg.losses, name), self.policy)
+            for name, row in enabled.items() if row.head}).to(device)
         self.optimizer = self._make_optimizer()
         self._resume_trainer_state()
         # Training passes go through this module; under torchrun it is wrapped in
         # DistributedDataParallel, which starts every rank from rank 0's weights and averages
         # gradients across ranks during backward().
-        self.train_model: torch.nn.Module = _SequenceModel(self.policy)
+        self.train_model: torch.nn.Module = _SequenceModel(self.policy, self.aux_heads)
         if dist_info.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -88,6 +96,9 @@ class Trainer:
         # Behavioural cloning from a teacher alongside PPO (metta/rl/teacher.py); None without one.
         self.teacher = make_teacher(teacher_cfg, self.env, pairs, self.shape.horizon, trainer_cfg.bptt_horizon,
                                     device, seed=job.seed + 1009 * dist_info.rank)
+        # Each enabled row's `setup` object (teachers, per-rollout advantages), by row name.
+        self.loss_state = {name: load(row.setup)(getattr(trainer_cfg.losses, name), self)
+                           for name, row in enabled.items() if row.setup}
         self.sinks = self._make_sinks(wandb_cfg, full_config) if dist_info.is_main else []
         self.console = next((s for s in self.sinks if isinstance(s, ConsoleSink)), None)
         self._stop_requested = False
@@ -208,8 +219,25 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         opt = self.cfg.optimizer
         kind = torch.optim.AdamW if opt.type == "adamw" else torch.optim.Adam
-        return kind(self.policy.parameters(), lr=self.cfg.learning_rate, betas=(opt.beta1, opt.beta2),
+        return kind(self._trained_parameters(), lr=self.cfg.learning_rate, betas=(opt.beta1, opt.beta2),
                     eps=opt.eps, weight_decay=opt.weight_decay)
+
+    def _trained_parameters(self) -> list[torch.nn.Parameter]:
+        return [*self.policy.parameters(), *self.aux_heads.parameters()]
+
+    def _restore_aux_heads(self, saved: dict[str, Any]) -> None:
+        """Heads saved with the run come back; a head this run adds starts fresh, one the run no
+        longer uses is dropped (each said in one line)."""
+        for name, head in self.aux_heads.items():
+            if name in saved:
+                try:
+                    head.load_state_dict(saved[name])
+                    continue
+                except RuntimeError:
+                    pass
+            if self.dist.is_main:
+                _warn(f"loss {name}: no fitting saved head in {self.checkpoints.trainer_state_path.name}; "
+                      "it starts fresh", prefix="note")
 
     def _resume_trainer_state(self) -> None:
         state = self._trainer_state if self._resumed_from is not None else None
@@ -219,6 +247,7 @@ class Trainer:
 
         try:
             epoch, agent_steps = int(state["epoch"]), int(state["agent_steps"])
+            self._restore_aux_heads(state.get("aux_heads") or {})
             if state.get("optimizer"):
                 self.optimizer.load_state_dict(state["optimizer"])
             if state.get("rng"):
@@ -334,6 +363,9 @@ class Trainer:
             _, next_value, _ = policy(torch.from_numpy(observations).to(self.device), state, done)
         exp.advantages, exp.returns = compute_gae(exp.rewards, exp.values, exp.dones, next_value,
                                                   self.cfg.gamma, self.cfg.gae_lambda)
+        for helper in self.loss_state.values():
+            if hasattr(helper, "after_rollout"):
+                helper.after_rollout(self)
         return observations, state, done, infos
 
     def update(self) -> dict[str, float]:
@@ -349,14 +381,16 @@ class Trainer:
             stop_early = False
             for segment_ids in order.split(self.shape.segments_per_minibatch):
                 mb = exp.minibatch(segment_ids)
-                logits, values = self.train_model(mb["obs"], mb["resets"], *mb["state"])
+                logits, values, hidden = self.train_model(mb["obs"], mb["resets"], self.needs_hidden, *mb["state"])
                 logits = logits.reshape(-1, logits.shape[-1])
                 guide = self.teacher.minibatch(segment_ids) if self.teacher is not None else None
                 # Teacher-led steps leave PPO: the student did not choose their actions.
                 batch = LossBatch(policy, logits, values.reshape(mb["values"].shape), mb, cfg.gamma, cfg.gae_lambda,
-                                  ppo_steps=guide.ppo if guide is not None else None, guide=guide)
+                                  ppo_steps=guide.ppo if guide is not None else None, guide=guide,
+                                  hidden=hidden, aux=self.aux_heads, state=self.loss_state,
+                                  agent_steps=self.agent_steps)
                 loss, reported = batch.zero(), {}
-                for loss_cfg, compute in self.losses:
+                for _, loss_cfg, compute in self.losses:
                     term, numbers = compute(batch, loss_cfg)
                     loss = loss + term
                     reported.update(numbers)
@@ -366,11 +400,11 @@ class Trainer:
                     self.teacher.observe_agreement(logits.detach(), guide)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()  # DDP all-reduces gradients here under torchrun
-                grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+                grad_norm = torch.nn.utils.clip_grad_norm_(self._trained_parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 totals["grad_norm"] = totals.get("grad_norm", 0.0) + float(grad_norm)
                 count += 1
-                if target_kl is not None and float(reported["approx_kl"]) > target_kl:
+                if target_kl is not None and "approx_kl" in reported and float(reported["approx_kl"]) > target_kl:
                     stop_early = True
                     break
             if stop_early:
@@ -463,6 +497,8 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "rng": capture_rng_state(),
                 **({"curriculum": self.curriculum.state_dict()} if self.curriculum is not None else {}),
+                **({"aux_heads": {name: {k: v.detach().cpu() for k, v in head.state_dict().items()}
+                                  for name, head in self.aux_heads.items()}} if len(self.aux_heads) else {}),
             })
             if self.cfg.keep_checkpoints:
                 self.checkpoints.prune(self.cfg.keep_checkpoints)
@@ -574,13 +610,18 @@ class _SequenceModel(torch.nn.Module):
     """`policy.forward_sequence` as a module's forward, so DistributedDataParallel (which hooks
     `forward`) can wrap the training pass while rollouts keep calling the policy directly."""
 
-    def __init__(self, policy: torch.nn.Module):
+    def __init__(self, policy: torch.nn.Module, aux_heads: torch.nn.ModuleDict):
         super().__init__()
         self.policy = policy
+        self.aux_heads = aux_heads  # held here so DistributedDataParallel averages their gradients too
 
-    def forward(self, obs, resets, *state):
+    def forward(self, obs, resets, return_hidden, *state):
+        """(logits, values, core output or None); `state` is the policy's state tuple, spread."""
+        if return_hidden:
+            logits, values, _, hidden = self.policy.forward_sequence(obs, tuple(state), resets, return_hidden=True)
+            return logits, values, hidden
         logits, values, _ = self.policy.forward_sequence(obs, tuple(state), resets)
-        return logits, values
+        return logits, values, None
 
 
 def episode_stat_names(episode_infos: list[dict[str, float]]) -> dict[str, str]:

@@ -84,14 +84,50 @@ class TrainerConfig(StrictModel):
                 data = {**data, "learning_rate": rate}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kickstart_spelling(cls, data: object) -> object:
+        """The Hydra era's `trainer.kickstart.*` (teacher_uri, action_loss_coef, value_loss_coef,
+        anneal_ratio, kickstart_steps, additional_teachers) is the kickstarter row; a teacher enables it."""
+        if not isinstance(data, dict) or "kickstart" not in data:
+            return data
+        data = dict(data)
+        kickstart = data.pop("kickstart") or {}
+        if not isinstance(kickstart, dict):
+            raise ValueError(f"kickstart: expected a mapping, got {kickstart!r}")
+        losses = dict(data.get("losses") or {})
+        present = losses.get("kickstarter") or {}
+        if isinstance(present, BaseModel):
+            present = present.model_dump()
+        if present.get("enabled"):
+            raise ValueError("kickstart: set by both trainer.kickstart and trainer.losses.kickstarter; use one")
+        row = {**present, **kickstart}
+        if row.get("teacher_uri") or row.get("additional_teachers"):
+            row["enabled"] = kickstart.get("enabled", True)
+        if row.get("additional_teachers") is None:
+            row.pop("additional_teachers", None)
+        losses["kickstarter"] = row
+        return {**data, "losses": losses}
+
+    @model_validator(mode="after")
+    def _ppo_umbrella(self) -> TrainerConfig:
+        """`losses.ppo.enabled=false` switches ppo_actor and ppo_critic off, whatever their own flags
+        say (the preset sets them; `ppo.enabled=true`, the default, leaves them to their flags)."""
+        if self.losses.ppo.enabled:
+            return self
+        off = {name: getattr(self.losses, name).model_copy(update={"enabled": False})
+               for name in ("ppo_actor", "ppo_critic")}
+        object.__setattr__(self, "losses", self.losses.model_copy(update=off))
+        return self
+
     @model_validator(mode="after")
     def _minibatch_fits(self) -> TrainerConfig:
         if self.minibatch_size % self.bptt_horizon:
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be a multiple of bptt_horizon ({self.bptt_horizon})"
             )
-        if not any(getattr(self.losses, name).enabled for name in LOSSES):
-            raise ValueError(f"losses: no loss is enabled (enable one of {', '.join(LOSSES)})")
+        if not any(getattr(self.losses, name).enabled for name, row in LOSSES.items() if row.compute):
+            raise ValueError(f"losses: no loss is enabled (enable one of {', '.join(n for n, r in LOSSES.items() if r.compute)})")
         return self
 
 

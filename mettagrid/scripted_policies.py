@@ -58,4 +58,11 @@ def _nearest_building(env: MettaGridVecEnv, seed: int = 0):
     return NearestBuildingPolicy(env, seed)
 
 
-SCRIPTED_POLICIES = {"random": RandomPolicy, "simple": SimplePolicy, "scripted": _nearest_building}
+def _arena(env: MettaGridVecEnv, seed: int = 0):
+    from mettagrid.scripted_arena import ArenaPolicy
+
+    return ArenaPolicy(env, seed)
+
+
+SCRIPTED_POLICIES = {"random": RandomPolicy, "simple": SimplePolicy, "scripted": _nearest_building,
+                     "arena": _arena}

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Does it learn? Train from scratch on a wall-clock budget and print reward against agent
 steps and time; for navigation, compare the trained policy with the scripted shortest-path
-player on the same maps.
+player on the same maps; for the arenas, compare hearts and reward of the trained policy, the
+scripted arena player (mettagrid/scripted_arena.py) and random on fresh episodes.
 
   devops/bench/learn.py default --minutes 3          # the README's embedded default
   devops/bench/learn.py navigation --minutes 30      # the navigation target (>= 80% of scripted)
   devops/bench/learn.py default navigation --plot docs/images/learning.png
+  devops/bench/learn.py arena --minutes 60 --plot docs/images/arena_learning.png --table docs/performance.md
 
 Training runs as `tools/train.py` would for a user (a subprocess); at the budget it gets
 SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.
@@ -28,7 +30,14 @@ TASKS = {
     # The train_job defaults, unchanged: what `./tools/train.py` does with no arguments.
     "default": [],
     "navigation": ["env=mettagrid/navigation"],
+    # The arena goal (issue #19): the recipe `arena`'s settings on each arena.
+    "arena": ["env=mettagrid/arena/basic_easy_shaped"],
+    "arena_basic": ["env=mettagrid/arena/basic"],
+    "arena_combat": ["env=mettagrid/arena/combat"],
+    "arena_advanced": ["env=mettagrid/arena/advanced"],
 }
+ARENA_ENVS = {task: args[0].removeprefix("env=") for task, args in TASKS.items() if task.startswith("arena")}
+TABLE_TITLE = "## Arena learning"
 
 
 def train(task: str, minutes: float, train_dir: Path, extra: list[str]) -> Path:
@@ -49,7 +58,8 @@ def curve(run_dir: Path) -> list[dict]:
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     start = rows[0]["time"] - rows[0].get("timing/collect_s", 0) - rows[0].get("timing/update_s", 0)
     return [{"agent_steps": r["agent_steps"], "minutes": (r["time"] - start) / 60,
-             "reward": r.get("overview/reward"), "sps": r.get("overview/sps")} for r in rows]
+             "reward": r.get("overview/reward"), "sps": r.get("overview/sps"),
+             "hearts": r.get("env_agent/heart.gained")} for r in rows]
 
 
 def print_curve(task: str, rows: list[dict], points: int = 12) -> None:
@@ -78,6 +88,58 @@ def mean_episode_reward(env_name: str, make_actor, episodes: int, seed: int) -> 
         for result in env.episode_results():
             finished.setdefault(result["env_index"], float(np.mean(result["episode_rewards"])))
     return float(np.mean(list(finished.values())))
+
+
+def arena_scores(env_name: str, make_actor, episodes: int, seed: int) -> dict[str, float]:
+    """Per-agent means over `episodes` fresh full episodes: heart.gained and episode reward."""
+    import numpy as np
+
+    from mettagrid.env_configs import compose_env_config
+    from mettagrid.vec_env import MettaGridVecEnv
+
+    config = compose_env_config(env_name).model_copy(update={"desync_episodes": False})
+    env = MettaGridVecEnv(config, num_envs=episodes, seed=seed)
+    act = make_actor(env)
+    observations, finished = env.reset(), {}
+    done = np.zeros(env.total_agents, dtype=bool)
+    while len(finished) < episodes:
+        observations, _, terminals, truncations = env.step(act(observations, done))
+        done = terminals | truncations
+        for result in env.episode_results():
+            hearts = [stats.get("heart.gained", 0.0) for stats in result["agent_stats"]]
+            finished.setdefault(result["env_index"], (float(np.mean(hearts)), float(np.mean(result["episode_rewards"]))))
+    return {"hearts": float(np.mean([h for h, _ in finished.values()])),
+            "reward": float(np.mean([r for _, r in finished.values()]))}
+
+
+def scripted_player(name: str):
+    """An actor factory for a row of SCRIPTED_POLICIES."""
+    from mettagrid.scripted_policies import SCRIPTED_POLICIES
+
+    def make(env):
+        policy = SCRIPTED_POLICIES[name](env, seed=0)
+        return lambda observations, done: policy.act(observations)
+
+    return make
+
+
+def write_table(path: Path, rows: list[str]) -> None:
+    """Replace the rows of the arena learning table in `path` (kept between its header and the
+    first blank line after it), atomically."""
+    from metta.common.uri import atomic_write_bytes
+
+    lines = path.read_text().splitlines()
+    try:
+        start = lines.index(TABLE_TITLE)
+        header = next(i for i in range(start, len(lines)) if lines[i].startswith("| task"))
+    except (ValueError, StopIteration):
+        sys.exit(f"learn.py: {path}: no '{TABLE_TITLE}' section with a '| task' table to fill")
+    end = header + 2
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines[header + 2:end] = rows
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    print(f"# table: {path}", flush=True)
 
 
 def trained_actor(run_dir: Path):
@@ -120,6 +182,9 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
     for ax, (task, rows) in zip(axes[0], results.items()):
         rows = [r for r in rows if r["reward"] is not None]
         ax.plot([r["agent_steps"] for r in rows], [r["reward"] for r in rows], label="mean episode reward")
+        if task in ARENA_ENVS:
+            ax.plot([r["agent_steps"] for r in rows], [r["hearts"] or 0.0 for r in rows], label="heart.gained")
+            ax.legend()
         ax.set_title(f"{task} ({rows[-1]['minutes']:.0f} min on this machine)" if rows else task)
         ax.set_xlabel("agent steps")
         ax.set_ylabel("episode reward per agent")
@@ -136,12 +201,16 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget per task")
     parser.add_argument("--train-dir", type=Path, default=ROOT / "train_dir" / "bench")
     parser.add_argument("--plot", type=Path, default=None, help="write the curves as a PNG here")
-    parser.add_argument("--episodes", type=int, default=16, help="evaluation episodes (navigation)")
+    parser.add_argument("--episodes", type=int, default=16, help="evaluation episodes (navigation; arenas: 4)")
+    parser.add_argument("--run-dir", type=Path, default=None,
+                        help="evaluate this finished run (train_dir/<run>) instead of training one")
+    parser.add_argument("--table", type=Path, default=None, help="fill the arena learning table of this doc")
+    parser.add_argument("--note", default="", help="conditions for the table's last column")
     parser.add_argument("overrides", nargs="*", default=[], help="extra train overrides (after --)")
     args = parser.parse_args()
-    results = {}
+    results, table = {}, []
     for task in args.tasks:
-        run_dir = train(task, args.minutes, args.train_dir, args.overrides)
+        run_dir = args.run_dir or train(task, args.minutes, args.train_dir, args.overrides)
         results[task] = curve(run_dir)
         print_curve(task, results[task])
         if task == "navigation":
@@ -149,6 +218,21 @@ def main() -> None:
             scripted = mean_episode_reward("mettagrid/navigation", scripted_actor, args.episodes, seed=123)
             print(f"navigation: trained {learned:.3f} vs scripted shortest-path {scripted:.3f} "
                   f"= {100 * learned / scripted:.0f}% (target 80%)", flush=True)
+        if task in ARENA_ENVS:
+            episodes = args.episodes if args.episodes != 16 else 4
+            scores = {"trained": arena_scores(ARENA_ENVS[task], trained_actor(run_dir), episodes, seed=123)}
+            for name in ("arena", "random"):
+                scores[name] = arena_scores(ARENA_ENVS[task], scripted_player(name), episodes, seed=123)
+            last = results[task][-1]
+            for name, score in scores.items():
+                print(f"{task}: {name:>7}: heart.gained/agent {score['hearts']:.3f}  reward/agent "
+                      f"{score['reward']:.3f}", flush=True)
+            table.append(f"| {task} | {last['minutes']:.1f} min, {last['agent_steps']:,} steps | 1 | "
+                         + " | ".join(f"{scores[n]['hearts']:.2f} / {scores[n]['reward']:.2f}"
+                                      for n in ("trained", "arena", "random"))
+                         + f" | {episodes} | {args.note} |")
+    if args.table and table:
+        write_table(args.table, table)
     if args.plot:
         plot(results, args.plot)
 

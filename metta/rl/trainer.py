@@ -32,6 +32,8 @@ from metta.rl.heartbeat import beat
 from metta.rl.losses import LOSSES
 from metta.rl.metrics_log import ConsoleSink, JsonlSink, WandbConfig, WandbSink
 from metta.rl.ppo import explained_variance
+from metta.rl.precision import Precision
+from metta.rl.profiling import EpochProfiler, make_stopwatch
 from metta.rl.teacher import make_teacher
 from metta.rl.train_job import TrainJobConfig, resolve_supervisor, resolve_teacher
 from metta.rl.trainer_config import TrainerConfig, rollout_shape
@@ -86,6 +88,16 @@ class Trainer:
 
             device_ids = [device.index] if device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.train_model, device_ids=device_ids)
+        if trainer_cfg.compile:
+            from torch import _dynamo  # not `import torch._dynamo`: that would make `torch` local here
+
+            # A graph dynamo cannot capture runs eagerly instead of stopping the run.
+            _dynamo.config.suppress_errors = True
+            self.train_model = torch.compile(self.train_model)
+        self.precision = Precision(trainer_cfg.amp, device)
+        # Per-phase seconds (timing/* metrics) and periodic torch profiler traces: metta/rl/profiling.py.
+        self.watch = make_stopwatch(trainer_cfg.profiler, device)
+        self.profiler = EpochProfiler(trainer_cfg.profiler, self.run_dir, device, dist_info.is_main)
 
         pairs = self.policy.action_pairs
         self._pair_to_env_action = pairs.to_actions  # vectorised pair index -> (action, arg)
@@ -94,6 +106,9 @@ class Trainer:
                                      tuple(self.env.vec.observation_space.shape), trainer_cfg.bptt_horizon,
                                      state_shapes, device)
         # Behavioural cloning from a teacher alongside PPO (metta/rl/teacher.py); None without one.
+        # Observations reach the device through pinned memory, so the copy can run async.
+        self._obs_host = torch.empty(self.experience.obs.shape[1:], dtype=self.experience.obs.dtype).pin_memory() \
+            if trainer_cfg.pin_memory and device.type == "cuda" else None
         self.teacher = make_teacher(teacher_cfg, self.env, pairs, self.shape.horizon, trainer_cfg.bptt_horizon,
                                     device, seed=job.seed + 1009 * dist_info.rank)
         # Each enabled row's `setup` object (teachers, per-rollout advantages), by row name.
@@ -289,9 +304,10 @@ class Trainer:
             while self.agent_steps < self.cfg.total_timesteps and not self._stop_requested:
                 epoch_start = time.perf_counter()
                 self._set_learning_rate()
-                observations, state, done, episode_infos = self.collect(observations, state, done)
-                collect_s = time.perf_counter() - epoch_start
-                losses = self.update()
+                with self.profiler.epoch(self.epoch + 1):
+                    observations, state, done, episode_infos = self.collect(observations, state, done)
+                    collect_s = time.perf_counter() - epoch_start
+                    losses = self.update()
                 self.epoch += 1
                 self.agent_steps += steps_per_epoch
                 epoch_s = time.perf_counter() - epoch_start
@@ -339,25 +355,30 @@ class Trainer:
         policy.eval()
         if teacher is not None:
             teacher.begin_rollout(self.agent_steps)
+        watch = self.watch
         with torch.no_grad():
             for t in range(exp.horizon):
-                exp.store_state_if_segment_start(t, state)
-                obs_t = exp.obs[t]
-                obs_t.copy_(torch.from_numpy(observations), non_blocking=True)
-                exp.resets[t] = done
-                pair, logprob, _, value, state = policy.act(obs_t, state, done)
-                actions = self._pair_to_env_action(pair.cpu().numpy())
+                with watch("copies"):
+                    exp.store_state_if_segment_start(t, state)
+                    obs_t = exp.obs[t]
+                    obs_t.copy_(self._staged(observations), non_blocking=True)
+                    exp.resets[t] = done
+                with watch("policy_act"):
+                    pair, logprob, _, value, state = policy.act(obs_t, state, done)
+                    actions = self._pair_to_env_action(pair.cpu().numpy())
                 if teacher is not None:
                     actions = teacher.act(t, observations, actions)
-                observations, rewards, dones, step_infos = self.env.step(actions)
+                with watch("env_step"):
+                    observations, rewards, dones, step_infos = self.env.step(actions)
                 if teacher is not None:
                     teacher.observe_dones(dones)
-                exp.actions[t] = pair
-                exp.logprobs[t] = logprob
-                exp.values[t] = value
-                exp.rewards[t].copy_(torch.from_numpy(rewards))
-                done = torch.from_numpy(dones).to(self.device)
-                exp.dones[t] = done.float()
+                with watch("copies"):
+                    exp.actions[t] = pair
+                    exp.logprobs[t] = logprob
+                    exp.values[t] = value
+                    exp.rewards[t].copy_(torch.from_numpy(rewards))
+                    done = torch.from_numpy(dones).to(self.device)
+                    exp.dones[t] = done.float()
                 if step_infos:
                     infos.extend(step_infos)
             _, next_value, _ = policy(torch.from_numpy(observations).to(self.device), state, done)
@@ -367,6 +388,13 @@ class Trainer:
             if hasattr(helper, "after_rollout"):
                 helper.after_rollout(self)
         return observations, state, done, infos
+
+    def _staged(self, observations: np.ndarray) -> torch.Tensor:
+        """The observations as a tensor to copy to the device: through the pinned buffer on CUDA."""
+        if self._obs_host is None:
+            return torch.from_numpy(observations)
+        self._obs_host.numpy()[...] = observations
+        return self._obs_host
 
     def update(self) -> dict[str, float]:
         """The enabled losses of the table (metta/rl/losses.py: PPO's actor and critic, BC with a
@@ -381,27 +409,35 @@ class Trainer:
             stop_early = False
             for segment_ids in order.split(self.shape.segments_per_minibatch):
                 mb = exp.minibatch(segment_ids)
-                logits, values, hidden = self.train_model(mb["obs"], mb["resets"], self.needs_hidden, *mb["state"])
-                logits = logits.reshape(-1, logits.shape[-1])
-                guide = self.teacher.minibatch(segment_ids) if self.teacher is not None else None
-                # Teacher-led steps leave PPO: the student did not choose their actions.
-                batch = LossBatch(policy, logits, values.reshape(mb["values"].shape), mb, cfg.gamma, cfg.gae_lambda,
-                                  ppo_steps=guide.ppo if guide is not None else None, guide=guide,
-                                  hidden=hidden, aux=self.aux_heads, state=self.loss_state,
-                                  agent_steps=self.agent_steps)
-                loss, reported = batch.zero(), {}
-                for _, loss_cfg, compute in self.losses:
-                    term, numbers = compute(batch, loss_cfg)
-                    loss = loss + term
-                    reported.update(numbers)
+                with self.watch("forward"), self.precision.autocast():
+                    logits, values, hidden = self.train_model(mb["obs"], mb["resets"], self.needs_hidden,
+                                                              *mb["state"])
+                    # The losses read fp32 logits and values: log-softmax and ratios need the range.
+                    logits = logits.reshape(-1, logits.shape[-1]).float()
+                    hidden = hidden.float() if hidden is not None else None
+                    guide = self.teacher.minibatch(segment_ids) if self.teacher is not None else None
+                    # Teacher-led steps leave PPO: the student did not choose their actions.
+                    batch = LossBatch(policy, logits, values.reshape(mb["values"].shape).float(), mb, cfg.gamma,
+                                      cfg.gae_lambda, ppo_steps=guide.ppo if guide is not None else None, guide=guide,
+                                      hidden=hidden, aux=self.aux_heads, state=self.loss_state,
+                                      agent_steps=self.agent_steps)
+                    loss, reported = batch.zero(), {}
+                    for _, loss_cfg, compute in self.losses:
+                        term, numbers = compute(batch, loss_cfg)
+                        loss = loss + term
+                        reported.update(numbers)
                 for key, value in reported.items():
                     totals[key] = totals.get(key, 0.0) + float(value)
                 if guide is not None and epoch == 0:
                     self.teacher.observe_agreement(logits.detach(), guide)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # DDP all-reduces gradients here under torchrun
-                grad_norm = torch.nn.utils.clip_grad_norm_(self._trained_parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                with self.watch("backward"):
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.precision.backward(loss)  # DDP all-reduces gradients here under torchrun
+                with self.watch("optimizer"):
+                    self.precision.unscale(self.optimizer)
+                    # The norm before clipping, averaged over the update as losses/grad_norm.
+                    grad_norm = torch.nn.utils.clip_grad_norm_(self._trained_parameters(), cfg.max_grad_norm)
+                    self.precision.step(self.optimizer)
                 totals["grad_norm"] = totals.get("grad_norm", 0.0) + float(grad_norm)
                 count += 1
                 if target_kl is not None and "approx_kl" in reported and float(reported["approx_kl"]) > target_kl:
@@ -460,7 +496,11 @@ class Trainer:
             "timing/collect_s": collect_s,
             "timing/update_s": epoch_s - collect_s,
             "lr": self.optimizer.param_groups[0]["lr"],
+            **self.watch.take(),
         })
+        if self.profiler.last_trace is not None:
+            metrics["timing/trace_epoch"] = float(self.epoch)
+            self.profiler.last_trace = None
         return metrics
 
     def _log(self, metrics: dict[str, float]) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
 
 from metta.rl.losses import LOSSES
+from metta.rl.profiling import ProfilerConfig
 
 
 class StrictModel(BaseModel):
@@ -72,7 +73,12 @@ class TrainerConfig(StrictModel):
         description="s3://bucket/prefix to mirror each checkpoint to, under <prefix>/<run>/checkpoints/",
     )
     log_interval_s: float = Field(10.0, gt=0, description="Seconds between console summary lines")
-    compile: bool = Field(False, description="torch.compile the policy")
+    compile: bool = Field(False, description="torch.compile the training pass (pays off on GPUs)")
+    amp: Literal["off", "bf16", "fp16"] = Field(
+        "off", description="Mixed precision for the update: bf16 (no scaler) or fp16 (GradScaler, CUDA only)"
+    )
+    pin_memory: bool = Field(False, description="Stage observations in pinned host memory (CUDA: async copies)")
+    profiler: ProfilerConfig = Field(default_factory=ProfilerConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -49,3 +49,26 @@ def test_every_scripted_policy_sends_valid_actions():
 def test_every_navigation_eval_map_has_a_reachable_altar(name):
     """A map whose altars are walled in would score every policy 0 and measure nothing."""
     assert mean_return(name, "scripted", episodes=1) >= 1.0
+
+
+def test_arena_chain_is_read_back_from_the_heart():
+    from mettagrid.scripted_arena import chain_buildings
+
+    config = compose_env_config("mettagrid/arena/basic_easy_shaped")
+    env = MettaGridVecEnv(config, num_envs=1, seed=0)
+    actor = SCRIPTED_POLICIES["arena"](env, seed=0)
+    assert actor.chain == {"altar": {"heart"}, "generator_red": {"battery_red"}, "mine_red": {"ore_red"}}
+    assert chain_buildings(actor.recipes, env.item_names, goal="no_such_item") == {}
+
+
+def test_arena_player_gains_hearts_on_basic_easy_shaped_and_beats_random():
+    config = compose_env_config("mettagrid/arena/basic_easy_shaped").model_copy(update={"desync_episodes": False})
+    gained = {}
+    for name in ("arena", "random"):
+        env = MettaGridVecEnv(config, num_envs=1, seed=3)
+        actor = SCRIPTED_POLICIES[name](env, seed=0)
+        observations = env.reset()
+        for _ in range(250):  # a quarter of an episode: mines refill every 50 steps
+            observations, *_ = env.step(actor.act(observations))
+        gained[name] = sum(stats.get("heart.gained", 0.0) for stats in env.agent_stats(0))
+    assert gained["arena"] >= 3 and gained["arena"] > gained["random"]

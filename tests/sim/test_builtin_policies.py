@@ -45,7 +45,7 @@ def test_selector_is_ignored_for_builtins():
 
 
 @pytest.mark.parametrize("uri, words", [
-    ("metta://policy/clever", "unknown built-in policy (known: random, simple, scripted)"),
+    ("metta://policy/clever", "unknown built-in policy (known: random, simple, scripted, arena)"),
     ("metta://agents/random", "metta://policy/<name>"),
     ("ftp://x/y", "unknown URI scheme"),
 ])

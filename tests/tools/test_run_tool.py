@@ -40,7 +40,8 @@ def test_dry_run_shows_composed_config_and_hydra_command():
     result = run_tool("train", "arena", "--dry-run", "run=x")
     assert result.returncode == 0, result.stderr
     assert "run: x" in result.stdout
-    assert "# equivalent: ./tools/train.py env=mettagrid/arena/basic_easy_shaped sim=arena run=x" in result.stdout
+    assert ("# equivalent: ./tools/train.py env=mettagrid/arena/basic_easy_shaped sim=arena agent=fast "
+            "trainer.total_timesteps=100_000_000 run=x") in result.stdout
 
 
 def test_dotted_form_matches_two_token_form():

@@ -36,7 +36,8 @@ def test_clean_env_file_prints_yaml_and_exits_0(config):
 @pytest.mark.parametrize("config", ["trainer/trainer.yaml", "configs/agent/fast.yaml", "configs/sim/navigation.yaml",
                                     "wandb/default", "hardware/gpu", "configs/train_job.yaml", "configs/sim_job.yaml",
                                     "configs/renderer_job.yaml", "configs/analyze_job.yaml", "configs/replay_job.yaml",
-                                    "configs/play_job.yaml", "configs/sweep/quick.yaml", "sweep/full"])
+                                    "configs/play_job.yaml", "configs/sweep/quick.yaml", "sweep/full",
+                                    "configs/sweep/arena_basic_easy_shaped.yaml"])
 def test_every_kind_of_shipped_config_is_clean(config):
     result = validate(config)
     assert result.returncode == 0, result.stderr
@@ -185,3 +186,18 @@ def test_a_users_own_file_at_the_configs_root_is_checked_group_by_group():
         assert clean.returncode == 0 and yaml.safe_load(clean.stdout)["run"] == "mine"
     finally:
         path.unlink()
+
+
+def test_hardware_gpu_turns_on_mixed_precision_pinned_memory_and_compile():
+    result = validate("configs/train_job.yaml", "run=gpu1", "hardware=gpu")
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(result.stdout)
+    assert data["system"]["device"] == "cuda"
+    assert (data["trainer"]["amp"], data["trainer"]["pin_memory"], data["trainer"]["compile"]) == ("bf16", True, True)
+    assert data["trainer"]["profiler"]["enabled"] is False
+
+
+def test_a_misspelled_amp_mode_names_the_key():
+    result = validate("configs/train_job.yaml", "run=gpu2", "trainer.amp=fp8")
+    assert result.returncode != 0
+    assert any("trainer.amp" in line for line in error_lines(result)), result.stderr

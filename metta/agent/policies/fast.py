@@ -158,7 +158,9 @@ class TokenBoxCNN(nn.Module):
     def first_conv(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
         """`conv1(box(obs))`, computed from the tokens: `(B, C, out1_h, out1_w)`."""
         slots, values = self._slots_and_values(obs, observe)
-        out = F.embedding_bag(slots, self.conv1_as_matrix(), per_sample_weights=values, mode="sum")
+        matrix = self.conv1_as_matrix()
+        # Under autocast the matrix comes out of a matmul in bf16/fp16; the weights must match it.
+        out = F.embedding_bag(slots, matrix, per_sample_weights=values.to(matrix.dtype), mode="sum")
         out = out.view(obs.shape[0], self.conv1.out_channels, self.out1_h, self.out1_w)
         return out + self.conv1.bias.view(1, -1, 1, 1)
 

@@ -36,10 +36,12 @@ class Observatory:
     """Everything the handlers need: the runs, the queue, the viewer, the settings."""
 
     def __init__(self, train_dirs: list[Path], state_dir: Path, main_metric: str = "reward",
-                 eval_db_uris: list[str] | None = None, cache_dir: str | None = None):
+                 eval_db_uris: list[str] | None = None, cache_dir: str | None = None,
+                 s3_train_dirs: list[str] | None = None):
         self.train_dirs = [p.resolve() for p in train_dirs]
         self.state_dir = state_dir.resolve()
-        self.runs = RunStore(self.train_dirs)
+        self.s3_train_dirs = list(s3_train_dirs or [])
+        self.runs = RunStore(self.train_dirs, self.s3_train_dirs, self.state_dir / "s3-mirror")
         self.queue = JobQueue(self.state_dir, Path.cwd())
         self.main_metric = main_metric
         self.eval_db_uris = list(eval_db_uris or [])
@@ -100,7 +102,7 @@ class Observatory:
 
     def replay_url(self, path: str) -> str:
         target = Path(path).resolve()
-        allowed = [*self.train_dirs, self.state_dir]
+        allowed = [*self.train_dirs, self.state_dir]  # mirrored s3 runs live under state_dir
         if not target.is_file() or not any(target.is_relative_to(root) for root in allowed):
             raise ConfigError(f"replay: {path} is not a replay under the train dirs")
         with self._viewer_lock:
@@ -189,7 +191,8 @@ def _list(query: dict[str, list[str]], key: str) -> list[str]:
 
 def route(app: Observatory, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> Any:
     if method == "GET" and path == "/api/runs":
-        return {"runs": app.runs.summaries(), "train_dirs": [str(d) for d in app.train_dirs]}
+        return {"runs": app.runs.summaries(), "train_dirs": [str(d) for d in app.train_dirs] + app.s3_train_dirs,
+                "problems": app.runs.problems()}
     if method == "GET" and path == "/api/keys":
         return {"keys": app.runs.keys(_list(query, "runs"))}
     if method == "GET" and path == "/api/curves":

@@ -26,6 +26,7 @@ const runsView = { sort: "updated", desc: true, filter: "" };
 async function runsPage() {
   page.innerHTML = `<div class="toolbar"><input id="filter" placeholder="filter: name, env, agent, status" size="40">
     <span id="count" class="muted"></span><button id="compare">Compare selected</button></div>
+    <div id="problems" class="error"></div>
     <table id="runs"><thead></thead><tbody></tbody></table>`;
   const filter = document.getElementById("filter");
   filter.value = runsView.filter;
@@ -57,7 +58,12 @@ async function runsPage() {
       <td>${when(r.updated)}</td></tr>`).join("");
     document.getElementById("count").textContent = `${shown.length} of ${runs.length} runs`;
   }
-  async function load() { runs = (await api("/api/runs")).runs; render(); ready(); }
+  async function load() {
+    const answer = await api("/api/runs");
+    runs = answer.runs;
+    document.getElementById("problems").innerHTML = (answer.problems || []).map(esc).join("<br>");
+    render(); ready();
+  }
   await load();
   timer = setInterval(() => load().catch(() => {}), 5000);
 }

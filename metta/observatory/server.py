@@ -2,7 +2,8 @@
 
   GET  /api/runs                         run summaries
   GET  /api/keys?runs=a,b                metric keys of those runs
-  GET  /api/curves?runs=a,b&keys=k&from=i,j   columns from row i of a, j of b (polling sends what it has)
+  GET  /api/curves?runs=a,b&keys=k&from=i,j   columns from row i of a, j of b (polling sends what it has),
+                                         and each run's status
   GET  /api/checkpoints?run=a            checkpoints, scores from every known stats DB, replays
   POST /api/evaluate {run, checkpoint, suite, episodes}   queues tools/sim.py
   GET  /api/dbs, /api/scorecard?db=u&db=v   the evaluation browser
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import threading
+import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -203,7 +205,9 @@ def route(app: Observatory, method: str, path: str, query: dict[str, list[str]],
         # so 50 runs of 1,000 epochs still load in well under a second; one run gets every row.
         longest = max((len(runs[n].metrics.steps) for n in names if n in runs), default=0)
         stride = int(query.get("stride", [0])[0]) or max(1, -(-longest * len(names) // CURVE_POINTS))
-        return {"stride": stride, "runs": {n: runs[n].curves(keys, start, stride)
+        now = time.time()  # each run's status rides along, so a run page polls one URL
+        return {"stride": stride, "runs": {n: {**runs[n].curves(keys, start, stride),
+                                               **dict(zip(("status", "status_why"), runs[n].status(now)))}
                                            for n, start in zip(names, starts) if n in runs}}
     if method == "GET" and path == "/api/checkpoints":
         return app.checkpoints(query.get("run", [""])[0])

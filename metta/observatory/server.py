@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import threading
 import time
 import urllib.parse
 import uuid
@@ -27,6 +26,7 @@ from typing import Any
 from metta.observatory import evals, launch
 from metta.observatory.jobs import JobQueue
 from metta.observatory.runs import RunStore, checkpoints
+from metta.viewer.publisher import ReplayPublisher
 from mettagrid.errors import ConfigError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -48,8 +48,8 @@ class Observatory:
         self.main_metric = main_metric
         self.eval_db_uris = list(eval_db_uris or [])
         self.cache_dir = cache_dir
-        self._viewer = None
-        self._viewer_lock = threading.Lock()
+        # mirrored s3 runs live under state_dir, so their replays are allowed too
+        self.replays = ReplayPublisher([*self.train_dirs, self.state_dir])
         self.runs.refresh()  # read every metrics.jsonl once now, so the first page load is not the slow one
 
     # -- data ----------------------------------------------------------------------------------
@@ -103,23 +103,11 @@ class Observatory:
         return {"ok": True, "problems": [], "overrides": overrides, "job": job}
 
     def replay_url(self, path: str) -> str:
-        target = Path(path).resolve()
-        allowed = [*self.train_dirs, self.state_dir]  # mirrored s3 runs live under state_dir
-        if not target.is_file() or not any(target.is_relative_to(root) for root in allowed):
-            raise ConfigError(f"replay: {path} is not a replay under the train dirs")
-        with self._viewer_lock:
-            if self._viewer is None:
-                from metta.viewer.server import ViewerServer
-
-                viewer = ViewerServer()
-                viewer.start()
-                self._viewer = viewer
-            return self._viewer.publish(target)
+        return self.replays.url(path)
 
     def close(self) -> None:
         self.queue.close()
-        if self._viewer is not None:
-            self._viewer.stop()
+        self.replays.close()
 
 
 def make_server(app: Observatory, port: int = 0, host: str = "127.0.0.1") -> ThreadingHTTPServer:

@@ -9,7 +9,7 @@ exec "${py:-python3}" "$0" "$@"
 
   ./tools/observatory.py                                   runs under ./train_dir, http://127.0.0.1:8050/
   ./tools/observatory.py observatory.port=0                any free port (the URL is printed)
-  ./tools/observatory.py observatory.train_dirs='[train_dir, /data/runs]' observatory.eval_db_uris='[s3://b/e.duckdb]'
+  ./tools/observatory.py observatory.train_dirs='[train_dir, /data/runs, s3://b/runs]' observatory.eval_db_uris='[s3://b/e.duckdb]'
 
 Runs list, live curves, checkpoints with evaluation and replays, the scorecard of any stats
 DB, and a launch form; evaluations and launches run one at a time on a local job queue.

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from metta.observatory.s3_runs import MIN_POLL_S, S3RunMirror, mirror_root
 from metta.rl.heartbeat import FILE as HEARTBEAT
 
 STALE_AFTER_S = 120.0  # a "running" beat older than this (and than 10 epochs) means the process died
@@ -183,17 +184,28 @@ def checkpoints(run_dir: Path) -> list[dict[str, Any]]:
 
 
 class RunStore:
-    """Every run (a directory holding metrics.jsonl) directly under the train dirs."""
+    """Every run (a directory holding metrics.jsonl) directly under the train dirs; s3://
+    train dirs are read through local mirrors (s3_runs.py) kept under `mirror_dir`."""
 
-    def __init__(self, train_dirs: list[Path]):
+    def __init__(self, train_dirs: list[Path], s3_train_dirs: list[str] = (), mirror_dir: Path | None = None,
+                 min_poll_s: float = MIN_POLL_S):
         self.train_dirs = train_dirs
+        if s3_train_dirs and mirror_dir is None:
+            raise ValueError("RunStore: s3:// train dirs need a mirror_dir")
+        self.mirrors = [S3RunMirror(uri, mirror_root(mirror_dir, uri), min_poll_s) for uri in s3_train_dirs]
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
+
+    def problems(self) -> list[str]:
+        """Why an s3:// train dir could not be read at its last poll (its runs show as last seen)."""
+        return [m.error for m in self.mirrors if m.error]
 
     def refresh(self) -> dict[str, Run]:
         with self._lock:
             seen = set()
-            for train_dir in self.train_dirs:
+            for mirror in self.mirrors:
+                mirror.sync()
+            for train_dir in [*self.train_dirs, *(m.root for m in self.mirrors)]:
                 for metrics in sorted(train_dir.glob("*/metrics.jsonl")):
                     run_dir = metrics.parent
                     name = run_dir.name if run_dir.name not in seen else f"{train_dir.name}/{run_dir.name}"

@@ -2,7 +2,8 @@
 
   GET  /api/runs                         run summaries
   GET  /api/keys?runs=a,b                metric keys of those runs
-  GET  /api/curves?runs=a,b&keys=k&from=i,j   columns from row i of a, j of b (polling sends what it has)
+  GET  /api/curves?runs=a,b&keys=k&from=i,j   columns from row i of a, j of b (polling sends what it has),
+                                         and each run's status
   GET  /api/checkpoints?run=a            checkpoints, scores from every known stats DB, replays
   POST /api/evaluate {run, checkpoint, suite, episodes}   queues tools/sim.py
   GET  /api/dbs, /api/scorecard?db=u&db=v   the evaluation browser
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import threading
+import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ from typing import Any
 from metta.observatory import evals, launch
 from metta.observatory.jobs import JobQueue
 from metta.observatory.runs import RunStore, checkpoints
+from metta.viewer.publisher import ReplayPublisher
 from mettagrid.errors import ConfigError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -36,16 +38,18 @@ class Observatory:
     """Everything the handlers need: the runs, the queue, the viewer, the settings."""
 
     def __init__(self, train_dirs: list[Path], state_dir: Path, main_metric: str = "reward",
-                 eval_db_uris: list[str] | None = None, cache_dir: str | None = None):
+                 eval_db_uris: list[str] | None = None, cache_dir: str | None = None,
+                 s3_train_dirs: list[str] | None = None):
         self.train_dirs = [p.resolve() for p in train_dirs]
         self.state_dir = state_dir.resolve()
-        self.runs = RunStore(self.train_dirs)
+        self.s3_train_dirs = list(s3_train_dirs or [])
+        self.runs = RunStore(self.train_dirs, self.s3_train_dirs, self.state_dir / "s3-mirror")
         self.queue = JobQueue(self.state_dir, Path.cwd())
         self.main_metric = main_metric
         self.eval_db_uris = list(eval_db_uris or [])
         self.cache_dir = cache_dir
-        self._viewer = None
-        self._viewer_lock = threading.Lock()
+        # mirrored s3 runs live under state_dir, so their replays are allowed too
+        self.replays = ReplayPublisher([*self.train_dirs, self.state_dir])
         self.runs.refresh()  # read every metrics.jsonl once now, so the first page load is not the slow one
 
     # -- data ----------------------------------------------------------------------------------
@@ -99,23 +103,11 @@ class Observatory:
         return {"ok": True, "problems": [], "overrides": overrides, "job": job}
 
     def replay_url(self, path: str) -> str:
-        target = Path(path).resolve()
-        allowed = [*self.train_dirs, self.state_dir]
-        if not target.is_file() or not any(target.is_relative_to(root) for root in allowed):
-            raise ConfigError(f"replay: {path} is not a replay under the train dirs")
-        with self._viewer_lock:
-            if self._viewer is None:
-                from metta.viewer.server import ViewerServer
-
-                viewer = ViewerServer()
-                viewer.start()
-                self._viewer = viewer
-            return self._viewer.publish(target)
+        return self.replays.url(path)
 
     def close(self) -> None:
         self.queue.close()
-        if self._viewer is not None:
-            self._viewer.stop()
+        self.replays.close()
 
 
 def make_server(app: Observatory, port: int = 0, host: str = "127.0.0.1") -> ThreadingHTTPServer:
@@ -189,7 +181,8 @@ def _list(query: dict[str, list[str]], key: str) -> list[str]:
 
 def route(app: Observatory, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> Any:
     if method == "GET" and path == "/api/runs":
-        return {"runs": app.runs.summaries(), "train_dirs": [str(d) for d in app.train_dirs]}
+        return {"runs": app.runs.summaries(), "train_dirs": [str(d) for d in app.train_dirs] + app.s3_train_dirs,
+                "problems": app.runs.problems()}
     if method == "GET" and path == "/api/keys":
         return {"keys": app.runs.keys(_list(query, "runs"))}
     if method == "GET" and path == "/api/curves":
@@ -200,7 +193,9 @@ def route(app: Observatory, method: str, path: str, query: dict[str, list[str]],
         # so 50 runs of 1,000 epochs still load in well under a second; one run gets every row.
         longest = max((len(runs[n].metrics.steps) for n in names if n in runs), default=0)
         stride = int(query.get("stride", [0])[0]) or max(1, -(-longest * len(names) // CURVE_POINTS))
-        return {"stride": stride, "runs": {n: runs[n].curves(keys, start, stride)
+        now = time.time()  # each run's status rides along, so a run page polls one URL
+        return {"stride": stride, "runs": {n: {**runs[n].curves(keys, start, stride),
+                                               **dict(zip(("status", "status_why"), runs[n].status(now)))}
                                            for n, start in zip(names, starts) if n in runs}}
     if method == "GET" and path == "/api/checkpoints":
         return app.checkpoints(query.get("run", [""])[0])

@@ -357,6 +357,27 @@ def simulation_metric_mean(
     return float(row[0]) if row and row[1] else None
 
 
+def simulation_episode_means(
+    con: duckdb.DuckDBPyConnection, simulation_id: str, metric: str, policy_key: str, policy_version: str
+) -> list[float]:
+    """Per episode of one simulation, the mean of `metric` over the policy's agents (missing
+    = 0, as in simulation_metric_mean): the samples behind a score's spread."""
+    rows = con.execute(
+        """
+        SELECT AVG(COALESCE(m.value, 0))
+        FROM agent_policies p
+        JOIN episodes e ON e.id = p.episode_id
+        LEFT JOIN agent_metric_values m
+            ON m.episode_id = p.episode_id AND m.agent_id = p.agent_id AND m.metric = ?
+        WHERE e.simulation_id = ? AND p.policy_key = ? AND p.policy_version = ?
+        GROUP BY p.episode_id
+        ORDER BY p.episode_id
+        """,
+        [metric, simulation_id, policy_key, policy_version],
+    ).fetchall()
+    return [float(row[0]) for row in rows]
+
+
 # ---------------------------------------------------------------------------------------------
 # fetching and exporting
 

@@ -29,7 +29,13 @@ from metta.agent.compat import PolicyEnvMismatch
 from metta.agent.policy_uri import PolicySpec, resolve_policies
 from metta.sim.replay import ReplayRecorder, replay_destination, write_replay
 from metta.sim.simulation_config import SimulationConfig, SimulationSuiteConfig
-from metta.sim.stats_db import StatsWriter, merge_shards, open_stats_db, simulation_metric_mean
+from metta.sim.stats_db import (
+    StatsWriter,
+    merge_shards,
+    open_stats_db,
+    simulation_episode_means,
+    simulation_metric_mean,
+)
 from mettagrid.atomic_files import temp_path_for
 from mettagrid.config import EnvConfig
 from mettagrid.env_configs import compose_env_config
@@ -224,6 +230,17 @@ def _file_safe(text: str) -> str:
 class PolicyResult:
     spec: PolicySpec
     metrics: dict[str, float | None] = field(default_factory=dict)
+    episodes: dict[str, list[float]] = field(default_factory=dict)  # <sim>/reward -> each episode's mean
+
+    def spread(self, metric: str) -> tuple[float | None, int]:
+        """(sample std, n) of `metric` across episodes: one simulation's episodes for
+        `<sim>/reward`, every simulation's pooled for `reward_avg`; (None, n) below 2 episodes
+        or for a metric not made of episodes."""
+        if metric == "reward_avg":
+            values = [v for column in self.episodes.values() for v in column]
+        else:
+            values = self.episodes.get(metric, [])
+        return (float(np.std(values, ddof=1)) if len(values) >= 2 else None), len(values)
 
 
 def default_num_workers(num_tasks: int) -> int:
@@ -314,6 +331,8 @@ def _policy_results(specs: list[PolicySpec], outcomes: list[SimulationOutcome], 
                 mean = simulation_metric_mean(con, outcome.simulation_id, "reward", spec.policy_key,
                                               spec.policy_version)
                 result.metrics[f"{outcome.name}/reward"] = mean
+                result.episodes[f"{outcome.name}/reward"] = simulation_episode_means(
+                    con, outcome.simulation_id, "reward", spec.policy_key, spec.policy_version)
             played = [v for v in result.metrics.values() if v is not None and not math.isnan(v)]
             result.metrics = {"reward_avg": float(np.mean(played)) if played else None, **result.metrics}
             results.append(result)

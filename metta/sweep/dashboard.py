@@ -31,6 +31,7 @@ from typing import Any
 
 from metta.common.cli_parser import CliParser
 from metta.sweep.store import HEARTBEAT_TIMEOUT_S, RunRecord, SweepStore
+from metta.viewer.publisher import ReplayPublisher
 from mettagrid.errors import ConfigError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -61,6 +62,8 @@ def flat_run(record: RunRecord, now: float, timeout: float = HEARTBEAT_TIMEOUT_S
         "phase": suggestion.get("phase"),
         "params": record.params,
         "score": _number(observation.get("score")),
+        "score_std": _number(observation.get("score_std")),  # across the evaluation's episodes (measured)
+        "score_n": observation.get("score_n"),
         "cost": _number(observation.get("cost")),
         "failed": bool(observation.get("failed")) if record.observation is not None else None,
         "reason": observation.get("reason"),
@@ -232,9 +235,10 @@ def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0
              train_dir: str | Path = "train_dir", **selection: Any):
     """The aiohttp application: `/` (the page), `/static/...`, `/api/sweep` (the snapshot), and
     per run `/runs/<id>/curves` (its metrics.jsonl as series) and `/runs/<id>/replay` (its newest
-    replay) from `train_dir`; `selection` (max_observations, entity, project) goes to sweep_snapshot."""
+    replay, opened in MettaScope) from `train_dir`; `selection` (max_observations, entity, project) goes to sweep_snapshot."""
     from aiohttp import web
 
+    replays = ReplayPublisher([Path(train_dir)], f"--train-dir {train_dir}")
     pending: list[asyncio.Future] = []  # the store read in progress: requests meanwhile share it (S3 is slow)
 
     async def snapshot() -> dict[str, Any]:
@@ -268,12 +272,20 @@ def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0
         return web.Response(text=to_json({"run_id": run_id, **curves}), content_type="application/json")
 
     async def api_replay(request):
+        """Opens the newest replay in MettaScope (a redirect to the viewer serving it);
+        `?download=1` sends the .json.z file itself."""
         run_id = request.match_info["run_id"]
         run_dir = run_dir_of(train_dir, run_id)
         path = latest_replay(run_dir) if run_dir else None
         if path is None:
             return not_found(f"no replay under {Path(train_dir) / run_id / 'replays'}")
-        return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+        if request.query.get("download"):
+            return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+        url = await asyncio.to_thread(replays.url, path)  # the first one starts the viewer
+        raise web.HTTPFound(url)
+
+    async def close_viewer(app) -> None:
+        await asyncio.to_thread(replays.close)
 
     @web.middleware
     async def no_cache(request, handler):  # the page and its data change under a running sweep
@@ -282,6 +294,7 @@ def make_app(store: SweepStore, config: dict[str, Any], hourly_cost: float = 0.0
         return response
 
     app = web.Application(middlewares=[no_cache])
+    app.on_cleanup.append(close_viewer)
     app.router.add_get("/", index)
     app.router.add_get("/api/sweep", api_sweep)
     app.router.add_get("/runs/{run_id}/curves", api_curves)

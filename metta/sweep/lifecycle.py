@@ -324,7 +324,7 @@ def training_seconds(run_dir: Path) -> float:
 
 def evaluate_run(store: SweepStore, job: SweepJobConfig, run_id: str, log=None) -> dict[str, Any]:
     """Score the run's latest checkpoint on the sweep's suite and record the observation
-    (score, cost = training + evaluation seconds). A run without a checkpoint is recorded as
+    (score, its std and n across episodes, cost = training + evaluation seconds). A run without a checkpoint is recorded as
     failed. Returns the observation."""
     from metta.agent.policy_uri import resolve_policies
     from metta.sim.simulation_config import load_suite
@@ -350,9 +350,10 @@ def evaluate_run(store: SweepStore, job: SweepJobConfig, run_id: str, log=None) 
                         seed=job.seed, num_workers=1, **({"log": log} if log else {}))
     metrics = {k: v for k, v in results[0].metrics.items() if v is not None}
     score = metrics.get(metric)
+    score_std, score_n = results[0].spread(metric)  # measured across episodes, next to the model's prediction
     cost = train_s + (time.monotonic() - start)
-    observation = {"params": params, "score": score, "cost": cost, "failed": score is None, "metrics": metrics,
-                   "checkpoint": specs[0].uri}
+    observation = {"params": params, "score": score, "score_std": score_std, "score_n": score_n, "cost": cost,
+                   "failed": score is None, "metrics": metrics, "checkpoint": specs[0].uri}
     if score is None:
         observation["reason"] = f"metric {metric!r} missing (have: {', '.join(metrics) or 'none'})"
     store.record_observation(run_id, observation)

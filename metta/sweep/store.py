@@ -6,7 +6,7 @@ Layout under `<root>/<sweep_name>/`:
     runs/<run_id>/claim.json        who took this run id and when (created exclusively)
     runs/<run_id>/suggestion.json   the parameters Protein suggested, and the phase
     runs/<run_id>/heartbeat.json    refreshed by the worker while it trains and evaluates
-    runs/<run_id>/observation.json  score, cost, failed?, metrics: the run is done
+    runs/<run_id>/observation.json  score, score_std, score_n, cost, failed?, metrics: the run is done
 
 Run ids are `<sweep_name>.r.<n>`. A worker claims the lowest free number by creating its
 `claim.json` exclusively: `O_CREAT | O_EXCL` on a filesystem, a conditional PUT

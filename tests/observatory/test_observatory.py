@@ -164,3 +164,38 @@ def test_launch_form_refuses_a_bad_override_in_one_line_then_starts_a_run(site):
     wait_for(lambda: driver.find_elements("id", "log") and "launched" in driver.find_element("id", "log").text, 20,
              "the job's log")
     save_screenshot(driver, "observatory_jobs.png")
+
+
+def test_run_page_follows_a_run_while_it_trains(site):
+    """A run started in the background: the open page gains rows from polling alone and its
+    status goes running -> finished, ending with every row metrics.jsonl holds."""
+    run, train_dir = "live", site["train_dir"]
+    metrics = train_dir / run / "metrics.jsonl"
+    with open(train_dir / f"{run}.log", "w") as log:
+        trainer = subprocess.Popen([sys.executable, str(ROOT / "tools" / "train.py"), f"run={run}",
+                                    f"train_dir={train_dir}", "trainer.total_timesteps=24576",  # 48 epochs
+                                    "trainer.log_interval_s=1", "trainer.checkpoint_interval=16", *TINY],
+                                   stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_for(lambda: trainer.poll() is not None or (metrics.is_file() and metrics.stat().st_size), 300,
+                 "the first epoch")
+        assert trainer.poll() is None, (train_dir / f"{run}.log").read_text()[-2000:]
+        driver = open_page(site, f"#/run/{run}")
+        seen = []  # (status shown, rows the page holds), each time either changes
+        end = time.monotonic() + 600
+        while (not seen or seen[-1][0] != "finished") and time.monotonic() < end:
+            state = tuple(driver.execute_script(
+                "return [document.getElementById('runstatus').textContent, "
+                "JSON.parse(document.getElementById('page').dataset.rows || '{}')[arguments[0]] || 0]", run))
+            if not seen or state != seen[-1]:
+                seen.append(state)
+            time.sleep(0.3)
+        assert trainer.wait(60) == 0, (train_dir / f"{run}.log").read_text()[-2000:]
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()
+            trainer.wait()
+    running = [rows for status, rows in seen if status == "running"]
+    assert len(running) >= 2 and running == sorted(running) and running[0] >= 1, seen  # grew while it trained
+    assert seen[-1] == ("finished", len(metrics_rows(train_dir, run))), seen
+    assert [status for status, _ in seen] == ["running"] * len(running) + ["finished"] * (len(seen) - len(running))

@@ -8,6 +8,7 @@ import contextlib
 import json
 import math
 import random
+import re
 import select
 import signal
 import subprocess
@@ -75,8 +76,10 @@ def make_sweep(root: Path, runs: int = 13) -> SweepStore:
             store.record_observation(run_id, {"params": params, "score": None, "cost": failed_cost,
                                               "failed": True, "reason": reason})
         else:
+            # measured spread across evaluation episodes; run 0 was recorded before it was kept
+            spread = {} if n == 0 else {"score_std": round(0.01 + 0.002 * n, 4), "score_n": 8}
             store.record_observation(run_id, {"params": params, "score": score, "cost": cost, "failed": False,
-                                              "metrics": {"reward_avg": score, "episode_length": 120 + n}})
+                                              "metrics": {"reward_avg": score, "episode_length": 120 + n}, **spread})
     return store
 
 
@@ -356,8 +359,30 @@ def test_every_run_links_to_its_curves_and_replay(tmp_path):
                  for a in driver.find_elements(By.CSS_SELECTOR, ".run-links a")}
         curves = get_json(links["details-curves-link"])
         assert curves["series"]["overview/reward"] == [None, 0.5, 1.25, 2.0]
-        with urllib.request.urlopen(links["details-replay-link"], timeout=10) as response:
+        with urllib.request.urlopen(links["details-replay-download"], timeout=10) as response:
             assert response.read() == replay
+        # The replay link opens MettaScope on that replay (a redirect to the viewer), not a download.
+        with urllib.request.urlopen(links["details-replay-link"], timeout=30) as response:
+            viewer_url, page = response.url, response.read().decode()
+        assert "?replay=/replays/run_e00004.json.z" in viewer_url and "<title>MettaScope" in page
+        with urllib.request.urlopen(viewer_url.split("?")[0] + "replays/run_e00004.json.z", timeout=10) as response:
+            assert response.read() == replay
+
+        # Each run's score is shown as mean ± std (n) across its evaluation episodes.
+        for run in (r for r in runs if r["status"] == "done"):
+            cell = driver.find_element(By.CSS_SELECTOR, f'#runs-table tr[data-run="{run["run_id"]}"] td.score').text
+            observed = store.run(run["run_id"]).observation
+            if "score_n" not in observed:
+                assert float(cell) == pytest.approx(observed["score"], rel=1e-3)
+                continue
+            mean, std, n = re.fullmatch(r"(\S+) ± (\S+) \(n=(\d+)\)", cell).groups()
+            assert (float(mean), float(std), int(n)) == (pytest.approx(observed["score"], rel=1e-3),
+                                                         pytest.approx(observed["score_std"], rel=1e-3), 8)
+        measured = next(r for r in runs if r["status"] == "done" and r["score_n"])
+        driver.execute_script("window.sweepDashboard.selectRun(arguments[0])", measured["run_id"])
+        details = wait_for(driver, "const t = document.getElementById('details-score')?.textContent;"
+                                   "return t && t.includes('(n=8)') && t")
+        assert details.startswith(f"{measured['score']:.6g} ± {measured['score_std']:.6g} (n=8) (measured")
 
         other = next(r for r in runs if r["run_id"] != best.run_id)
         driver.execute_script("window.sweepDashboard.selectRun(arguments[0])", other["run_id"])

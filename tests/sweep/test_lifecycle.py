@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from metta.sweep.lifecycle import SweepConfig, current_phase, nested, override_args, parse_job, prepare_run
 from metta.sweep.store import SweepStore
@@ -57,3 +63,47 @@ def test_the_phase_counts_every_finished_run_not_only_those_loaded_for_protein(t
         run_id, params, _ = prepare_run(store, job)
         store.record_observation(run_id, {"params": params, "score": score, "cost": 1.0, "failed": False})
     assert prepare_run(store, job)[2] == "dear"  # 2 finished runs: "cheap" (num_runs 2) is over
+
+
+def test_spread_pools_episodes_for_reward_avg_and_needs_two():
+    from metta.sim.suite_runner import PolicyResult
+
+    result = PolicyResult(spec=None, episodes={"a/reward": [1.0, 2.0, 3.0], "b/reward": [5.0]})
+    assert result.spread("reward_avg") == (pytest.approx(1.707825127659933), 4)  # std of [1, 2, 3, 5], ddof=1
+    assert result.spread("a/reward") == (1.0, 3)
+    assert result.spread("b/reward") == (None, 1)
+    assert result.spread("episode_length") == (None, 0)
+
+
+def test_evaluate_run_records_the_score_std_and_n_across_episodes(tmp_path):
+    """A real tiny run scored on smoke_test with 3 episodes (its arena simulation is skipped: a
+    navigation policy lacks arena's actions): the recorded std and n are those of the
+    per-episode rewards in the stats DB the evaluation wrote."""
+    import duckdb
+    import numpy as np
+
+    from metta.sweep.lifecycle import evaluate_run
+    from tests.tools.test_train_tool import TINY
+
+    job = parse_job({"sweep_name": "m", "sweep_dir": str(tmp_path / "sweeps"), "train_dir": str(tmp_path / "train"),
+                     "sim_name": "smoke_test", "num_episodes": 3, "wandb_mode": "off",
+                     "sweep": {"parameters": PARAMETERS, "metric": "reward_avg"}})
+    store = SweepStore(job.sweep_dir, "m")
+    store.create_sweep(job.sweep.model_dump())
+    run_id, _, _ = prepare_run(store, job)
+    root = Path(__file__).resolve().parents[2]
+    trained = subprocess.run([sys.executable, str(root / "tools" / "train.py"), f"run={run_id}",
+                              f"train_dir={job.train_dir}", "trainer.total_timesteps=512", *TINY],
+                             capture_output=True, text=True, timeout=600, check=False,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    assert trained.returncode == 0, trained.stderr
+    observation = evaluate_run(store, job, run_id)
+    with duckdb.connect(str(Path(job.train_dir) / run_id / "sweep_eval.duckdb"), read_only=True) as db:
+        per_episode = [row[0] for row in db.execute(
+            "SELECT AVG(COALESCE(m.value, 0)) FROM agent_policies p "
+            "LEFT JOIN agent_metric_values m ON m.episode_id = p.episode_id AND m.agent_id = p.agent_id "
+            "AND m.metric = 'reward' GROUP BY p.episode_id").fetchall()]
+    assert len(per_episode) == 3 and observation["score_n"] == 3
+    assert observation["score_std"] == pytest.approx(float(np.std(per_episode, ddof=1)), abs=1e-9)
+    assert observation["score"] == pytest.approx(float(np.mean(per_episode)))
+    assert store.run(run_id).observation["score_n"] == 3  # in the shared record, for the dashboard

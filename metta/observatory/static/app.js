@@ -26,6 +26,7 @@ const runsView = { sort: "updated", desc: true, filter: "" };
 async function runsPage() {
   page.innerHTML = `<div class="toolbar"><input id="filter" placeholder="filter: name, env, agent, status" size="40">
     <span id="count" class="muted"></span><button id="compare">Compare selected</button></div>
+    <div id="problems" class="error"></div>
     <table id="runs"><thead></thead><tbody></tbody></table>`;
   const filter = document.getElementById("filter");
   filter.value = runsView.filter;
@@ -57,7 +58,12 @@ async function runsPage() {
       <td>${when(r.updated)}</td></tr>`).join("");
     document.getElementById("count").textContent = `${shown.length} of ${runs.length} runs`;
   }
-  async function load() { runs = (await api("/api/runs")).runs; render(); ready(); }
+  async function load() {
+    const answer = await api("/api/runs");
+    runs = answer.runs;
+    document.getElementById("problems").innerHTML = (answer.problems || []).map(esc).join("<br>");
+    render(); ready();
+  }
   await load();
   timer = setInterval(() => load().catch(() => {}), 5000);
 }
@@ -70,7 +76,7 @@ async function curvesPage(names, single) {
   }
   const allKeys = (await api("/api/keys?runs=" + encodeURIComponent(names.join(",")))).keys;
   const chosen = new Set(DEFAULT_KEYS.filter((k) => allKeys.includes(k)).concat(allKeys.filter((k) => k.startsWith("env_") && k.includes("heart.gained"))));
-  page.innerHTML = `${single ? `<h2>${esc(names[0])}</h2><div id="ckpts"></div>` : `<h2>${names.length} runs overlaid</h2>`}
+  page.innerHTML = `${single ? `<h2>${esc(names[0])} <span id="runstatus" class="status"></span></h2><div id="ckpts"></div>` : `<h2>${names.length} runs overlaid</h2>`}
     <div class="toolbar">
       <label>smoothing <input id="smooth" type="range" min="0" max="0.99" step="0.01" value="0"> <span id="smoothv">0</span></label>
       <label><input id="log" type="checkbox"> log y</label>
@@ -118,6 +124,14 @@ async function curvesPage(names, single) {
       changed = true;
     }
     if (changed) redraw();
+    const status = document.getElementById("runstatus");
+    if (status && got[names[0]]) {
+      status.className = "status " + got[names[0]].status;
+      status.textContent = got[names[0]].status;
+      status.title = got[names[0]].status_why;
+    }
+    // rows held per run, for tests and for anyone wondering whether polling still brings rows
+    page.dataset.rows = JSON.stringify(Object.fromEntries(names.map((n) => [n, data[n] ? data[n].steps.length : 0])));
     document.getElementById("polled").textContent = "updated " + new Date().toLocaleTimeString();
     ready();
   }

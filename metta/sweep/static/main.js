@@ -65,6 +65,15 @@ function stamp(seconds) {
 }
 
 // Powers of two as people write batch sizes: 512, 32k, 1M (k = 1024).
+// "1.2345 ± 0.0500 (n=8)": the score with its spread across evaluation episodes, when recorded.
+function scoreText(run, digits) {
+  if (run.score === null) return "–";
+  const mean = fmt(run.score, digits);
+  if (!run.score_n) return mean;
+  const std = Number.isFinite(run.score_std) ? fmt(run.score_std, digits) : "–";
+  return `${mean} ± ${std} (n=${run.score_n})`;
+}
+
 function fmtPow2(v) {
   if (v >= 1048576) return `${fmt(v / 1048576)}M`;
   return v >= 1024 ? `${fmt(v / 1024)}k` : fmt(v);
@@ -457,7 +466,8 @@ function drawTable(visible) {
     return el("tr", { "data-run": r.run_id, class: state.front.has(r.run_id) ? "on-front" : null },
       el("td", { class: "num" }, String(r.number)),
       el("td", {}, el("span", { class: `status status-${r.status}` }, r.status)),
-      el("td", { class: "num" }, r.score === null ? "–" : fmt(r.score, 4)),
+      el("td", { class: "num score", title: r.score_n ? "mean ± std across evaluation episodes (n episodes)" : null },
+        scoreText(r, 4)),
       el("td", { class: "num" }, cost),
       el("td", {}, r.phase || "–"),
       el("td", {}, r.worker || "–"),
@@ -563,7 +573,8 @@ function renderDetails() {
   const cost = run.cost === null ? "–"
     : `${fmtDuration(run.cost)} (${Math.round(run.cost)} s)${hourly > 0 ? ` · $${(run.cost / 3600 * hourly).toFixed(2)}` : ""}`;
   const fields = [
-    ...field(d.metric, run.score === null ? "–" : String(run.score), "details-score"),
+    ...field(d.metric, run.score === null ? "–" : scoreText(run, 6) + (run.score_n ? " (measured: mean ± std across episodes, n)" : ""),
+      "details-score"),
     ...(Number.isFinite(run.info?.predicted_score_std)
       ? field("predicted", `${fmt(run.info.predicted_score)} ± ${fmt(run.info.predicted_score_std)} (model, 1 std)`, "details-predicted")
       : []),
@@ -599,7 +610,8 @@ function renderDetails() {
     el("h3", {}, "Training curve and replay"),
     el("div", { class: "run-links" },
       el("a", { id: "details-curves-link", href: run.links.curves, target: "_blank" }, "curves (JSON)"),
-      el("a", { id: "details-replay-link", href: run.links.replay }, "replay (.json.z, open in MettaScope)")),
+      el("a", { id: "details-replay-link", href: run.links.replay, target: "_blank" }, "replay (opens MettaScope)"),
+      el("a", { id: "details-replay-download", href: run.links.replay + "?download=1" }, "download .json.z")),
     svgEl("svg", { id: "details-curve", class: "curve", viewBox: "0 0 300 90", preserveAspectRatio: "none" }),
     el("div", { id: "details-curve-note", class: "muted" }, "loading…"),
     metrics.length ? el("h3", {}, `Metrics (${metrics.length})`) : null,

@@ -189,7 +189,7 @@ def test_guide_minibatch_matches_the_experience_layout(nav_env):
     horizon, rows, bptt = 16, nav_env.num_agents, 8
     teacher = make_teacher(SCRIPTED, nav_env, tiny_policy(nav_env).action_pairs, horizon, bptt,
                            torch.device("cpu"), seed=0)
-    experience = Experience(horizon, rows, (4, 3), bptt, (1, 4), torch.device("cpu"))
+    experience = Experience(horizon, rows, (4, 3), bptt, ((1, 1, 4), (1, 1, 4)), torch.device("cpu"))
     codes = torch.arange(horizon * rows).reshape(horizon, rows)  # a unique number per cell
     experience.actions.copy_(codes)
     teacher.targets.copy_(codes)

@@ -70,8 +70,9 @@ def print_curve(task: str, rows: list[dict], points: int = 12) -> None:
         print(f"{task}: {row['agent_steps']:>11,}  {row['minutes']:7.2f}  {reward:>6}  {row['sps']:,.0f}")
 
 
-def mean_episode_reward(env_name: str, make_actor, episodes: int, seed: int) -> float:
-    """Mean per-agent episode return over `episodes` full episodes (no desync) of env_name."""
+def first_episodes(env_name: str, make_actor, episodes: int, seed: int) -> list[dict]:
+    """The first finished episode result of each of `episodes` envs of env_name (no desync:
+    every episode is a full one), played by the actor `make_actor(env)` builds."""
     import numpy as np
 
     from mettagrid.env_configs import compose_env_config
@@ -86,30 +87,26 @@ def mean_episode_reward(env_name: str, make_actor, episodes: int, seed: int) -> 
         observations, _, terminals, truncations = env.step(act(observations, done))
         done = terminals | truncations
         for result in env.episode_results():
-            finished.setdefault(result["env_index"], float(np.mean(result["episode_rewards"])))
-    return float(np.mean(list(finished.values())))
+            finished.setdefault(result["env_index"], result)
+    return list(finished.values())
+
+
+def mean_episode_reward(env_name: str, make_actor, episodes: int, seed: int) -> float:
+    """Mean per-agent episode return over `episodes` full episodes of env_name."""
+    import numpy as np
+
+    results = first_episodes(env_name, make_actor, episodes, seed)
+    return float(np.mean([np.mean(result["episode_rewards"]) for result in results]))
 
 
 def arena_scores(env_name: str, make_actor, episodes: int, seed: int) -> dict[str, float]:
     """Per-agent means over `episodes` fresh full episodes: heart.gained and episode reward."""
     import numpy as np
 
-    from mettagrid.env_configs import compose_env_config
-    from mettagrid.vec_env import MettaGridVecEnv
-
-    config = compose_env_config(env_name).model_copy(update={"desync_episodes": False})
-    env = MettaGridVecEnv(config, num_envs=episodes, seed=seed)
-    act = make_actor(env)
-    observations, finished = env.reset(), {}
-    done = np.zeros(env.total_agents, dtype=bool)
-    while len(finished) < episodes:
-        observations, _, terminals, truncations = env.step(act(observations, done))
-        done = terminals | truncations
-        for result in env.episode_results():
-            hearts = [stats.get("heart.gained", 0.0) for stats in result["agent_stats"]]
-            finished.setdefault(result["env_index"], (float(np.mean(hearts)), float(np.mean(result["episode_rewards"]))))
-    return {"hearts": float(np.mean([h for h, _ in finished.values()])),
-            "reward": float(np.mean([r for _, r in finished.values()]))}
+    results = first_episodes(env_name, make_actor, episodes, seed)
+    hearts = [np.mean([stats.get("heart.gained", 0.0) for stats in result["agent_stats"]]) for result in results]
+    return {"hearts": float(np.mean(hearts)),
+            "reward": float(np.mean([np.mean(result["episode_rewards"]) for result in results]))}
 
 
 def scripted_player(name: str):

@@ -48,7 +48,8 @@ SECTION = "## Loss zoo"
 
 def plot_svg(curves: dict[str, list[dict]], path: Path, width: int = 640, height: int = 320) -> None:
     """Training reward against minutes, one line per row, as a dependency-free SVG."""
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939"]
     points = {name: [(r["minutes"], r["reward"]) for r in rows if r["reward"] is not None]
               for name, rows in curves.items()}
     xs = [x for line in points.values() for x, _ in line] or [1.0]

@@ -75,6 +75,7 @@ class Metrics:
 class Run:
     name: str
     path: Path
+    remote: str | None = None  # the s3:// directory a mirrored run comes from
     metrics: Metrics = field(default_factory=Metrics)
     config_mtime: float = -1.0
     env: str = ""
@@ -159,7 +160,11 @@ def _ago(seconds: float) -> str:
 
 
 def checkpoint_files(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / CHECKPOINT_DIR).glob("*.pt"), key=lambda p: (_version(p), p.name))
+    """The run's policy checkpoints (`<name>.pt`), oldest first. A mirrored s3:// run has only
+    their sidecars here (`<name>.json`): the path named is then where the weights would be."""
+    names = {p.with_suffix(".pt") for suffix in ("*.pt", "*.json") for p in (run_dir / CHECKPOINT_DIR).glob(suffix)}
+    names.discard(run_dir / CHECKPOINT_DIR / "trainer_state.pt")
+    return sorted(names, key=lambda p: (_version(p), p.name))
 
 
 def _version(path: Path) -> int:
@@ -167,17 +172,18 @@ def _version(path: Path) -> int:
     return int(tail) if tail.isdigit() else -1
 
 
-def checkpoints(run_dir: Path) -> list[dict[str, Any]]:
-    """Every saved policy (not the trainer state) with what its sidecar says."""
+def checkpoints(run_dir: Path, remote: str | None = None) -> list[dict[str, Any]]:
+    """Every saved policy (not the trainer state) with what its sidecar says. For a run
+    mirrored from `remote` (its s3:// directory) whose weights are not here, `path` is the
+    checkpoint's s3:// URI, which tools/sim.py reads directly."""
     found = []
     for path in checkpoint_files(run_dir):
-        if path.name == "trainer_state.pt":
-            continue
         try:
             meta = json.loads(path.with_suffix(".json").read_text())
         except (OSError, ValueError):
             meta = {}
-        found.append({"name": path.stem, "path": str(path), "version": _version(path),
+        where = f"{remote.rstrip('/')}/{CHECKPOINT_DIR}/{path.name}" if remote and not path.is_file() else str(path)
+        found.append({"name": path.stem, "path": where, "version": _version(path),
                       "epoch": meta.get("epoch"), "agent_steps": meta.get("agent_steps"),
                       "score": meta.get("score"), "eval_scores": meta.get("eval_scores") or {}})
     return found
@@ -205,14 +211,15 @@ class RunStore:
             seen = set()
             for mirror in self.mirrors:
                 mirror.sync()
-            for train_dir in [*self.train_dirs, *(m.root for m in self.mirrors)]:
+            sources = [(d, None) for d in self.train_dirs] + [(m.root, m.uri.rstrip("/")) for m in self.mirrors]
+            for train_dir, remote in sources:
                 for metrics in sorted(train_dir.glob("*/metrics.jsonl")):
                     run_dir = metrics.parent
                     name = run_dir.name if run_dir.name not in seen else f"{train_dir.name}/{run_dir.name}"
                     seen.add(name)
                     run = self._runs.get(name)
                     if run is None or run.path != run_dir:
-                        run = self._runs[name] = Run(name, run_dir)
+                        run = self._runs[name] = Run(name, run_dir, f"{remote}/{run_dir.name}" if remote else None)
                     run.refresh()
             for gone in set(self._runs) - seen:
                 del self._runs[gone]

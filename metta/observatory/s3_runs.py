@@ -1,8 +1,10 @@
 """Runs under an s3:// train dir, mirrored into a local directory so RunStore reads them
 like any other run directory.
 
-Only what the runs page needs is fetched: each run's metrics.jsonl, config.yaml and
-heartbeat.json. One LIST per prefix per poll gives every object's size and ETag; an object
+Only what the pages need is fetched: each run's metrics.jsonl, config.yaml and
+heartbeat.json, its checkpoints' sidecars (`checkpoints/*.json`: epoch, steps, score) and its
+replays. Weights stay in the bucket: an evaluation reads a checkpoint by its s3:// URI
+(runs.py gives remote checkpoints that path). One LIST per prefix per poll gives every object's size and ETag; an object
 whose (ETag, size) is unchanged is not fetched again, and a metrics.jsonl that grew is
 fetched from its old size on with a ranged GET (training only appends to it). Polls closer
 together than `min_poll_s` reuse the last listing, so many browser tabs cost one LIST.
@@ -20,6 +22,7 @@ from metta.rl.heartbeat import FILE as HEARTBEAT
 
 METRICS = "metrics.jsonl"
 FILES = (METRICS, "config.yaml", HEARTBEAT)
+CHECKPOINTS, REPLAYS = "checkpoints", "replays"
 MIN_POLL_S = 2.0
 
 
@@ -65,8 +68,7 @@ class S3RunMirror:
         pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
         for page in pages:
             for obj in page.get("Contents", []):
-                parts = obj["Key"][len(self.prefix):].split("/")
-                if len(parts) == 2 and parts[0] and parts[1] in FILES:
+                if mirrored(obj["Key"][len(self.prefix):]):
                     found[obj["Key"]] = (obj["ETag"], obj["Size"], obj["LastModified"].timestamp())
         return found
 
@@ -98,6 +100,19 @@ class S3RunMirror:
         with open(local, "ab") as file:  # RunStore reads whole lines only, so a half-done append is harmless
             file.write(body[1:])
         return True
+
+
+def mirrored(relative_key: str) -> bool:
+    """Whether `<run>/<...>` is copied: the run's own files, checkpoint sidecars and replays
+    (never weights, the trainer state or another writer's temp files)."""
+    parts = relative_key.split("/")
+    if len(parts) == 2:
+        return bool(parts[0]) and parts[1] in FILES
+    if len(parts) != 3 or not parts[0] or not parts[2] or parts[2].startswith("."):
+        return False
+    if parts[1] == CHECKPOINTS:
+        return parts[2].endswith(".json")
+    return parts[1] == REPLAYS and parts[2].endswith((".json", ".json.z"))
 
 
 def mirror_root(cache_dir: Path, uri: str) -> Path:

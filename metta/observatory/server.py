@@ -63,7 +63,7 @@ class Observatory:
             raise ConfigError(f"run: no run named {name!r} under {', '.join(map(str, self.train_dirs))}")
         scores = evals.checkpoint_scores(evals.safe_table(self.dbs(), self.cache_dir), name, self.main_metric)
         jobs = [j for j in self.queue.list() if j["kind"] == "evaluate" and j["meta"].get("run") == name]
-        rows = checkpoints(run.path)
+        rows = checkpoints(run.path, run.remote)
         for row in rows:
             row["evaluated"] = scores.get(row["version"])
             mine = [j for j in jobs if j["meta"].get("checkpoint") == row["path"]]

@@ -479,7 +479,8 @@ TRAINER_DROPPED: dict[str, str | Callable[[Any], str | None]] = {
     "is kept as trainer.curriculum",
     "env_overrides": lambda v: None if not v else "dropped: override the env on the command line (env.game...)",
     "initial_policy": "dropped: set it in the job instead (initial_policy.uri=... on ./tools/train.py)",
-    "kickstart": "dropped: a teacher is set in the job (teacher.policy_uri=..., docs/training.md)",
+    # Kept below when it names a teacher (the trainer reads trainer.kickstart as the kickstarter loss row).
+    "kickstart": lambda v: None,
     "checkpoint": "",  # read below
     "simulation": "",  # read below
     "ppo": "",  # read below
@@ -515,6 +516,9 @@ def convert_trainer(data: dict[str, Any], notes: Notes, name: str) -> dict[str, 
     curriculum = data.get("curriculum")
     if isinstance(curriculum, str) and "/curriculum/" in curriculum:  # kept (TRAINER_DROPPED says why not else)
         out["curriculum"] = curriculum.lstrip("/")
+    kickstart = data.get("kickstart")
+    if isinstance(kickstart, dict) and (kickstart.get("teacher_uri") or kickstart.get("additional_teachers")):
+        out["kickstart"] = kickstart
     ppo = data.get("ppo") or {}
     loss = take(ppo, PPO_LOSS_KEYS + PPO_TOP_KEYS, "ppo", notes, {
         "clip_vloss": lambda v: None if v else "dropped: the value loss is always clipped (vf_clip_coef) here",

@@ -118,7 +118,8 @@ def test_trainer_converts_into_what_differs_and_composes_as_the_trainer_group(in
     assert result.returncode == 0, result.stderr
     notes = noted_keys(result, "trainer.yaml")
     assert notes["some_new_knob"] == "unknown upstream key, dropped (was 3)"
-    for key in ("curriculum", "prioritized_experience_replay", "kickstart", "checkpoint.checkpoint_dir",
+    assert "kickstart" not in notes  # no teacher: nothing to keep, nothing lost
+    for key in ("curriculum", "prioritized_experience_replay", "checkpoint.checkpoint_dir",
                 "hyperparameter_scheduler.ppo_clip_schedule", "simulation.replay_dir"):
         assert key in notes, key
     converted = yaml.safe_load(result.stdout)
@@ -176,3 +177,19 @@ def test_mean_distance_places_the_agent_at_the_centre_and_objects_around_it():
     with pytest.raises(ValueError, match=r"mean_distance 3x3: could not place 'altar'"):
         build_map({"type": "mean_distance", "width": 3, "height": 3, "mean_distance": 1, "objects": {"altar": 9},
                    "max_draws": 50}, 0)
+
+
+def test_a_kickstart_block_with_a_teacher_becomes_the_kickstarter_loss(tmp_path):
+    from metta.rl.trainer_config import TrainerConfig
+
+    source = tmp_path / "trainer.yaml"
+    source.write_text("total_timesteps: 1000\nbatch_size: 4096\nminibatch_size: 1024\nkickstart:\n"
+                      "  teacher_uri: file:///teachers/nav:v3.pt\n  action_loss_coef: 0.5\n  kickstart_steps: 2000\n")
+    result = subprocess.run([str(ROOT / "tools" / "convert_config.py"), str(source)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    converted = yaml.safe_load(result.stdout)
+    assert converted["kickstart"]["teacher_uri"] == "file:///teachers/nav:v3.pt"
+    trainer = TrainerConfig.model_validate({k: v for k, v in converted.items() if k != "defaults"})
+    row = trainer.losses.kickstarter
+    assert row.enabled and row.action_loss_coef == 0.5 and row.kickstart_steps == 2000

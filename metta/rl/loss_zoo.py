@@ -109,10 +109,37 @@ def kickstarter_loss(batch: LossBatch, cfg: KickstarterConfig) -> tuple[torch.Te
 # -- action_supervised --------------------------------------------------------------------------
 
 
+def recorded_demonstrations(cfg: ActionSupervisedConfig, trainer: Any):
+    """The demonstration file to imitate (metta/rl/demonstrations.py), or None: a supervisor."""
+    if not cfg.demonstrations_uri:
+        return None
+    from metta.rl.demonstrations import Demonstrations
+
+    return Demonstrations(cfg.demonstrations_uri, trainer.policy, trainer.device, seed=trainer.job.seed)
+
+
 def action_supervised_loss(batch: LossBatch, cfg: ActionSupervisedConfig) -> tuple[torch.Tensor, Metrics]:
     """action_loss_coef x cross-entropy toward the supervisor's action, over every step whose
     supervisor action the student can express (the supervisor runs as the run's teacher with
-    every row student-led: metta/rl/train_job.py `resolve_supervisor`)."""
+    every row student-led: metta/rl/train_job.py `resolve_supervisor`). With a demonstration
+    file, the policy instead replays as many recorded stretches as the minibatch has segments
+    and the cross-entropy is toward the recorded actions."""
+    demonstrations = (batch.state or {}).get("action_supervised")
+    if demonstrations is not None:
+        bptt, segments = batch.mb["obs"].shape[:2]
+        obs, target, resets = demonstrations.sample(segments, bptt)
+        state = batch.policy.initial_state(obs.shape[1], obs.device)
+        # Eval mode (gradients still flow): a training-mode pass would raise the feature scale
+        # in place, under the graph of this minibatch's own pass (policy.py, FeatureScale).
+        was_training = batch.policy.training
+        batch.policy.train(False)
+        try:
+            logits, _, _ = batch.policy.forward_sequence(obs, state, resets)
+        finally:
+            batch.policy.train(was_training)
+        target = target.reshape(-1)
+        loss = bc_loss(logits.reshape(-1, logits.shape[-1]), target, target >= 0)
+        return cfg.action_loss_coef * loss, {"action_supervised_loss": loss.detach()}
     if batch.guide is None:
         raise RuntimeError("action_supervised is enabled but the trainer has no supervisor")
     known = batch.guide.target >= 0

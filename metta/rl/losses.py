@@ -106,13 +106,17 @@ class KickstarterConfig(LossConfig):
 
 
 class ActionSupervisedConfig(LossConfig):
-    """Imitation: cross-entropy toward a supervisor's action on every step (the student acts)."""
+    """Imitation: cross-entropy toward a supervisor's action on every step (the student acts), or
+    toward the actions of a recorded demonstration file."""
 
     enabled: bool = Field(False, description="Imitate the supervisor (supervisor_uri, or the run's teacher)")
     action_loss_coef: float = Field(1.0, ge=0, description="Weight of the cross-entropy")
     supervisor_uri: str | None = Field(
         None, description="Any policy URI (metta://policy/scripted, a checkpoint); None = "
                           "training_env.supervisor_policy_uri or teacher.policy_uri")
+    demonstrations_uri: str | None = Field(
+        None, description="A recorded demonstration file (.npz, metta/rl/demonstrations.py) to imitate "
+                          "instead of a supervisor playing alongside")
 
 
 class GRPOConfig(LossConfig):
@@ -169,7 +173,8 @@ LOSSES: dict[str, Loss] = {
     "sliced_scripted_cloner": Loss(SlicedScriptedClonerConfig, "metta.rl.teacher:cloner_loss"),
     "ppo": Loss(PPOConfig, None),
     "kickstarter": Loss(KickstarterConfig, "metta.rl.loss_zoo:kickstarter_loss", setup="metta.rl.loss_zoo:Kickstarter"),
-    "action_supervised": Loss(ActionSupervisedConfig, "metta.rl.loss_zoo:action_supervised_loss"),
+    "action_supervised": Loss(ActionSupervisedConfig, "metta.rl.loss_zoo:action_supervised_loss",
+                              setup="metta.rl.loss_zoo:recorded_demonstrations"),
     "grpo": Loss(GRPOConfig, "metta.rl.loss_zoo:grpo_loss", setup="metta.rl.loss_zoo:GroupAdvantages"),
     "contrastive": Loss(ContrastiveConfig, "metta.rl.loss_zoo:contrastive_loss", needs_hidden=True,
                         head="metta.rl.loss_zoo:contrastive_head"),

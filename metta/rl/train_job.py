@@ -181,6 +181,11 @@ def resolve_supervisor(job: TrainJobConfig, trainer, teacher: TeacherConfig) -> 
     if not row.enabled:
         return teacher
     key = "trainer.losses.action_supervised.supervisor_uri"
+    if row.demonstrations_uri:  # imitation from a file: no supervisor plays (metta/rl/demonstrations.py)
+        if row.supervisor_uri:
+            raise ConfigError(f"{key}: give a supervisor or trainer.losses.action_supervised.demonstrations_uri, "
+                              "not both")
+        return teacher
     if teacher.enabled:
         if row.supervisor_uri not in (None, teacher.policy_uri):
             raise ConfigError(f"{key}: {row.supervisor_uri} differs from the run's teacher {teacher.policy_uri}; "

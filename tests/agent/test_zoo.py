@@ -79,6 +79,15 @@ def test_trains_resumes_reloads_and_plays_in_sim(name, tmp_path):
     [checkpoint] = json.loads(sim.stdout)["policies"][0]["checkpoints"]
     assert checkpoint["name"] == "zoo:v4" and "reward_avg" in checkpoint["metrics"]
 
+    if policy.architecture.core != "lstm":  # a state other than (h, c): the replay recorder carries it too
+        replay = subprocess.run([str(ROOT / "tools" / "replay.py"), f"replay_job.policy_uri=file://{checkpoints}",
+                                 "replay_job.sim.env=mettagrid/navigation", 'replay_job.sim.env_overrides=["game.max_steps=40"]',
+                                 "replay_job.serve=false", "replay_job.open_browser_on_start=false",
+                                 f"replay_job.replay_dir={tmp_path}/replays"],
+                                capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+        assert replay.returncode == 0, replay.stderr
+        assert list((tmp_path / "replays").glob("*.json.z"))
+
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_save_load_round_trip_and_env_refusal(name, tmp_path):

@@ -39,7 +39,7 @@ CASES = [
     BadInput("train: out of range", ("tools/train.py", "trainer.total_timesteps=-5"), "trainer.total_timesteps"),
     BadInput("train: unknown env", ("tools/train.py", "env=mettagrid/no_such_env"), "no_such_env"),
     BadInput("train: unknown group option", ("tools/train.py", "agent=no_such_agent"),
-             "Available options in 'agent': fast, latent_attn_small"),
+             "Could not find 'agent/no_such_agent' Available options in 'agent': cortex, fast, graph,"),
     BadInput("train: no such --config-dir", ("tools/train.py", "--config-dir", "no_such_dir"),
              "--config-dir: no_such_dir: no such directory"),
     # sim, analyze, dashboard: URIs and paths

@@ -167,6 +167,7 @@ GENERIC_DESCRIPTIONS = {
     "random": "uniformly random valid actions",
     "simple": "forward 60%, turn 20%, use what is in front 20%",
     "scripted": "walks to the nearest useful building and uses it (arena games)",
+    "arena": "mines ore, converts it at generators and delivers to altars for hearts (arena games)",
 }
 
 

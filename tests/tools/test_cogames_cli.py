@@ -89,7 +89,11 @@ def test_policies_play_scrimmage_run_and_train(tmp_path):
         assert f"  {name}" in listed
     # Every built-in comes with a one-line description.
     described = [line for line in listed.splitlines() if line.startswith("  ")]
-    assert len(described) == 16 and all(len(line.split("]")[-1].split()) > 3 for line in described), listed
+    from mettagrid.cogsguard.policies import COGSGUARD_POLICIES
+    from mettagrid.scripted_policies import SCRIPTED_POLICIES
+
+    assert len(described) == len(COGSGUARD_POLICIES) + len(SCRIPTED_POLICIES), listed
+    assert all(len(line.split("]")[-1].split()) > 3 for line in described), listed
 
     log = ok(cogames("play", "-m", "cogsguard_arena.small", "-p", "role", "-r", "log", "-s", "120", token_file=token))
     assert "step 100:" in log and log.strip().splitlines()[-1].startswith("episode: heart.gained")

@@ -81,12 +81,7 @@ class LatentAttentionEncoder(nn.Module):
         super().__init__()
         dim = architecture.embed_dim
         self.num_features = env_info.num_features
-        self.scale = FeatureScale(self.num_features)
-        # Row `num_features` is a dummy that padding and unknown ids gather from (then masked).
-        self.feature_embed = nn.Embedding(self.num_features + 1, dim)
-        self.value_embed = nn.Embedding(self.num_features + 1, dim)
-        self.position_embed = nn.Embedding(256, dim)  # indexed by the location byte (row << 4 | col)
-        self.token_norm = nn.LayerNorm(dim)
+        add_token_embeddings(self, dim)
         # Keys and values are computed once and shared by all blocks: the per-token work is
         # what costs (B x N tokens against B x L latents), and only the latents change.
         self.num_heads = architecture.num_heads
@@ -109,6 +104,17 @@ class LatentAttentionEncoder(nn.Module):
         for block in self.blocks:
             latents = block(latents, keys, values, visible)
         return self.out(latents.mean(dim=1))
+
+
+def add_token_embeddings(encoder: nn.Module, dim: int) -> None:
+    """Give an encoder (with `num_features` set) what `embed_tokens` reads: the feature scale,
+    feature/value/position embeddings and the token norm."""
+    encoder.scale = FeatureScale(encoder.num_features)
+    # Row `num_features` is a dummy that padding and unknown ids gather from (then masked).
+    encoder.feature_embed = nn.Embedding(encoder.num_features + 1, dim)
+    encoder.value_embed = nn.Embedding(encoder.num_features + 1, dim)
+    encoder.position_embed = nn.Embedding(256, dim)  # indexed by the location byte (row << 4 | col)
+    encoder.token_norm = nn.LayerNorm(dim)
 
 
 def embed_tokens(encoder: nn.Module, obs: torch.Tensor, observe: bool) -> tuple[torch.Tensor, torch.Tensor]:

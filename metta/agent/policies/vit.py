@@ -18,8 +18,8 @@ from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
 from metta.agent.env_info import PolicyEnvInfo
-from metta.agent.policies.latent_attn import embed_tokens, split_heads
-from metta.agent.policy import ArchitectureBase, FeatureScale, Policy, init_layer, trim_padding
+from metta.agent.policies.latent_attn import add_token_embeddings, embed_tokens, split_heads
+from metta.agent.policy import ArchitectureBase, Policy, init_layer, trim_padding
 
 ViTName = Literal["vit_tiny", "vit_small", "vit_medium", "vit_default"]
 
@@ -93,11 +93,7 @@ class ViTEncoder(nn.Module):
         super().__init__()
         dim = architecture.embed_dim
         self.num_features = env_info.num_features
-        self.scale = FeatureScale(self.num_features)
-        self.feature_embed = nn.Embedding(self.num_features + 1, dim)
-        self.value_embed = nn.Embedding(self.num_features + 1, dim)
-        self.position_embed = nn.Embedding(256, dim)
-        self.token_norm = nn.LayerNorm(dim)
+        add_token_embeddings(self, dim)
         self.summary = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
         self.blocks = nn.ModuleList(
             SelfAttentionBlock(dim, architecture.num_heads) for _ in range(architecture.num_layers)

@@ -35,27 +35,11 @@ def test_train_with_the_navigation_curriculum_as_typed_and_resume(tmp_path):
 
 
 def test_a_run_killed_mid_training_resumes_the_curriculum_from_its_last_checkpoint(tmp_path):
-    import signal
-    import subprocess
-    import time
-
-    from tests.tools.test_train_tool import ROOT, TRAIN
+    from tests.tools.test_train_tool import train_then_sigkill
 
     tiny = [arg for arg in TINY if not arg.startswith("env=")]
     run_dir = tmp_path / "killed"
-    process = subprocess.Popen([TRAIN, "run=killed", f"train_dir={tmp_path}", "trainer.total_timesteps=10_000_000",
-                                CURRICULUM, *tiny], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state_path = run_dir / "checkpoints" / "trainer_state.pt"
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline:
-            if state_path.is_file() and len(list((run_dir / "checkpoints").glob("killed:v*.pt"))) >= 2:
-                break
-            time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    state = torch.load(state_path, weights_only=True)
+    state = train_then_sigkill(tmp_path, CURRICULUM, *tiny)
     saved, epoch = json.loads(state["curriculum"]), int(state["epoch"])
     assert sum(saved["completions"].values()) > 0, "killed before any episode finished"
 
@@ -63,7 +47,7 @@ def test_a_run_killed_mid_training_resumes_the_curriculum_from_its_last_checkpoi
                        CURRICULUM, *tiny)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resumed from killed:v{epoch}.pt at epoch {epoch}" in result.stdout
-    resumed = json.loads(torch.load(state_path, weights_only=True)["curriculum"])
+    resumed = json.loads(torch.load(run_dir / "checkpoints" / "trainer_state.pt", weights_only=True)["curriculum"])
     # One epoch on from the checkpoint's counts, not from zero and not from the killed process's.
     assert all(resumed["completions"].get(task, 0) >= count for task, count in saved["completions"].items())
     row = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])

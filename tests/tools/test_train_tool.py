@@ -57,10 +57,11 @@ def test_tiny_run_writes_config_metrics_and_checkpoints(tmp_path):
     assert metadata["env_info"]["action_names"] == ["noop", "move", "rotate", "get_items"]
 
 
-def test_resume_after_sigkill_loses_at_most_one_epoch(tmp_path):
+def train_then_sigkill(tmp_path: Path, *overrides: str) -> dict:
+    """Start run `killed`, SIGKILL it once it has two checkpoints; returns its trainer state."""
     run_dir = tmp_path / "killed"
     process = subprocess.Popen([TRAIN, "run=killed", f"train_dir={tmp_path}", "trainer.total_timesteps=10_000_000",
-                                *TINY], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                *overrides], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state_path = run_dir / "checkpoints" / "trainer_state.pt"
     deadline = time.monotonic() + 180
     try:
@@ -73,7 +74,12 @@ def test_resume_after_sigkill_loses_at_most_one_epoch(tmp_path):
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    state = torch.load(state_path, weights_only=True)
+    return torch.load(state_path, weights_only=True)
+
+
+def test_resume_after_sigkill_loses_at_most_one_epoch(tmp_path):
+    run_dir = tmp_path / "killed"
+    state = train_then_sigkill(tmp_path, *TINY)
     saved_epoch = int(state["epoch"])
     result = run_train("run=killed", f"train_dir={tmp_path}",
                        f"trainer.total_timesteps={(saved_epoch + 2) * 512}", *TINY)

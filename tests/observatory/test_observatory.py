@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -168,34 +169,64 @@ def test_launch_form_refuses_a_bad_override_in_one_line_then_starts_a_run(site):
 
 def test_run_page_follows_a_run_while_it_trains(site):
     """A run started in the background: the open page gains rows from polling alone and its
-    status goes running -> finished, ending with every row metrics.jsonl holds."""
+    status goes running -> finished, ending with every row metrics.jsonl holds.
+
+    The trainer is paced with SIGSTOP/SIGCONT so that the page must show two different
+    row counts while the run is alive however fast this machine trains (a fast CI box
+    once finished all 48 epochs between two of the page's polls)."""
     run, train_dir = "live", site["train_dir"]
     metrics = train_dir / run / "metrics.jsonl"
-    with open(train_dir / f"{run}.log", "w") as log:
+    log_path = train_dir / f"{run}.log"
+    with open(log_path, "w") as log:
         trainer = subprocess.Popen([sys.executable, str(ROOT / "tools" / "train.py"), f"run={run}",
                                     f"train_dir={train_dir}", "trainer.total_timesteps=24576",  # 48 epochs
                                     "trainer.log_interval_s=1", "trainer.checkpoint_interval=16", *TINY],
                                    stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    driver = None
+    seen = []  # (status shown, rows the page holds), each time either changes
+
+    def page_state():
+        state = tuple(driver.execute_script(
+            "return [document.getElementById('runstatus').textContent, "
+            "JSON.parse(document.getElementById('page').dataset.rows || '{}')[arguments[0]] || 0]", run))
+        if not seen or state != seen[-1]:
+            seen.append(state)
+        return state
+
+    def rows_written():
+        return metrics.read_text().count("\n") if metrics.is_file() else 0  # complete rows only
+
+    def pause_after(rows_before: int) -> int:
+        """Stop the trainer as soon as it has written more than rows_before rows; return its rows."""
+        end = time.monotonic() + 300
+        while trainer.poll() is None and rows_written() <= rows_before and time.monotonic() < end:
+            time.sleep(0.02)  # tight: a fast machine trains an epoch in a few tens of ms
+        assert trainer.poll() is None and rows_written() > rows_before, log_path.read_text()[-2000:]
+        trainer.send_signal(signal.SIGSTOP)
+        return rows_written()
+
+    def page_shows_running(rows: int):
+        wait_for(lambda: page_state() == ("running", rows), 60, f"the page to show {rows} rows, running")
+
     try:
-        wait_for(lambda: trainer.poll() is not None or (metrics.is_file() and metrics.stat().st_size), 300,
-                 "the first epoch")
-        assert trainer.poll() is None, (train_dir / f"{run}.log").read_text()[-2000:]
+        first = pause_after(0)
         driver = open_page(site, f"#/run/{run}")
-        seen = []  # (status shown, rows the page holds), each time either changes
+        page_shows_running(first)  # from the page load
+        trainer.send_signal(signal.SIGCONT)
+        second = pause_after(first)
+        page_shows_running(second)  # from polling alone
+        trainer.send_signal(signal.SIGCONT)
         end = time.monotonic() + 600
-        while (not seen or seen[-1][0] != "finished") and time.monotonic() < end:
-            state = tuple(driver.execute_script(
-                "return [document.getElementById('runstatus').textContent, "
-                "JSON.parse(document.getElementById('page').dataset.rows || '{}')[arguments[0]] || 0]", run))
-            if not seen or state != seen[-1]:
-                seen.append(state)
+        while seen[-1][0] != "finished" and time.monotonic() < end:
+            page_state()
             time.sleep(0.3)
-        assert trainer.wait(60) == 0, (train_dir / f"{run}.log").read_text()[-2000:]
+        assert trainer.wait(60) == 0, log_path.read_text()[-2000:]
     finally:
         if trainer.poll() is None:
+            trainer.send_signal(signal.SIGCONT)
             trainer.kill()
             trainer.wait()
     running = [rows for status, rows in seen if status == "running"]
-    assert len(running) >= 2 and running == sorted(running) and running[0] >= 1, seen  # grew while it trained
+    assert 1 <= first < second and running == sorted(running), seen  # grew while it trained
     assert seen[-1] == ("finished", len(metrics_rows(train_dir, run))), seen
     assert [status for status, _ in seen] == ["running"] * len(running) + ["finished"] * (len(seen) - len(running))

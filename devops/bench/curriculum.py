@@ -29,6 +29,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling helpers (svg_chart)
 
 import numpy as np  # noqa: E402
 
@@ -108,7 +109,7 @@ def bench_minutes(args) -> None:
         print(f"run={run} evals={len(curve)} final_navigation_score={final:.3f} "
               f"best={max((s for _, s in curve), default=float('nan')):.3f}", flush=True)
     if args.svg:
-        write_svg(Path(args.svg), runs, args.minutes)
+        write_svg(Path(args.svg), runs)
 
 
 def read_curve(path: Path) -> list[tuple[float, float]]:
@@ -120,29 +121,13 @@ def read_curve(path: Path) -> list[tuple[float, float]]:
             if "eval/navigation/score" in row]
 
 
-def write_svg(path: Path, runs: dict[str, list[tuple[float, float]]], minutes: float) -> None:
-    """Score vs wall-clock minutes, one polyline per run (no plotting library needed)."""
-    width, height, pad = 640, 360, 48
-    top = max([s for curve in runs.values() for _, s in curve] + [1e-6])
-    colours = {"learning_progress": "#d62728", "random": "#1f77b4"}
+def write_svg(path: Path, runs: dict[str, list[tuple[float, float]]]) -> None:
+    """Score vs wall-clock minutes, one line per run: learning progress red, random blue."""
+    from svg_chart import line_chart
 
-    def xy(t, s):
-        return pad + (width - 2 * pad) * t / max(minutes, 1e-6), height - pad - (height - 2 * pad) * s / top
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             'font-size="12">', f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
-             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-             f'<text x="{width / 2 - 60}" y="{height - 12}">wall-clock minutes (0..{minutes:g})</text>',
-             f'<text x="4" y="{pad - 8}">navigation score (max {top:.2f})</text>']
-    for index, (run, curve) in enumerate(runs.items()):
-        kind = "learning_progress" if "learning_progress" in run else "random"
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(t, s) for t, s in curve))
-        parts.append(f'<polyline fill="none" stroke="{colours[kind]}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<text x="{width - pad - 150}" y="{pad + 16 * index}" fill="{colours[kind]}">{run}</text>')
-    parts.append("</svg>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts) + "\n")
+    colours = {run: "#d62728" if "learning_progress" in run else "#1f77b4" for run in runs}
+    line_chart(runs, path, "navigation eval suite score vs wall-clock minutes", "wall-clock minutes",
+               colours=colours)
 
 
 def main() -> None:

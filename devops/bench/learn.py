@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling helpers (svg_chart)
 
 TASKS = {
     # The train_job defaults, unchanged: what `./tools/train.py` does with no arguments.
@@ -172,8 +173,8 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        print("# plot skipped: pip install matplotlib", flush=True)
+    except ImportError:  # not in the venv: the same curves as a dependency-free SVG
+        plot_svg(results, path.with_suffix(".svg"))
         return
     fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
     for ax, (task, rows) in zip(axes[0], results.items()):
@@ -192,12 +193,25 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
     print(f"# plot: {path}", flush=True)
 
 
+def plot_svg(results: dict[str, list[dict]], path: Path) -> None:
+    """Episode reward (and for the arenas heart.gained) per agent against minutes, every task
+    in one chart."""
+    from svg_chart import line_chart
+
+    series = {}
+    for task, rows in results.items():
+        series[f"{task} reward"] = [(r["minutes"], r["reward"]) for r in rows if r["reward"] is not None]
+        if task in ARENA_ENVS:
+            series[f"{task} heart.gained"] = [(r["minutes"], r["hearts"]) for r in rows if r["hearts"] is not None]
+    line_chart(series, path, "per agent per episode, while training", "wall-clock minutes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tasks", nargs="+", choices=sorted(TASKS))
     parser.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget per task")
     parser.add_argument("--train-dir", type=Path, default=ROOT / "train_dir" / "bench")
-    parser.add_argument("--plot", type=Path, default=None, help="write the curves as a PNG here")
+    parser.add_argument("--plot", type=Path, default=None, help="write the curves here (PNG; SVG beside it without matplotlib)")
     parser.add_argument("--episodes", type=int, default=16, help="evaluation episodes (navigation; arenas: 4)")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="evaluate this finished run (train_dir/<run>) instead of training one")

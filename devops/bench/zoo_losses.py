@@ -46,38 +46,13 @@ ROWS: dict[str, tuple[str, list[str]]] = {
 SECTION = "## Loss zoo"
 
 
-def plot_svg(curves: dict[str, list[dict]], path: Path, width: int = 640, height: int = 320) -> None:
+def plot_svg(curves: dict[str, list[dict]], path: Path) -> None:
     """Training reward against minutes, one line per row, as a dependency-free SVG."""
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939"]
-    points = {name: [(r["minutes"], r["reward"]) for r in rows if r["reward"] is not None]
-              for name, rows in curves.items()}
-    xs = [x for line in points.values() for x, _ in line] or [1.0]
-    ys = [y for line in points.values() for _, y in line] or [1.0]
-    x_max, y_max = max(xs) or 1.0, max(max(ys), 1e-6)
-    left, bottom = 50, height - 30
+    from svg_chart import line_chart
 
-    def at(x: float, y: float) -> str:
-        return f"{left + x / x_max * (width - left - 160):.1f},{bottom - y / y_max * (bottom - 20):.1f}"
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="11">',
-             f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{left}" y1="{bottom}" x2="{width - 160}" y2="{bottom}" stroke="black"/>',
-             f'<line x1="{left}" y1="{bottom}" x2="{left}" y2="20" stroke="black"/>',
-             f'<text x="{left}" y="{height - 8}">0</text><text x="{width - 180}" y="{height - 8}">'
-             f"{x_max:.1f} min</text>",
-             f'<text x="4" y="24">{y_max:.2f}</text><text x="4" y="{bottom}">0</text>',
-             f'<text x="{left + 10}" y="14">navigation: training episode reward per agent vs minutes</text>']
-    for index, (name, line) in enumerate(points.items()):
-        colour = colours[index % len(colours)]
-        if line:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
-                         f'points="{" ".join(at(x, y) for x, y in line)}"/>')
-        parts.append(f'<text x="{width - 150}" y="{30 + 16 * index}" fill="{colour}">{name}</text>')
-    parts.append("</svg>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts) + "\n")
-    print(f"# plot: {path}", flush=True)
+    line_chart({name: [(r["minutes"], r["reward"]) for r in rows if r["reward"] is not None]
+                for name, rows in curves.items()}, path,
+               "navigation: training episode reward per agent vs minutes", "minutes of training")
 
 
 def write_section(doc: Path, text: str) -> None:

@@ -33,3 +33,21 @@ def test_a_doc_without_the_table_is_refused_in_one_line(tmp_path):
     with pytest.raises(SystemExit, match="no '## Arena learning' section"):
         learn.write_table(doc, ["| arena |"])
     assert doc.read_text() == "# nothing here\n"
+
+
+def test_curves_are_written_as_svg_without_matplotlib(tmp_path):
+    """Arena curves: reward and heart.gained per task, each a polyline scaled into the chart."""
+    import xml.etree.ElementTree as ET
+
+    rows = [{"minutes": m, "reward": r, "hearts": h, "agent_steps": 0, "sps": 0}
+            for m, r, h in [(0.0, None, None), (1.0, 0.5, 0.0), (2.0, 2.0, 0.75)]]
+    learn.plot_svg({"arena": rows, "navigation": rows}, tmp_path / "curves.svg")
+    svg = ET.parse(tmp_path / "curves.svg").getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = svg.findall(f"{ns}polyline")
+    assert [t.text for t in svg.findall(f"{ns}text") if t.text.endswith(("reward", "gained"))] == \
+        ["arena reward", "arena heart.gained", "navigation reward"]
+    assert len(lines) == 3 and all(len(line.get("points").split()) == 2 for line in lines)
+    xs = [float(p.split(",")[0]) for p in lines[0].get("points").split()]
+    ys = [float(p.split(",")[1]) for p in lines[0].get("points").split()]
+    assert xs[0] < xs[1] and ys[0] > ys[1]  # later and higher: right of and above the first point

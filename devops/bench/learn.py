@@ -202,7 +202,9 @@ def plot_svg(results: dict[str, list[dict]], path: Path) -> None:
     for task, rows in results.items():
         series[f"{task} reward"] = [(r["minutes"], r["reward"]) for r in rows if r["reward"] is not None]
         if task in ARENA_ENVS:
-            series[f"{task} heart.gained"] = [(r["minutes"], r["hearts"]) for r in rows if r["hearts"] is not None]
+            # No heart in an epoch's finished episodes leaves the stat out of its row: 0 there.
+            series[f"{task} heart.gained"] = [(r["minutes"], r["hearts"] or 0.0) for r in rows
+                                              if r["reward"] is not None]
     line_chart(series, path, "per agent per episode, while training", "wall-clock minutes")
 
 

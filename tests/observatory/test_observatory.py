@@ -68,6 +68,26 @@ def wait_for(check, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def text_of(driver, css: str) -> str:
+    """The text of the first element matching css, read in one script call: the page re-renders
+    its tables on each poll, so a found element can be gone before its text is read."""
+    return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", css)
+
+
+def click(driver, css: str, attempts: int = 5) -> None:
+    """Click the last element matching css, finding it again when a re-render replaced it."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(attempts):
+        try:
+            driver.find_elements("css selector", css)[-1].click()
+            return
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+
+
 def metrics_rows(train_dir: Path, run: str) -> list[dict]:
     return [json.loads(line) for line in (train_dir / run / "metrics.jsonl").read_text().splitlines()]
 
@@ -109,8 +129,8 @@ def test_evaluate_button_writes_a_stats_db_row_and_the_scorecard_shows_it(site):
     import duckdb
 
     driver = open_page(site, f"#/run/{RUN}")
-    button = wait_for(lambda: driver.find_elements("css selector", "button.evaluate"), 20, "the checkpoints table")
-    button[-1].click()
+    wait_for(lambda: driver.find_elements("css selector", "button.evaluate"), 20, "the checkpoints table")
+    click(driver, "button.evaluate")
     job = wait_for(lambda: [j for j in site["app"].queue.list() if j["kind"] == "evaluate"], 20, "the queued job")[0]
     done = wait_for(lambda: (j := site["app"].queue.get(job["id"]))["status"] in ("done", "failed") and j, 400,
                     "the evaluation job")
@@ -119,10 +139,9 @@ def test_evaluate_button_writes_a_stats_db_row_and_the_scorecard_shows_it(site):
         policies = {r[0] for r in db.execute("SELECT DISTINCT policy_key FROM simulations").fetchall()}
     assert any(RUN in p for p in policies), policies
     evaluated = f'tr[data-checkpoint="{RUN}:v2"]'
-    wait_for(lambda: driver.find_element("css selector", f"{evaluated} td.score").text not in ("", "–"), 20,
-             "the eval score")
+    wait_for(lambda: text_of(driver, f"{evaluated} td.score").strip() not in ("", "–"), 20, "the eval score")
     save_screenshot(driver, "observatory_checkpoints.png")
-    driver.find_element("css selector", f"{evaluated} button.replay").click()  # MettaScope, in a new tab
+    click(driver, f"{evaluated} button.replay")  # MettaScope, in a new tab
     wait_for(lambda: len(driver.window_handles) == 2, 20, "the replay tab")
     driver.switch_to.window(driver.window_handles[1])
     wait_for(lambda: "replay=" in driver.current_url, 20, "MettaScope's URL")
@@ -149,7 +168,7 @@ def test_launch_form_refuses_a_bad_override_in_one_line_then_starts_a_run(site):
     overrides = form.find_element("name", "overrides")
     overrides.send_keys("trainer.total_timesteps=lots")
     driver.find_element("id", "check").click()
-    result = wait_for(lambda: driver.find_element("id", "result").text, 60, "the check")
+    result = wait_for(lambda: driver.find_element("id", "result").text, 60, "the check")  # not re-rendered
     assert result == ("command line: trainer.total_timesteps: Input should be a valid integer, unable to parse "
                       "string as an integer (got 'lots')")
     save_screenshot(driver, "observatory_launch.png")
@@ -162,8 +181,7 @@ def test_launch_form_refuses_a_bad_override_in_one_line_then_starts_a_run(site):
     job = next(j for j in site["app"].queue.list() if j["kind"] == "train")
     wait_for(lambda: site["app"].queue.get(job["id"])["status"] == "done", 60, "the training job to end")
     driver.refresh()
-    wait_for(lambda: driver.find_elements("id", "log") and "launched" in driver.find_element("id", "log").text, 20,
-             "the job's log")
+    wait_for(lambda: "launched" in text_of(driver, "pre#log"), 20, "the job's log")
     save_screenshot(driver, "observatory_jobs.png")
 
 

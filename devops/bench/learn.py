@@ -48,10 +48,12 @@ def train(task: str, minutes: float, train_dir: Path, extra: list[str]) -> Path:
     print(f"# {task}: {' '.join(command[1:])}", flush=True)
     process = subprocess.Popen(command, cwd=ROOT)
     try:
-        process.wait(timeout=minutes * 60)
+        code = process.wait(timeout=minutes * 60)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGTERM)  # finish the epoch, checkpoint, exit
-        process.wait(timeout=600)
+        code = process.wait(timeout=600)
+    if not (train_dir / run / "metrics.jsonl").is_file():
+        sys.exit(f"learn.py: {task}: tools/train.py wrote no metrics (exit code {code}); its output is above")
     return train_dir / run
 
 
@@ -220,7 +222,11 @@ def main() -> None:
     parser.add_argument("--table", type=Path, default=None, help="fill the arena learning table of this doc")
     parser.add_argument("--note", default="", help="conditions for the table's last column")
     parser.add_argument("overrides", nargs="*", default=[], help="extra train overrides (after --)")
-    args = parser.parse_args()
+    # argparse cannot split two open-ended positionals (tasks, overrides) at "--" itself.
+    argv = sys.argv[1:]
+    after = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:after])
+    args.overrides += argv[after + 1:]
     results, table = {}, []
     for task in args.tasks:
         run_dir = args.run_dir or train(task, args.minutes, args.train_dir, args.overrides)

@@ -128,7 +128,7 @@ class Run:
                 "env": self.env, "agent": self.agent, "epochs": len(m.steps),
                 "steps": m.steps[-1] if m.steps else 0, "sps": m.last("overview/sps"),
                 "reward": m.last("overview/reward"), "updated": m.times[-1] if m.times else None,
-                "started": m.times[0] if m.times else None, "checkpoints": len(checkpoint_files(self.path))}
+                "started": m.times[0] if m.times else None, "checkpoints": len(checkpoint_files(self.path, self.remote is not None))}
 
     def curves(self, keys: list[str], start: int = 0, stride: int = 1) -> dict[str, Any]:
         """Rows from `start` on, every `stride`-th (real rows, never averages, so a hovered
@@ -159,10 +159,12 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
-def checkpoint_files(run_dir: Path) -> list[Path]:
-    """The run's policy checkpoints (`<name>.pt`), oldest first. A mirrored s3:// run has only
-    their sidecars here (`<name>.json`): the path named is then where the weights would be."""
-    names = {p.with_suffix(".pt") for suffix in ("*.pt", "*.json") for p in (run_dir / CHECKPOINT_DIR).glob(suffix)}
+def checkpoint_files(run_dir: Path, mirrored: bool = False) -> list[Path]:
+    """The run's policy checkpoints (`<name>.pt`), oldest first. A `mirrored` s3:// run has only
+    their sidecars here (`<name>.json`): the path named is then where the weights would be. A
+    local run's sidecar without its weights (deleted by hand) names no checkpoint."""
+    patterns = ("*.pt", "*.json") if mirrored else ("*.pt",)
+    names = {p.with_suffix(".pt") for pattern in patterns for p in (run_dir / CHECKPOINT_DIR).glob(pattern)}
     names.discard(run_dir / CHECKPOINT_DIR / "trainer_state.pt")
     return sorted(names, key=lambda p: (_version(p), p.name))
 
@@ -177,7 +179,7 @@ def checkpoints(run_dir: Path, remote: str | None = None) -> list[dict[str, Any]
     mirrored from `remote` (its s3:// directory) whose weights are not here, `path` is the
     checkpoint's s3:// URI, which tools/sim.py reads directly."""
     found = []
-    for path in checkpoint_files(run_dir):
+    for path in checkpoint_files(run_dir, remote is not None):
         try:
             meta = json.loads(path.with_suffix(".json").read_text())
         except (OSError, ValueError):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from metta.observatory.launch import check
-from metta.observatory.runs import Run, RunStore
+from metta.observatory.runs import Run, RunStore, checkpoints
 from metta.rl.heartbeat import beat
 
 
@@ -75,3 +75,17 @@ def test_launch_check_names_the_key_in_one_line():
     assert problems[1].startswith("command line: trainer.nope: unknown key")
     assert check({"run": "ok", "env": "mettagrid/navigation", "overrides": "train_dir=/x"})[1] == \
         ["overrides: train_dir is set by the form, not an override"]
+
+
+def test_a_local_sidecar_without_its_weights_names_no_checkpoint(tmp_path):
+    """A checkpoint deleted by hand leaves its sidecar: the page must not offer to evaluate it.
+    A mirrored s3:// run keeps only sidecars here, and each names its weights in the bucket."""
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    for name in ("run:v1", "run:v2"):
+        (folder / f"{name}.json").write_text(json.dumps({"epoch": int(name[-1])}))
+    (folder / "run:v2.pt").write_bytes(b"weights")
+    (folder / "trainer_state.pt").write_bytes(b"state")
+    assert [(c["name"], c["path"]) for c in checkpoints(tmp_path / "run")] == [("run:v2", str(folder / "run:v2.pt"))]
+    remote = [(c["name"], c["path"]) for c in checkpoints(tmp_path / "run", "s3://bucket/runs/run")]
+    assert remote == [("run:v1", "s3://bucket/runs/run/checkpoints/run:v1.pt"), ("run:v2", str(folder / "run:v2.pt"))]

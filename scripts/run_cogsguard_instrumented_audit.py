@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Instrumented audit of a CoGsGuard policy: role and resource traces over a longer rollout.
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Instrumented audit of a CoGsGuard policy: role and resource traces over a longer rollout.
 
 Prints the cogs' role distribution and collective resources (with deltas) every
 --trace-every steps, role transition counts, and per agent the chargers and extractors it
@@ -9,7 +17,6 @@ took from. Exit code 0 = pass, 1 = failure detected (no heart made, an agent wit
       --policy-uri "metta://policy/role_py?miner=1&scout=1" --trace-every 200
 """
 
-from __future__ import annotations
 
 import argparse
 import sys

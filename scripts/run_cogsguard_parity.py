@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Parity of two CoGsGuard policies: their action distributions on the same rollout setup.
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Parity of two CoGsGuard policies: their action distributions on the same rollout setup.
 
 Reports per-policy action counts, move success rates and the largest action-share deltas.
 Exit code 0 when the distributions match within --tolerance (total variation distance and
@@ -9,7 +17,6 @@ move success gap), 1 otherwise.
       --steps 500 --agents 10
 """
 
-from __future__ import annotations
 
 import argparse
 import sys

@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Rollout sanity check of a scripted CoGsGuard policy (docs/cogsguard.md, "Diagnostics").
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Rollout sanity check of a scripted CoGsGuard policy (docs/cogsguard.md, "Diagnostics").
 
 Runs a short rollout (the policy plays both teams) and checks hub discovery and structure
 registration, charger alignment tags, that all four roles play, that miners mine extractors
@@ -10,7 +18,6 @@ that gear is acquired. Exit code 0 = pass, 1 = failure detected.
       --policy-uri "metta://policy/role?miner=4&scout=2&aligner=2&scrambler=2"
 """
 
-from __future__ import annotations
 
 import argparse
 import sys

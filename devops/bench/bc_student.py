@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Teacher-guided training on a budget: train a student with the sliced cloner (BC from a
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Teacher-guided training on a budget: train a student with the sliced cloner (BC from a
 scripted teacher + PPO), then score it against the random policy and the teacher itself.
 
   devops/bench/bc_student.py                          # navigation, scripted teacher, 4 minutes
@@ -11,7 +19,6 @@ SIGTERM, finishes its epoch and checkpoints. Scores are mean per-agent episode r
 `metta.sim.suite_runner.run_suite` on fresh maps of the training env (another seed).
 """
 
-from __future__ import annotations
 
 import argparse
 import json

@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Curriculum benchmarks (docs/performance.md, "Curricula").
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Curriculum benchmarks (docs/performance.md, "Curricula").
 
   --sps        training-env steps/s (random actions, the TrainingEnv the trainer uses): one fixed
                task (mettagrid/navigation, a random map per episode built inline) vs the bucketed
@@ -14,7 +22,6 @@
   nice -n 10 devops/bench/curriculum.py --minutes 6 --seeds 0 --svg docs/images/curriculum_lp_vs_random.svg
 """
 
-from __future__ import annotations
 
 import argparse
 import json

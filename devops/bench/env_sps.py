@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Environment throughput: env-steps/s and agent-steps/s of the C++ core.
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Environment throughput: env-steps/s and agent-steps/s of the C++ core.
 
 Cases match ../shared/bench/upstream_mettagrid.sh so the two can be compared side by side:
   arena24   24 agents, one 37x37 map (25x25 interior, 6-cell wall border), 10 walls at random
@@ -21,7 +29,6 @@ Prints one line per measurement:
   case=<name> window=<w> threads=<t> envs=<n> agents=<a> map=<h>x<w> env_sps=<median> agent_sps=<median>
 """
 
-from __future__ import annotations
 
 import argparse
 import os

@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Observatory page loads with many long runs: 50 synthetic runs x 1,000 epochs (target < 1 s).
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Observatory page loads with many long runs: 50 synthetic runs x 1,000 epochs (target < 1 s).
 
   devops/bench/observatory_load.py                      # 50 runs x 1000 epochs, 5 loads per page
   devops/bench/observatory_load.py --runs 10 --epochs 200 --loads 3
@@ -13,7 +21,6 @@ overlaid-curves page with all 50 runs), counted from the start of navigation. Th
 includes the server reading every metrics.jsonl; later loads reuse its incremental cache.
 """
 
-from __future__ import annotations
 
 import argparse
 import json

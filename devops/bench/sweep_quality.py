@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Does Protein find better hyperparameters than random search on the same budget?
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Does Protein find better hyperparameters than random search on the same budget?
 
 Each case is a standard test function with a known optimum, given a cost that rises smoothly
 along the first parameter (cost = 1 + 3 t^2, t = the first parameter's position in its range,
@@ -28,7 +36,6 @@ after 10/20/30/40 evaluations, and the mean total cost spent.
 70-85 s on a 2-core CPU (seeds run in 2 parallel processes; each GP fit is single-threaded).
 """
 
-from __future__ import annotations
 
 import argparse
 import os

@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""A bounded load test of the tournament server (metta/tournament/server.py).
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """A bounded load test of the tournament server (metta/tournament/server.py).
 
 Starts the server on 127.0.0.1 (port 0, a temporary database and storage, no match workers)
 unless `--url` names a running one, then lets `--users` simulated users loop for `--duration`
@@ -17,7 +25,6 @@ here) unless `--keep-rate-limits`. Exit status 1 when anything was lost, duplica
 answered with a 5xx.
 """
 
-from __future__ import annotations
 
 import argparse
 import asyncio

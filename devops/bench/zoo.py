@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""The policy zoo on one budget: for each architecture of metta/agent/architectures.py, its
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """The policy zoo on one budget: for each architecture of metta/agent/architectures.py, its
 parameter count, its training agent-steps/s here, and its navigation score after the same
 wall-clock training budget; writes the "Policy zoo" section of docs/performance.md and a curves
 PNG (reward against minutes) in docs/images/.
@@ -12,7 +20,6 @@ One function per kind of row (`architecture_rows`); a `--losses` mode adds one f
 (same columns: a training run per row on the same budget, scored the same way).
 """
 
-from __future__ import annotations
 
 import argparse
 import json

@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""The loss zoo on a budget: train navigation with PPO and with each zoo loss added (or, for
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """The loss zoo on a budget: train navigation with PPO and with each zoo loss added (or, for
 GRPO, instead), each for the same wall-clock minutes, then score every policy on the same
 fresh navigation episodes; write the "Loss zoo" table into docs/performance.md and the
 curves into docs/images/zoo_losses.svg.
@@ -14,7 +22,6 @@ the combined devops/bench/zoo.py will have; this file is that mode on its own.
 Training runs as `tools/train.py` (a subprocess) and is stopped by SIGTERM at the budget.
 """
 
-from __future__ import annotations
 
 import argparse
 import datetime

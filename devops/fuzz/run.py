@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Bounded fuzz run of the MettaGrid core: random configs, maps, buffers and actions, valid and
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Bounded fuzz run of the MettaGrid core: random configs, maps, buffers and actions, valid and
 invalid, thrown at `mettagrid._core` for a time budget (docs/reliability.md).
 
   devops/fuzz/run.py                      # 60 s, seed 0
@@ -15,7 +23,6 @@ written the same way and a new worker resumes at the next case. Prints one summa
 and exits 1 when failures > 0.
 """
 
-from __future__ import annotations
 
 import argparse
 import json

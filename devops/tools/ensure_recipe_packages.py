@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Give every folder of recipes an __init__.py, so `./tools/run.py --list` finds the recipes in it.
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Give every folder of recipes an __init__.py, so `./tools/run.py --list` finds the recipes in it.
 
   python devops/tools/ensure_recipe_packages.py           # create what is missing, say what was made
   python devops/tools/ensure_recipe_packages.py --check   # only report; exit 1 if any is missing
@@ -9,7 +17,6 @@ Recipe discovery walks packages: a folder under metta/recipes/ without __init__.
 `__pycache__` and hidden folders are left alone. Needs only the standard library.
 """
 
-from __future__ import annotations
 
 import argparse
 import sys

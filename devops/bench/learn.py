@@ -1,5 +1,13 @@
-#!/usr/bin/env python3
-"""Does it learn? Train from scratch on a wall-clock budget and print reward against agent
+#!/bin/sh
+''':'
+# Runs with the project's .venv (devops/setup.sh) unless a virtualenv is active (as tools/ do).
+root=$(cd "$(dirname "$0")" && while [ ! -f pyproject.toml ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+py=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}; [ -z "$py" ] && [ -x "$root/.venv/bin/python" ] && py=$root/.venv/bin/python
+exec "${py:-python3}" "$0" "$@"
+'''
+from __future__ import annotations
+
+__doc__ = """Does it learn? Train from scratch on a wall-clock budget and print reward against agent
 steps and time; for navigation, compare the trained policy with the scripted shortest-path
 player on the same maps; for the arenas, compare hearts and reward of the trained policy, the
 scripted arena player (mettagrid/scripted_arena.py) and random on fresh episodes.
@@ -13,7 +21,6 @@ Training runs as `tools/train.py` would for a user (a subprocess); at the budget
 SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.
 """
 
-from __future__ import annotations
 
 import argparse
 import json
@@ -124,8 +131,9 @@ def scripted_player(name: str):
 
 
 def write_table(path: Path, rows: list[str]) -> None:
-    """Replace the rows of the arena learning table in `path` (kept between its header and the
-    first blank line after it), atomically."""
+    """Write `rows` into the arena learning table in `path` (the rows between its header and the
+    first blank line after it), atomically: a row replaces the old row of the same task (first
+    cell), so tasks measured in separate runs keep their rows; a new task's row is appended."""
     from metta.common.uri import atomic_write_bytes
 
     lines = path.read_text().splitlines()
@@ -137,9 +145,16 @@ def write_table(path: Path, rows: list[str]) -> None:
     end = header + 2
     while end < len(lines) and lines[end].startswith("|"):
         end += 1
-    lines[header + 2:end] = rows
+    kept = {task_of(row): row for row in lines[header + 2:end]}
+    kept.update({task_of(row): row for row in rows})
+    lines[header + 2:end] = list(kept.values())
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
     print(f"# table: {path}", flush=True)
+
+
+def task_of(row: str) -> str:
+    """The first cell of a markdown table row: `| arena | 60 min | ...` -> `arena`."""
+    return row.strip().strip("|").split("|")[0].strip()
 
 
 def trained_actor(run_dir: Path):

@@ -18,13 +18,14 @@ def test_arena_tasks_train_on_the_arena_envs():
                                 "arena_advanced": "mettagrid/arena/advanced"}
 
 
-def test_table_rows_are_replaced_and_the_rest_of_the_doc_kept(tmp_path):
+def test_a_task_row_replaces_its_old_row_and_the_rest_of_the_doc_is_kept(tmp_path):
+    """Tasks measured in separate runs (arena, then arena_basic) each keep their row."""
     doc = tmp_path / "performance.md"
-    doc.write_text("# P\n\n## Arena learning\n\ntext\n\n| task | budget |\n|---|---|\n| old | 1 |\n| old2 | 2 |\n\n"
+    doc.write_text("# P\n\n## Arena learning\n\ntext\n\n| task | budget |\n|---|---|\n| arena | 1 |\n| old2 | 2 |\n\n"
                    "after\n")
-    learn.write_table(doc, ["| arena | 5 min |"])
-    assert doc.read_text() == ("# P\n\n## Arena learning\n\ntext\n\n| task | budget |\n|---|---|\n| arena | 5 min |\n\n"
-                               "after\n")
+    learn.write_table(doc, ["| arena | 5 min |", "| arena_basic | 30 min |"])
+    assert doc.read_text() == ("# P\n\n## Arena learning\n\ntext\n\n| task | budget |\n|---|---|\n| arena | 5 min |\n"
+                               "| old2 | 2 |\n| arena_basic | 30 min |\n\nafter\n")
 
 
 def test_a_doc_without_the_table_is_refused_in_one_line(tmp_path):

@@ -205,6 +205,11 @@ def test_the_prod_arena_is_easy_and_shaped():
     easy, basic = compose_env_config("mettagrid/arena/easy_shaped"), compose_env_config("mettagrid/arena/basic")
     assert easy.game.objects["altar"].input_resources == {"battery_red": 1}
     assert basic.game.objects["altar"].input_resources == {"battery_red": 3}
+    # The Hydra-era name trains on the same game: one env, two names.
+    assert compose_env_config("mettagrid/arena/basic_easy_shaped").game == easy.game
+    starts_holding = {name for name, obj in easy.game.objects.items() if obj.initial_resource_count}
+    assert starts_holding == {"mine_red", "generator_red", "altar"}
+    assert not any(obj.initial_resource_count for obj in basic.game.objects.values())
     rewards = easy.game.agent.rewards.inventory
     assert 0 < rewards["ore_red"] < rewards["battery_red"] < rewards["heart"]
     assert all(rewards[f"{item}_max"] <= rewards["heart"] for item in ("ore_red", "battery_red", "laser", "armor"))

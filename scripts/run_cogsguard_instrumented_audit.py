@@ -17,7 +17,6 @@ took from. Exit code 0 = pass, 1 = failure detected (no heart made, an agent wit
       --policy-uri "metta://policy/role_py?miner=1&scout=1" --trace-every 200
 """
 
-
 import argparse
 import sys
 from pathlib import Path

@@ -17,7 +17,6 @@ move success gap), 1 otherwise.
       --steps 500 --agents 10
 """
 
-
 import argparse
 import sys
 from pathlib import Path

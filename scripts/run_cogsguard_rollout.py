@@ -18,7 +18,6 @@ that gear is acquired. Exit code 0 = pass, 1 = failure detected.
       --policy-uri "metta://policy/role?miner=4&scout=2&aligner=2&scrambler=2"
 """
 
-
 import argparse
 import sys
 from pathlib import Path

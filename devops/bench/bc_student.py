@@ -19,7 +19,6 @@ SIGTERM, finishes its epoch and checkpoints. Scores are mean per-agent episode r
 `metta.sim.suite_runner.run_suite` on fresh maps of the training env (another seed).
 """
 
-
 import argparse
 import json
 import signal

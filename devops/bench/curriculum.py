@@ -22,7 +22,6 @@ __doc__ = """Curriculum benchmarks (docs/performance.md, "Curricula").
   nice -n 10 devops/bench/curriculum.py --minutes 6 --seeds 0 --svg docs/images/curriculum_lp_vs_random.svg
 """
 
-
 import argparse
 import json
 import os

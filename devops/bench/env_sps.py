@@ -29,7 +29,6 @@ Prints one line per measurement:
   case=<name> window=<w> threads=<t> envs=<n> agents=<a> map=<h>x<w> env_sps=<median> agent_sps=<median>
 """
 
-
 import argparse
 import os
 import statistics

@@ -21,7 +21,6 @@ Training runs as `tools/train.py` would for a user (a subprocess); at the budget
 SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.
 """
 
-
 import argparse
 import json
 import signal

@@ -21,7 +21,6 @@ overlaid-curves page with all 50 runs), counted from the start of navigation. Th
 includes the server reading every metrics.jsonl; later loads reuse its incremental cache.
 """
 
-
 import argparse
 import json
 import math

@@ -36,7 +36,6 @@ after 10/20/30/40 evaluations, and the mean total cost spent.
 70-85 s on a 2-core CPU (seeds run in 2 parallel processes; each GP fit is single-threaded).
 """
 
-
 import argparse
 import os
 import sys

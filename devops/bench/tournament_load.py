@@ -25,7 +25,6 @@ here) unless `--keep-rate-limits`. Exit status 1 when anything was lost, duplica
 answered with a 5xx.
 """
 
-
 import argparse
 import asyncio
 import io

@@ -20,7 +20,6 @@ One function per kind of row (`architecture_rows`); a `--losses` mode adds one f
 (same columns: a training run per row on the same budget, scored the same way).
 """
 
-
 import argparse
 import json
 import sys

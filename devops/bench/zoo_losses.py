@@ -22,7 +22,6 @@ the combined devops/bench/zoo.py will have; this file is that mode on its own.
 Training runs as `tools/train.py` (a subprocess) and is stopped by SIGTERM at the budget.
 """
 
-
 import argparse
 import datetime
 import json

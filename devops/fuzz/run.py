@@ -23,7 +23,6 @@ written the same way and a new worker resumes at the next case. Prints one summa
 and exits 1 when failures > 0.
 """
 
-
 import argparse
 import json
 import os

@@ -17,7 +17,6 @@ Recipe discovery walks packages: a folder under metta/recipes/ without __init__.
 `__pycache__` and hidden folders are left alone. Needs only the standard library.
 """
 
-
 import argparse
 import sys
 from pathlib import Path

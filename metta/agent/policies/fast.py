@@ -6,10 +6,17 @@ cell (an agent standing on an object) add up, which keeps the result determinist
 
 The speed trick. The box is ~96% zeros and the first convolution (kernel 5, stride 3) is
 linear in it, so instead of materialising a `(B, F, H, W)` box and convolving it, each token
-looks up its row of the conv written as a matrix (`(F*H*W, channels*out_h*out_w)`) and
-`embedding_bag` sums the rows weighted by the token values. That is the same number as
-`conv1(box)` (tests check it) at a fraction of the memory traffic; `box()` builds the explicit
-box for tests and inspection. Everything after the first conv is an ordinary CNN.
+looks up its row of the conv written as a matrix (`(F*H*W, channels*out_h*out_w)`, gathered
+from the kernel) and `embedding_bag` sums the rows weighted by the token values. That is the
+same number as `conv1(box)` (tests check it) at a fraction of the memory traffic; `box()` builds
+the explicit box for tests and inspection. Everything after the first conv is an ordinary CNN.
+
+Its gradient (`_TokenConv1`) goes straight to the kernel: a token in cell (row, col) meets at
+most four output positions, each through one kernel tap, so the kernel's gradient is a sum over
+(token, position) pairs of value x the output gradient at that position, grouped by (feature,
+tap): one sort and one `embedding_bag`. Autograd through the matrix would instead accumulate
+the gradient of every matrix row the tokens touched (9x wider) and then fold it onto the kernel,
+which took 2-3x the time of the whole pass (docs/performance.md, "Trainer throughput").
 """
 
 from __future__ import annotations
@@ -85,7 +92,10 @@ class TokenBoxCNN(nn.Module):
         )
         # Lookup tables, rebuilt from the shapes (so not stored in checkpoints).
         self.register_buffer("token_slot", self._token_slot_table(), persistent=False)
-        self.register_buffer("tap_selector", self._tap_selector(pad_h, pad_w), persistent=False)
+        slot_taps, pair_key, pair_position = self._tap_tables(pad_h, pad_w)
+        self.register_buffer("slot_taps", slot_taps, persistent=False)
+        self.register_buffer("pair_key", pair_key, persistent=False)
+        self.register_buffer("pair_position", pair_position, persistent=False)
 
     @property
     def box_size(self) -> int:
@@ -94,24 +104,37 @@ class TokenBoxCNN(nn.Module):
     def _token_slot_table(self) -> torch.Tensor:
         return token_slot_table(self.num_features, self.height, self.width)
 
-    def _tap_selector(self, pad_h: int, pad_w: int) -> torch.Tensor:
-        """(25, H*W*out1_h*out1_w) bool matrix: entry (tap, (cell, position)) is set when conv1's
-        kernel tap `tap` joins box cell (row, col) to output position (i, j). Multiplying the
-        kernel by it spreads the taps over the cells (a matmul: its backward is a matmul too,
-        far faster on CPU than the scatter-add behind an indexing backward)."""
+    def _tap_tables(self, pad_h: int, pad_w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Where each box slot meets conv1's kernel, indexed by slot (`box_size + 1` rows, the last
+        for the thrown-away slot). A kernel *row* is `feature * 25 + tap`, a position `i * out1_w + j`;
+        `trash` = F * 25 names no kernel row (the extended kernel's zero row).
+
+        - `slot_taps` (slots, positions): the kernel row joining the slot to each output position, or trash;
+        - `pair_key`, `pair_position` (slots, pairs): the same, listed per slot for the (at most
+          four) positions it reaches; unused pairs have key trash and position 0."""
+        positions = self.out1_h * self.out1_w
+        trash = self.num_features * KERNEL1 * KERNEL1
         row = torch.arange(self.height).view(-1, 1, 1, 1)
         col = torch.arange(self.width).view(1, -1, 1, 1)
         i = torch.arange(self.out1_h).view(1, 1, -1, 1)
         j = torch.arange(self.out1_w).view(1, 1, 1, -1)
         tap_r = row + pad_h - STRIDE1 * i
         tap_c = col + pad_w - STRIDE1 * j
-        covered = (tap_r >= 0) & (tap_r < KERNEL1) & (tap_c >= 0) & (tap_c < KERNEL1)
-        tap = torch.where(covered, tap_r * KERNEL1 + tap_c, KERNEL1 * KERNEL1).reshape(-1)
-        selector = torch.zeros(KERNEL1 * KERNEL1 + 1, tap.numel(), dtype=torch.bool)
-        selector[tap, torch.arange(tap.numel())] = True
-        # The extra row collected the uncovered pairs. Stored as bool: it is derived from the
-        # shapes, not state, so it must not look like a float buffer worth saving or tuning.
-        return selector[: KERNEL1 * KERNEL1].contiguous()
+        covered = ((tap_r >= 0) & (tap_r < KERNEL1) & (tap_c >= 0) & (tap_c < KERNEL1)).reshape(-1, positions)
+        tap = (tap_r * KERNEL1 + tap_c).reshape(-1, positions)  # (cells, positions)
+        feature = torch.arange(self.num_features).view(-1, 1, 1)
+        slot_taps = torch.where(covered, feature * KERNEL1 * KERNEL1 + tap, trash).reshape(self.box_size, positions)
+        slot_taps = torch.cat([slot_taps, torch.full((1, positions), trash)])
+        pairs = max(int(covered.sum(1).max()), 1)
+        # Covered positions first, in position order (a stable sort of "not covered").
+        order = torch.sort((~covered).to(torch.uint8), dim=1, stable=True).indices[:, :pairs]
+        cell_covered = covered.gather(1, order)
+        pair_position = torch.where(cell_covered, order, 0).repeat(self.num_features, 1)
+        pair_key = slot_taps[:-1].gather(1, order.repeat(self.num_features, 1))
+        pair_key = torch.cat([pair_key, torch.full((1, pairs), trash)])
+        pair_position = torch.cat([pair_position, torch.zeros(1, pairs, dtype=torch.long)])
+        # int16 keys: stable sorting them is ~2x faster than int64 on CPU (F*25 < 32768 for F <= 256).
+        return slot_taps.reshape(-1), pair_key.to(torch.int16), pair_position
 
     def _slots_and_values(
         self, obs: torch.Tensor, observe: bool = False
@@ -131,48 +154,92 @@ class TokenBoxCNN(nn.Module):
         box.scatter_add_(1, slots, values)
         return box[:, : self.box_size].view(-1, self.num_features, self.height, self.width)
 
-    def conv1_as_matrix(self) -> torch.Tensor:
-        """conv1 (with the feature scale folded in) as a `(box_size + 1, C*out1_h*out1_w)` matrix:
-        row `slot` is the conv output of a unit value in that box slot; the last row is zeros.
+    def kernel_rows(self) -> torch.Tensor:
+        """conv1's kernel with the feature scale folded in, one row per (feature, tap), plus a zero
+        row: `(F * 25 + 1, channels)`. Differentiable (the training path's gradient lands here)."""
+        weight = self.conv1.weight / self.scale.feature_max.view(1, -1, 1, 1)
+        rows = weight.permute(1, 2, 3, 0).reshape(-1, self.conv1.out_channels)
+        return torch.cat([rows, rows.new_zeros(1, rows.shape[1])])
 
-        Building it costs as much as a small forward pass, so without gradients (rollouts,
-        evaluation) it is cached until the weights or the feature scale change in place (their
-        version counters move: an optimizer step, a load, a raised feature max)."""
-        if torch.is_grad_enabled():
-            return self._build_conv1_matrix()
+    def conv1_as_matrix(self) -> torch.Tensor:
+        """conv1 (with the feature scale folded in) as a `(box_size + 1, out1_h*out1_w*C)` matrix:
+        row `slot` is the conv output of a unit value in that box slot, position-major; the last
+        row is zeros.
+        Not differentiable (`first_conv` carries the gradient to the kernel itself).
+
+        It is cached until the weights or the feature scale change in place (their version
+        counters move: an optimizer step, a load, a raised feature max), so a rollout builds it
+        once per update and a training minibatch once."""
         key = (self.conv1.weight._version, self.conv1.weight.data_ptr(),
                self.scale.feature_max._version, self.scale.feature_max.data_ptr())
         if getattr(self, "_conv1_matrix_key", None) != key:
-            self._conv1_matrix = self._build_conv1_matrix()
+            with torch.no_grad():
+                self._conv1_matrix = self._build_conv1_matrix(self.kernel_rows())
             self._conv1_matrix_key = key
         return self._conv1_matrix
 
-    def _build_conv1_matrix(self) -> torch.Tensor:
-        channels = self.conv1.out_channels
-        weight = self.conv1.weight / self.scale.feature_max.view(1, -1, 1, 1)
-        spread = weight.flatten(2) @ self.tap_selector.to(weight.dtype)  # (C, F, H*W * out positions)
-        spread = spread.view(channels, self.num_features, self.height * self.width, -1)
-        matrix = spread.permute(1, 2, 0, 3).reshape(self.box_size, -1)
-        return torch.cat([matrix, matrix.new_zeros(1, matrix.shape[1])], dim=0)
+    def _build_conv1_matrix(self, kernel_rows: torch.Tensor) -> torch.Tensor:
+        # Row layout position-major, (position, channel): the gather writes it without a transpose.
+        return kernel_rows.index_select(0, self.slot_taps).view(self.box_size + 1, -1)
 
     def first_conv(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
-        """`conv1(box(obs))`, computed from the tokens: `(B, C, out1_h, out1_w)`."""
+        """`conv1(box(obs))`, computed from the tokens: `(B, C, out1_h, out1_w)`, stored
+        channels-last (a permuted view of `(B, out1_h, out1_w, C)`)."""
         slots, values = self._slots_and_values(obs, observe)
-        matrix = self.conv1_as_matrix()
-        # Under autocast the matrix comes out of a matmul in bf16/fp16; the weights must match it.
-        out = F.embedding_bag(slots, matrix, per_sample_weights=values.to(matrix.dtype), mode="sum")
-        out = out.view(obs.shape[0], self.conv1.out_channels, self.out1_h, self.out1_w)
-        return out + self.conv1.bias.view(1, -1, 1, 1)
+        # Only the tokens that land in the box take part: padding is often half the slots.
+        used = (slots != self.box_size).view(-1)
+        token = used.nonzero().squeeze(1)
+        counts = used.view(slots.shape).sum(1)
+        offsets = counts.cumsum(0) - counts
+        bags = torch.div(token, slots.shape[1], rounding_mode="floor")
+        out = _TokenConv1.apply(slots.reshape(-1).index_select(0, token), offsets, bags,
+                                values.reshape(-1).index_select(0, token), self.conv1_as_matrix(),
+                                self.kernel_rows(), self.pair_key, self.pair_position)
+        out = out.view(obs.shape[0], self.out1_h, self.out1_w, self.conv1.out_channels) + self.conv1.bias
+        return out.permute(0, 3, 1, 2)
 
     def forward(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
         x = F.relu(self.first_conv(trim_padding(obs), observe))
         if self.conv2_is_dense:
             # The 3x3 kernel covers the whole 3x3 map (the 11x11 default): the conv is one matmul,
             # and a plain GEMM is several times faster than a convolution call at this size.
-            x = F.linear(x.flatten(1), self.conv2.weight.flatten(1), self.conv2.bias)
+            # Both sides flattened position-major, the layout first_conv leaves its output in.
+            x = F.linear(x.permute(0, 2, 3, 1).flatten(1), self.conv2.weight.permute(0, 2, 3, 1).flatten(1),
+                         self.conv2.bias)
         else:
             x = self.conv2(x)
         return self.dense(F.relu(x).flatten(1))
+
+
+class _TokenConv1(torch.autograd.Function):
+    """conv1 of the token box, `(T tokens) -> (B, positions * C)`, with the kernel's gradient
+    computed from (token, position) pairs (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, slots, offsets, bags, values, matrix, kernel_rows, pair_key, pair_position):
+        # `kernel_rows` is an input only so that autograd hands its gradient back; `matrix` is it, spread.
+        out = F.embedding_bag(slots, matrix, offsets, mode="sum", per_sample_weights=values.to(matrix.dtype))
+        ctx.save_for_backward(slots, bags, values, pair_key, pair_position)
+        ctx.kernel_shape = kernel_rows.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        slots, bags, values, pair_key, pair_position = ctx.saved_tensors
+        rows, channels = ctx.kernel_shape
+        positions = grad_out.shape[1] // channels
+        pairs = pair_key.shape[1]
+        grad_rows = grad_out.reshape(-1, channels)  # one row per (agent, position)
+        key = pair_key.index_select(0, slots).view(-1)
+        source = (pair_position.index_select(0, slots) + (bags * positions).unsqueeze(1)).view(-1)
+        key, order = torch.sort(key, stable=True)
+        counts = torch.bincount(key.long(), minlength=rows)  # the last row (trash) collects unused pairs
+        offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)])[:rows]
+        grad_kernel = F.embedding_bag(source.index_select(0, order), grad_rows, offsets, mode="sum",
+                                      per_sample_weights=values.to(grad_out.dtype).index_select(0, order // pairs),
+                                      include_last_offset=True)
+        grad_kernel = torch.cat([grad_kernel, grad_kernel.new_zeros(1, channels)])  # the zero row: no gradient
+        return None, None, None, None, None, grad_kernel, None, None
 
 
 class FastPolicy(Policy):

@@ -16,6 +16,7 @@ scripted arena player (mettagrid/scripted_arena.py) and random on fresh episodes
   devops/bench/learn.py navigation --minutes 30      # the navigation target (>= 80% of scripted)
   devops/bench/learn.py default navigation --plot docs/images/learning.png
   devops/bench/learn.py arena --minutes 60 --plot docs/images/arena_learning.png --table docs/performance.md
+  devops/bench/learn.py arena_basic_curriculum --minutes 30   # unshaped arena/basic, easy arena mixed in
 
 Training runs as `tools/train.py` would for a user (a subprocess); at the budget it gets
 SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.
@@ -42,8 +43,13 @@ TASKS = {
     "arena_basic": ["env=mettagrid/arena/basic"],
     "arena_combat": ["env=mettagrid/arena/combat"],
     "arena_advanced": ["env=mettagrid/arena/advanced"],
+    # Unshaped arena/basic learned by mixing in the easy arena's episodes (a curriculum): scored on arena/basic.
+    "arena_basic_curriculum": ["trainer.curriculum=env/mettagrid/curriculum/arena/basic_with_easy"],
 }
-ARENA_ENVS = {task: args[0].removeprefix("env=") for task, args in TASKS.items() if task.startswith("arena")}
+# The env each arena task is scored on: its own env, or the curriculum's target.
+ARENA_ENVS = {task: args[0].removeprefix("env=") for task, args in TASKS.items()
+              if task.startswith("arena") and args[0].startswith("env=")}
+ARENA_ENVS["arena_basic_curriculum"] = "mettagrid/arena/basic"
 TABLE_TITLE = "## Arena learning"
 
 

@@ -15,7 +15,18 @@ spec.loader.exec_module(learn)
 def test_arena_tasks_train_on_the_arena_envs():
     assert learn.ARENA_ENVS == {"arena": "mettagrid/arena/basic_easy_shaped", "arena_basic": "mettagrid/arena/basic",
                                 "arena_combat": "mettagrid/arena/combat",
-                                "arena_advanced": "mettagrid/arena/advanced"}
+                                "arena_advanced": "mettagrid/arena/advanced",
+                                "arena_basic_curriculum": "mettagrid/arena/basic"}
+
+
+def test_the_curriculum_task_trains_on_a_shipped_curriculum_that_ends_on_its_scoring_env():
+    from metta.rl.curriculum import load_curriculum
+
+    (override,) = learn.TASKS["arena_basic_curriculum"]
+    curriculum = load_curriculum(override.split("=", 1)[1], seed=0)
+    bases = {curriculum.space.describe(task)[1] for task in range(len(curriculum))}
+    assert bases == {"mettagrid/arena/basic", learn.ARENA_ENVS["arena"]}
+    assert learn.ARENA_ENVS["arena_basic_curriculum"] in bases
 
 
 def test_a_task_row_replaces_its_old_row_and_the_rest_of_the_doc_is_kept(tmp_path):

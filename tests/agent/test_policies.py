@@ -262,35 +262,27 @@ def test_scatter_builds_the_exact_box():
     torch.testing.assert_close(encoder.first_conv(obs), encoder.conv1(box), rtol=1e-5, atol=1e-5)
 
 
-def test_first_conv_from_tokens_matches_conv_of_box_on_random_obs():
+def test_first_conv_from_tokens_matches_conv_of_box_in_value_and_gradient():
+    # The kernel's gradient is computed by hand from (token, position) pairs (fast.py's _TokenConv1):
+    # it must equal autograd's through the explicit box, padding and all window sizes included.
     for height, width in [(11, 11), (13, 13), (5, 7), (3, 3)]:
         info = make_info(obs_height=height, obs_width=width)
         encoder = build("fast", info).encoder.eval()
         encoder.scale.feature_max.uniform_(1.0, 50.0)
         obs = random_obs(16, info=info)
-        torch.testing.assert_close(
-            encoder.first_conv(obs), encoder.conv1(encoder.box(obs)), rtol=1e-4, atol=1e-4
-        )
-        assert build("fast", info)(obs, build("fast", info).initial_state(16))[0].shape == (16, 23)
-
-
-def test_first_conv_from_tokens_has_the_gradient_of_conv_of_box():
-    # The kernel's gradient is computed by hand from (token, position) pairs (fast.py's _TokenConv1):
-    # it must equal autograd's through the explicit box, padding and all window sizes included.
-    for height, width in [(11, 11), (13, 13), (5, 7), (3, 3)]:
-        info = make_info(obs_height=height, obs_width=width)
-        encoder = build("fast", info).encoder.train()
-        encoder.scale.feature_max.uniform_(1.0, 50.0)
-        obs = random_obs(16, info=info)
         obs[3] = PAD  # an agent that sees nothing
-        upstream = torch.randn(16, encoder.conv1.out_channels, encoder.out1_h, encoder.out1_w)
-        (encoder.first_conv(obs) * upstream).sum().backward()
-        from_tokens = encoder.conv1.weight.grad.clone(), encoder.conv1.bias.grad.clone()
+        from_tokens = encoder.first_conv(obs)
+        of_box = encoder.conv1(encoder.box(obs))
+        torch.testing.assert_close(from_tokens, of_box, rtol=1e-4, atol=1e-4)
+        upstream = torch.randn_like(of_box)
+        (from_tokens * upstream).sum().backward()
+        token_grads = encoder.conv1.weight.grad.clone(), encoder.conv1.bias.grad.clone()
         encoder.zero_grad()
-        (encoder.conv1(encoder.box(obs)) * upstream).sum().backward()
-        torch.testing.assert_close(from_tokens[0], encoder.conv1.weight.grad, rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(from_tokens[1], encoder.conv1.bias.grad, rtol=1e-4, atol=1e-4)
+        (of_box * upstream).sum().backward()
+        torch.testing.assert_close(token_grads[0], encoder.conv1.weight.grad, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(token_grads[1], encoder.conv1.bias.grad, rtol=1e-4, atol=1e-4)
         assert encoder.conv1.weight.grad.abs().sum() > 0
+        assert build("fast", info)(obs, build("fast", info).initial_state(16))[0].shape == (16, 23)
 
 
 def test_feature_scale_follows_acting_and_training_but_not_eval_forward():

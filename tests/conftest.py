@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+
+# Tools started by tests inherit this process's Ctrl-C disposition. Started in the background by a
+# non-interactive shell (`pytest ... &`, nohup) or as a worker, pytest ignores SIGINT, and then every
+# tool it starts would ignore the Ctrl-C the serve-and-stop tests send (they hang until killed).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -147,8 +147,13 @@ def test_gen_scene_every_shipped_scene_and_mettascope_mode(tmp_path):
             replay = load_replay(response.read())
         assert replay["max_steps"] == 0 and replay["map_size"] == [30, 20]
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+        process.send_signal(signal.SIGINT)  # Ctrl-C; a server that ignores it is killed, not left behind
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
     assert process.returncode == 0
 
 

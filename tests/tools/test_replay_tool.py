@@ -31,8 +31,14 @@ def start_replay_tool(*args: str) -> tuple[subprocess.Popen, str]:
 
 
 def stop(process: subprocess.Popen) -> tuple[int, str]:
+    """Ctrl-C, as a user stops it; a tool that does not stop is killed (not left behind) and fails the test."""
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=20)
+    try:
+        _, stderr = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
     return process.returncode, stderr
 
 

@@ -19,7 +19,7 @@ def test_arena_tasks_train_on_the_arena_envs():
                                 "arena_basic_curriculum": "mettagrid/arena/basic"}
 
 
-def test_the_curriculum_task_trains_on_a_shipped_curriculum_that_ends_on_its_scoring_env():
+def test_the_curriculum_task_trains_on_a_shipped_curriculum_that_includes_its_scoring_env():
     from metta.rl.curriculum import load_curriculum
 
     (override,) = learn.TASKS["arena_basic_curriculum"]

@@ -282,6 +282,11 @@ def test_first_conv_from_tokens_matches_conv_of_box_in_value_and_gradient():
         torch.testing.assert_close(token_grads[0], encoder.conv1.weight.grad, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(token_grads[1], encoder.conv1.bias.grad, rtol=1e-4, atol=1e-4)
         assert encoder.conv1.weight.grad.abs().sum() > 0
+        # The whole encoder is the plain CNN over the box (conv2 as a GEMM on the 3x3 map included),
+        # so checkpoints mean the same whatever layout the fast path keeps its activations in.
+        with torch.no_grad():
+            plain = encoder.dense(F.relu(encoder.conv2(F.relu(of_box))).flatten(1))
+            torch.testing.assert_close(encoder(obs), plain, rtol=1e-4, atol=1e-4)
         assert build("fast", info)(obs, build("fast", info).initial_state(16))[0].shape == (16, 23)
 
 

@@ -161,11 +161,12 @@ class TokenBoxCNN(nn.Module):
         rows = weight.permute(1, 2, 3, 0).reshape(-1, self.conv1.out_channels)
         return torch.cat([rows, rows.new_zeros(1, rows.shape[1])])
 
-    def conv1_as_matrix(self) -> torch.Tensor:
+    def conv1_as_matrix(self, kernel_rows: torch.Tensor | None = None) -> torch.Tensor:
         """conv1 (with the feature scale folded in) as a `(box_size + 1, out1_h*out1_w*C)` matrix:
-        row `slot` is the conv output of a unit value in that box slot, position-major; the last
-        row is zeros.
-        Not differentiable (`first_conv` carries the gradient to the kernel itself).
+        row `slot` is the conv output of a unit value in that box slot, position-major (the gather
+        from `kernel_rows` writes that layout without a transpose); the last row is zeros.
+        Not differentiable (`first_conv` carries the gradient to the kernel itself); pass the
+        `kernel_rows()` already at hand to spare computing them again.
 
         It is cached until the weights or the feature scale change in place (their version
         counters move: an optimizer step, a load, a raised feature max), so a rollout builds it
@@ -173,14 +174,10 @@ class TokenBoxCNN(nn.Module):
         key = (self.conv1.weight._version, self.conv1.weight.data_ptr(),
                self.scale.feature_max._version, self.scale.feature_max.data_ptr())
         if getattr(self, "_conv1_matrix_key", None) != key:
-            with torch.no_grad():
-                self._conv1_matrix = self._build_conv1_matrix(self.kernel_rows())
+            rows = (kernel_rows if kernel_rows is not None else self.kernel_rows()).detach()
+            self._conv1_matrix = rows.index_select(0, self.slot_taps).view(self.box_size + 1, -1)
             self._conv1_matrix_key = key
         return self._conv1_matrix
-
-    def _build_conv1_matrix(self, kernel_rows: torch.Tensor) -> torch.Tensor:
-        # Row layout position-major, (position, channel): the gather writes it without a transpose.
-        return kernel_rows.index_select(0, self.slot_taps).view(self.box_size + 1, -1)
 
     def first_conv(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
         """`conv1(box(obs))`, computed from the tokens: `(B, C, out1_h, out1_w)`, stored
@@ -192,9 +189,10 @@ class TokenBoxCNN(nn.Module):
         counts = used.view(slots.shape).sum(1)
         offsets = counts.cumsum(0) - counts
         bags = torch.div(token, slots.shape[1], rounding_mode="floor")
+        kernel_rows = self.kernel_rows()
         out = _TokenConv1.apply(slots.reshape(-1).index_select(0, token), offsets, bags,
-                                values.reshape(-1).index_select(0, token), self.conv1_as_matrix(),
-                                self.kernel_rows(), self.pair_key, self.pair_position)
+                                values.reshape(-1).index_select(0, token), self.conv1_as_matrix(kernel_rows),
+                                kernel_rows, self.pair_key, self.pair_position)
         out = out.view(obs.shape[0], self.out1_h, self.out1_w, self.conv1.out_channels) + self.conv1.bias
         return out.permute(0, 3, 1, 2)
 

@@ -99,8 +99,8 @@ def test_runs_list_shows_the_run_with_its_status_and_numbers(site):
     last = metrics_rows(site["train_dir"], RUN)[-1]
     assert cells[1:5] == [RUN, "finished", "navigation", "fast"]  # status from the heartbeat the trainer wrote
     assert cells[5] == "1024" and cells[8] == str(len(metrics_rows(site["train_dir"], RUN)))
-    assert float(driver.execute_script("return fmt(arguments[0])", last["overview/sps"])) == pytest.approx(
-        float(cells[6]))
+    # The page's own formatting of the last sps (above 10,000 it reads "10.2k": not a float to parse).
+    assert driver.execute_script("return fmt(arguments[0])", last["overview/sps"]) == cells[6]
     driver.find_element("id", "filter").send_keys("no-such-run")
     assert driver.find_elements("css selector", f'tr[data-run="{RUN}"]') == []
     driver.find_element("id", "filter").clear()

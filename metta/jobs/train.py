@@ -86,7 +86,7 @@ def remove_leftovers(run_dir: Path) -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     import torch
 
-    from metta.rl.distributed import setup_distributed, teardown_distributed
+    from metta.rl.distributed import barrier, setup_distributed, teardown_distributed
     from metta.rl.trainer import Trainer
     from metta.sim.evaluate import evaluate_suite
 
@@ -126,7 +126,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
         # checkpoint) leaves the run's config as it was.
         if dist_info.is_main:
             save_config(cfg, run_dir)
-        return trainer.train()
+        metrics = trainer.train()
+        # No rank tears the group down while another may still be in a collective: gloo
+        # aborted one rank of a two-rank run that way, once, under load.
+        barrier(dist_info)
+        return metrics
     finally:
         teardown_distributed()
 

@@ -115,7 +115,8 @@ def test_two_process_ddp_on_gloo(tmp_path):
          "trainer.total_timesteps=2048", "system.device=cpu", *TINY],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Both streams: a rank that aborts says where it got to on stdout, and why on stderr.
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "2 ranks" in result.stdout
     run_dir = tmp_path / "ddp"
     # Each epoch covers both ranks' rollouts: 2 x 512 agent steps.

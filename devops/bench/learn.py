@@ -17,6 +17,7 @@ scripted arena player (mettagrid/scripted_arena.py) and random on fresh episodes
   devops/bench/learn.py default navigation --plot docs/images/learning.png
   devops/bench/learn.py arena --minutes 60 --plot docs/images/arena_learning.png --table docs/performance.md
   devops/bench/learn.py arena_basic_curriculum --minutes 30   # unshaped arena/basic, easy arena mixed in
+  devops/bench/learn.py arena_basic_mostly_easy --minutes 30  # the same, three easy episodes to one
 
 Training runs as `tools/train.py` would for a user (a subprocess); at the budget it gets
 SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.
@@ -45,11 +46,15 @@ TASKS = {
     "arena_advanced": ["env=mettagrid/arena/advanced"],
     # Unshaped arena/basic learned by mixing in the easy arena's episodes (a curriculum): scored on arena/basic.
     "arena_basic_curriculum": ["trainer.curriculum=env/mettagrid/curriculum/arena/basic_with_easy"],
+    "arena_basic_mostly_easy": ["trainer.curriculum=env/mettagrid/curriculum/arena/basic_mostly_easy"],
 }
+# The env a curriculum task is scored on: the target its curriculum mixes the easy arena into.
+CURRICULUM_TARGETS = {"arena_basic_curriculum": "mettagrid/arena/basic",
+                      "arena_basic_mostly_easy": "mettagrid/arena/basic"}
 # The env each arena task is scored on: its own env, or the curriculum's target.
 ARENA_ENVS = {task: args[0].removeprefix("env=") for task, args in TASKS.items()
               if task.startswith("arena") and args[0].startswith("env=")}
-ARENA_ENVS["arena_basic_curriculum"] = "mettagrid/arena/basic"
+ARENA_ENVS.update(CURRICULUM_TARGETS)
 TABLE_TITLE = "## Arena learning"
 
 

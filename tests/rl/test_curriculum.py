@@ -202,7 +202,8 @@ def test_the_core_refuses_a_task_game_of_another_layout():
         env._core.set_map(0, grid, _core.Params({**compile_params(other), "auto_reset": True}))
 
 
-@pytest.mark.parametrize("name", ["arena/random", "arena/basic_with_easy", "cogsguard/roles"])
+@pytest.mark.parametrize("name", ["arena/random", "arena/basic_with_easy", "arena/basic_mostly_easy",
+                                  "cogsguard/roles"])
 def test_shipped_curricula_step_in_the_vector(name):
     curriculum = load_curriculum(f"env/mettagrid/curriculum/{name}", seed=0)
     env = MettaGridVecEnv(curriculum.config(0), num_envs=len(curriculum), seed=0, tasks=curriculum,

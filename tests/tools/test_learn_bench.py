@@ -16,17 +16,28 @@ def test_arena_tasks_train_on_the_arena_envs():
     assert learn.ARENA_ENVS == {"arena": "mettagrid/arena/basic_easy_shaped", "arena_basic": "mettagrid/arena/basic",
                                 "arena_combat": "mettagrid/arena/combat",
                                 "arena_advanced": "mettagrid/arena/advanced",
-                                "arena_basic_curriculum": "mettagrid/arena/basic"}
+                                "arena_basic_curriculum": "mettagrid/arena/basic",
+                                "arena_basic_mostly_easy": "mettagrid/arena/basic"}
 
 
-def test_the_curriculum_task_trains_on_a_shipped_curriculum_that_includes_its_scoring_env():
+@pytest.mark.parametrize("task", ["arena_basic_curriculum", "arena_basic_mostly_easy"])
+def test_a_curriculum_task_trains_on_a_shipped_curriculum_that_includes_its_scoring_env(task):
     from metta.rl.curriculum import load_curriculum
 
-    (override,) = learn.TASKS["arena_basic_curriculum"]
+    (override,) = learn.TASKS[task]
     curriculum = load_curriculum(override.split("=", 1)[1], seed=0)
-    bases = {curriculum.space.describe(task)[1] for task in range(len(curriculum))}
+    bases = {curriculum.space.describe(t)[1] for t in range(len(curriculum))}
     assert bases == {"mettagrid/arena/basic", learn.ARENA_ENVS["arena"]}
-    assert learn.ARENA_ENVS["arena_basic_curriculum"] in bases
+    assert learn.ARENA_ENVS[task] in bases
+
+
+@pytest.mark.parametrize("task, easy_share", [("arena_basic_curriculum", 0.5), ("arena_basic_mostly_easy", 0.75)])
+def test_a_curriculum_task_draws_the_easy_arena_at_its_stated_share(task, easy_share):
+    from metta.rl.curriculum import load_curriculum
+
+    curriculum = load_curriculum(learn.TASKS[task][0].split("=", 1)[1], seed=0)
+    draws = [curriculum.space.describe(curriculum.next_task())[1] for _ in range(4000)]
+    assert abs(draws.count(learn.ARENA_ENVS["arena"]) / len(draws) - easy_share) < 0.03
 
 
 def test_a_task_row_replaces_its_old_row_and_the_rest_of_the_doc_is_kept(tmp_path):

@@ -127,8 +127,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if dist_info.is_main:
             save_config(cfg, run_dir)
         metrics = trainer.train()
-        # No rank tears the group down while another may still be in a collective: gloo
-        # aborted one rank of a two-rank run that way, once, under load.
+        # No rank tears the group down while another may still be in a collective (one rank of
+        # the two-process gloo test once aborted at exit under load; this rules out that cause).
         barrier(dist_info)
         return metrics
     finally:

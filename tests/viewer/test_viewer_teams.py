@@ -123,8 +123,10 @@ def test_the_viewer_reports_and_draws_building_owners(cogsguard):
 
 def test_replays_without_team_fields_still_load(cogsguard):
     """An older replay (no `team` field anywhere) draws its buildings as neutral."""
-    driver, _, replay = cogsguard
+    driver, base, replay = cogsguard
     step, owned, _ = owned_and_neutral_junction(replay)
+    # Its own page: under pytest-xdist this test may run on another worker than the one above.
+    open_viewer(driver, base, "replay=/replays/cogsguard.json.z")
     old = {**replay, "grid_objects": [{k: v for k, v in o.items() if k != "team"} for o in replay["grid_objects"]]}
     driver.execute_script("mettascope.loadDocument(arguments[0], 'old'); mettascope.setStep(arguments[1])", old, step)
     got = driver.execute_script("return mettascope.objectAt(arguments[0], arguments[1])", step, owned["id"])

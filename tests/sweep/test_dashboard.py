@@ -10,7 +10,6 @@ import math
 import random
 import re
 import select
-import signal
 import subprocess
 import time
 import urllib.error
@@ -23,6 +22,7 @@ import pytest
 from metta.sweep.dashboard import sweep_snapshot
 from metta.sweep.pareto import pareto_front
 from metta.sweep.store import SweepStore
+from tests.ctrl_c import stop_with_ctrl_c
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "sweep_dashboard.py"
@@ -175,9 +175,9 @@ def test_api_rereads_the_store_and_ctrl_c_stops(tmp_path):
         with urllib.request.urlopen(url + "static/main.js", timeout=10) as script:
             assert b"window.sweepDashboard" in script.read()
 
-        tool.send_signal(signal.SIGINT)  # Ctrl-C
-        assert tool.wait(timeout=10) == 0
-        assert "Traceback" not in tool.stderr.read()
+        returncode, _, stderr = stop_with_ctrl_c(tool, timeout=10)
+        assert returncode == 0
+        assert "Traceback" not in stderr
 
 
 def test_snapshot_of_a_sweep_on_s3(s3_endpoint):

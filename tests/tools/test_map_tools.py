@@ -3,7 +3,6 @@ upload_map_imgs.py, against real files and a local S3 server."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import urllib.parse
 import urllib.request
@@ -20,6 +19,7 @@ from mettagrid.map_builder import (
 )
 from mettagrid.map_builder.ascii import load_stored_map, parse_stored_map
 from mettagrid.replay import load_replay
+from tests.ctrl_c import stop_with_ctrl_c
 from tests.hardening.bad_input import assert_refused, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,14 +147,8 @@ def test_gen_scene_every_shipped_scene_and_mettascope_mode(tmp_path):
             replay = load_replay(response.read())
         assert replay["max_steps"] == 0 and replay["map_size"] == [30, 20]
     finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C; a server that ignores it is killed, not left behind
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise
-    assert process.returncode == 0
+        returncode, _, _ = stop_with_ctrl_c(process)
+    assert returncode == 0
 
 
 def test_normalize_ascii_map_in_place_keeps_front_matter(tmp_path):

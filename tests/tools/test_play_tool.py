@@ -5,7 +5,6 @@ and the human's episode saved as a replay on Ctrl-C."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 import urllib.error
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ctrl_c import stop_with_ctrl_c
 from tests.eval.browser import chromium, save_screenshot, skip_without_chromium
 
 skip_without_chromium()
@@ -92,9 +92,8 @@ def test_keys_in_the_browser_move_the_agent_in_the_env_and_the_episode_is_saved(
             assert (shown["row"], shown["col"]) == (moved_to["row"], moved_to["col"])
             save_screenshot(driver, "viewer_play.png")
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
+        returncode, _, stderr = stop_with_ctrl_c(process, timeout=30)
+    assert returncode == 0, stderr
 
     [saved] = tmp_path.glob("play_random_mettagrid_navigation_*.json.z")
     assert f"{state['step']} steps written to {saved}" in stderr

@@ -4,7 +4,6 @@ with Ctrl-C; open replays from disk and from S3; bad input refused in one line."
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import urllib.parse
@@ -12,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from mettagrid.replay import load_replay
+from tests.ctrl_c import stop_with_ctrl_c
 from tests.hardening.bad_input import assert_refused, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,15 +31,8 @@ def start_replay_tool(*args: str) -> tuple[subprocess.Popen, str]:
 
 
 def stop(process: subprocess.Popen) -> tuple[int, str]:
-    """Ctrl-C, as a user stops it; a tool that does not stop is killed (not left behind) and fails the test."""
-    process.send_signal(signal.SIGINT)
-    try:
-        _, stderr = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
-    return process.returncode, stderr
+    returncode, _, stderr = stop_with_ctrl_c(process)
+    return returncode, stderr
 
 
 def fetch(url: str) -> tuple[int, bytes, str]:

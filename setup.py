@@ -1,4 +1,6 @@
-"""Builds the MettaGrid C++ core (`mettagrid._core`) with pybind11; everything else is in pyproject.toml."""
+"""Builds the C++ extensions with pybind11: the MettaGrid core (`mettagrid._core`) and the `fast`
+policy's token convolution (`metta.agent._token_conv`); everything else is in pyproject.toml."""
+import sys
 from glob import glob
 
 from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
@@ -15,4 +17,15 @@ core = Pybind11Extension(
     extra_compile_args=["-O3", "-fno-math-errno"],
 )
 
-setup(ext_modules=[core], cmdclass={"build_ext": build_ext})
+# OpenMP on Linux only: there the module shares the libgomp that torch loads (see token_conv.cpp);
+# elsewhere it runs single-threaded rather than bring a second OpenMP runtime into the process.
+openmp = ["-fopenmp"] if sys.platform.startswith("linux") else []
+token_conv = Pybind11Extension(
+    "metta.agent._token_conv",
+    sources=["metta/agent/cpp/token_conv.cpp"],
+    cxx_std=17,
+    extra_compile_args=["-O3", "-fno-math-errno", *openmp],
+    extra_link_args=openmp,
+)
+
+setup(ext_modules=[core, token_conv], cmdclass={"build_ext": build_ext})

@@ -102,7 +102,12 @@ class FeatureScale(nn.Module):
         land in spare slots that are thrown away."""
         seen = torch.zeros(256, device=values.device, dtype=self.feature_max.dtype)
         seen.scatter_reduce_(0, features.reshape(-1).long(), values.reshape(-1).to(seen.dtype), reduce="amax")
-        raised = torch.maximum(self.feature_max, seen[: self.num_features])
+        self.raise_to(seen[: self.num_features])
+
+    @torch.no_grad()
+    def raise_to(self, seen: torch.Tensor) -> None:
+        """Raise the max to `seen` (num_features,) where that is larger."""
+        raised = torch.maximum(self.feature_max, seen.to(self.feature_max))
         # Write only on a change: the buffer's version counter then tells caches built from
         # it (the fast encoder's conv1 matrix) whether they are still valid.
         if not torch.equal(raised, self.feature_max):

@@ -16,6 +16,7 @@ from metta.agent.action_pairs import ActionPairs
 from metta.agent.architectures import ARCHITECTURES, make_policy, parse_architecture, policy_from_metadata
 from metta.agent.compat import EnvAdapter, PolicyEnvMismatch
 from metta.agent.env_info import PolicyEnvInfo
+from metta.agent.policies.fast import TokenBoxCNN
 from mettagrid.errors import ConfigError
 
 ARCHITECTURE_NAMES = list(ARCHITECTURES)  # every row of the table is tested
@@ -262,12 +263,20 @@ def test_scatter_builds_the_exact_box():
     torch.testing.assert_close(encoder.first_conv(obs), encoder.conv1(box), rtol=1e-5, atol=1e-5)
 
 
-def test_first_conv_from_tokens_matches_conv_of_box_in_value_and_gradient():
-    # The kernel's gradient is computed by hand from (token, position) pairs (fast.py's _TokenConv1):
-    # it must equal autograd's through the explicit box, padding and all window sizes included.
+@pytest.mark.parametrize("path", ["native", "torch"])
+@pytest.mark.parametrize("channels", [64, 24])
+def test_first_conv_from_tokens_matches_conv_of_box_in_value_and_gradient(path, channels, monkeypatch):
+    # The kernel's gradient is computed by hand from (token, position) pairs, in C++ on the CPU
+    # (token_conv.cpp; 64 channels take the vector loops, other widths the plain ones) and in torch
+    # ops elsewhere (fast.py's _TokenConv1): both must equal autograd's through the explicit box,
+    # padding and all window sizes included.
+    if path == "torch":
+        monkeypatch.setattr(TokenBoxCNN, "runs_native", lambda self, obs: False)
     for height, width in [(11, 11), (13, 13), (5, 7), (3, 3)]:
         info = make_info(obs_height=height, obs_width=width)
-        encoder = build("fast", info).encoder.eval()
+        torch.manual_seed(0)
+        encoder = make_policy({"name": "fast", "cnn_channels": channels}, info).encoder.eval()
+        assert encoder.runs_native(random_obs(1, info=info)) == (path == "native")
         encoder.scale.feature_max.uniform_(1.0, 50.0)
         obs = random_obs(16, info=info)
         obs[3] = PAD  # an agent that sees nothing
@@ -288,6 +297,40 @@ def test_first_conv_from_tokens_matches_conv_of_box_in_value_and_gradient():
             plain = encoder.dense(F.relu(encoder.conv2(F.relu(of_box))).flatten(1))
             torch.testing.assert_close(encoder(obs), plain, rtol=1e-4, atol=1e-4)
         assert build("fast", info)(obs, build("fast", info).initial_state(16))[0].shape == (16, 23)
+
+
+def test_native_first_conv_is_repeatable_splits_over_threads_and_refuses_bad_arrays():
+    from metta.agent import _token_conv
+
+    encoder = build("fast").encoder.eval()
+    obs = random_obs(300, seed=4)  # enough agents for several workers
+    kernel = encoder.kernel_rows().detach().contiguous()
+    positions = encoder.out1_h * encoder.out1_w
+
+    def conv(threads: int) -> tuple[torch.Tensor, torch.Tensor]:
+        out = torch.empty(300, positions * 64)
+        _token_conv.forward(obs.numpy(), kernel.numpy(), encoder.num_features, 11, 11, positions,
+                            encoder._cell_position, encoder._cell_tap, out.numpy(), threads)
+        grad = torch.full_like(kernel, float("nan"))  # every entry must be written
+        _token_conv.backward(obs.numpy(), out.numpy(), encoder.num_features, 11, 11, positions,
+                             encoder._cell_position, encoder._cell_tap, grad.numpy(), threads)
+        return out, grad
+
+    one, two = conv(1), conv(2)
+    assert all(torch.equal(a, b) for a, b in zip(one, conv(1)))  # same thread count, same bits
+    torch.testing.assert_close(two[0], one[0], rtol=0, atol=0)  # agents never span workers
+    torch.testing.assert_close(two[1], one[1], rtol=1e-4, atol=1e-3)  # worker sums, added in order
+    assert not one[1].isnan().any() and torch.equal(one[1][-1], torch.zeros(64))
+    out = torch.empty(300, positions * 64)
+    with pytest.raises(TypeError):  # a float64 output would be a silent copy: refused instead
+        _token_conv.forward(obs.numpy(), kernel.numpy(), encoder.num_features, 11, 11, positions,
+                            encoder._cell_position, encoder._cell_tap, out.double().numpy(), 1)
+    with pytest.raises(ValueError, match="token_conv: out must be"):
+        _token_conv.forward(obs.numpy(), kernel.numpy(), encoder.num_features, 11, 11, positions,
+                            encoder._cell_position, encoder._cell_tap, out[:10].numpy(), 1)
+    with pytest.raises(ValueError, match="token_conv: cell_position must be"):
+        _token_conv.forward(obs.numpy(), kernel.numpy(), encoder.num_features, 13, 13, positions,
+                            encoder._cell_position, encoder._cell_tap, out.numpy(), 1)
 
 
 def test_feature_scale_follows_acting_and_training_but_not_eval_forward():

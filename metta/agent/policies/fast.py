@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import Field, PositiveInt
 from torch import nn
 
+from metta.agent import _token_conv
 from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policy import PAD, ArchitectureBase, FeatureScale, Policy, init_layer, trim_padding
 
@@ -96,6 +98,7 @@ class TokenBoxCNN(nn.Module):
         self.register_buffer("slot_taps", slot_taps, persistent=False)
         self.register_buffer("pair_key", pair_key, persistent=False)
         self.register_buffer("pair_position", pair_position, persistent=False)
+        self._cell_position, self._cell_tap = self._cell_tables()
 
     @property
     def box_size(self) -> int:
@@ -135,6 +138,17 @@ class TokenBoxCNN(nn.Module):
         pair_position = torch.cat([pair_position, torch.zeros(1, pairs, dtype=torch.long)])
         # int32, not int16: DistributedDataParallel broadcasts buffers, and gloo has no int16.
         return slot_taps.reshape(-1), pair_key.to(torch.int32), pair_position
+
+    def _cell_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The native kernel's geometry, per window cell `row * W + col`: the output positions whose
+        window covers the cell and the kernel tap joining them, covered positions first; `(cells,
+        pairs)` int32 each, unused pairs with tap -1. Feature 0's rows of the per-slot tables are
+        exactly that (its kernel rows are the taps)."""
+        cells, trash = self.height * self.width, self.num_features * KERNEL1 * KERNEL1
+        key = self.pair_key[:cells]
+        cell_tap = torch.where(key == trash, -1, key).to(torch.int32)
+        cell_position = self.pair_position[:cells].to(torch.int32)
+        return cell_position.contiguous().numpy(), cell_tap.contiguous().numpy()
 
     def _slots_and_values(
         self, obs: torch.Tensor, observe: bool = False
@@ -181,7 +195,25 @@ class TokenBoxCNN(nn.Module):
 
     def first_conv(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
         """`conv1(box(obs))`, computed from the tokens: `(B, C, out1_h, out1_w)`, stored
-        channels-last (a permuted view of `(B, out1_h, out1_w, C)`)."""
+        channels-last (a permuted view of `(B, out1_h, out1_w, C)`). On the CPU in float32 the
+        native kernel does it (`_NativeTokenConv1`); elsewhere torch ops (`_TokenConv1`)."""
+        if self.runs_native(obs):
+            out = self._first_conv_native(obs.contiguous(), observe)
+        else:
+            out = self._first_conv_torch(trim_padding(obs), observe)
+        out = out.view(obs.shape[0], self.out1_h, self.out1_w, self.conv1.out_channels) + self.conv1.bias
+        return out.permute(0, 3, 1, 2)
+
+    def runs_native(self, obs: torch.Tensor) -> bool:
+        """Whether `first_conv` takes the C++ kernel: CPU tensors in float32."""
+        return obs.device.type == "cpu" and self.conv1.weight.dtype == torch.float32
+
+    def _first_conv_native(self, obs: torch.Tensor, observe: bool) -> torch.Tensor:
+        if observe:
+            self.scale.raise_to(torch.from_numpy(_token_conv.feature_max(obs.numpy(), self.num_features)))
+        return _NativeTokenConv1.apply(obs, self.kernel_rows(), self)
+
+    def _first_conv_torch(self, obs: torch.Tensor, observe: bool) -> torch.Tensor:
         slots, values = self._slots_and_values(obs, observe)
         # Only the tokens that land in the box take part: padding is often half the slots.
         used = (slots != self.box_size).view(-1)
@@ -190,14 +222,18 @@ class TokenBoxCNN(nn.Module):
         offsets = counts.cumsum(0) - counts
         bags = torch.div(token, slots.shape[1], rounding_mode="floor")
         kernel_rows = self.kernel_rows()
-        out = _TokenConv1.apply(slots.reshape(-1).index_select(0, token), offsets, bags,
-                                values.reshape(-1).index_select(0, token), self.conv1_as_matrix(kernel_rows),
-                                kernel_rows, self.pair_key, self.pair_position)
-        out = out.view(obs.shape[0], self.out1_h, self.out1_w, self.conv1.out_channels) + self.conv1.bias
-        return out.permute(0, 3, 1, 2)
+        return _TokenConv1.apply(slots.reshape(-1).index_select(0, token), offsets, bags,
+                                 values.reshape(-1).index_select(0, token), self.conv1_as_matrix(kernel_rows),
+                                 kernel_rows, self.pair_key, self.pair_position)
+
+    def native_call(self, function, tokens: torch.Tensor, dense: torch.Tensor, result: torch.Tensor) -> None:
+        """`_token_conv.forward` or `.backward` on this encoder's geometry, over torch's threads."""
+        function(tokens.numpy(), dense.numpy(), self.num_features, self.height, self.width,
+                 self.out1_h * self.out1_w, self._cell_position, self._cell_tap, result.numpy(),
+                 torch.get_num_threads())
 
     def forward(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
-        x = F.relu(self.first_conv(trim_padding(obs), observe))
+        x = F.relu(self.first_conv(obs, observe))
         if self.conv2_is_dense:
             # The 3x3 kernel covers the whole 3x3 map (the 11x11 default): the conv is one matmul,
             # and a plain GEMM is several times faster than a convolution call at this size.
@@ -239,6 +275,26 @@ class _TokenConv1(torch.autograd.Function):
                                       include_last_offset=True)
         grad_kernel = torch.cat([grad_kernel, grad_kernel.new_zeros(1, channels)])  # the zero row: no gradient
         return None, None, None, None, None, grad_kernel, None, None
+
+
+class _NativeTokenConv1(torch.autograd.Function):
+    """conv1 of the token box by the C++ kernel (metta/agent/cpp/token_conv.cpp),
+    `(B, N, 3) uint8 tokens -> (B, positions * C)`; the gradient goes to `kernel_rows`."""
+
+    @staticmethod
+    def forward(ctx, tokens, kernel_rows, encoder):
+        out = kernel_rows.new_empty(tokens.shape[0], encoder.out1_h * encoder.out1_w * kernel_rows.shape[1])
+        encoder.native_call(_token_conv.forward, tokens, kernel_rows.detach().contiguous(), out)
+        ctx.save_for_backward(tokens)
+        ctx.encoder, ctx.kernel_shape = encoder, kernel_rows.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (tokens,) = ctx.saved_tensors
+        grad_kernel = grad_out.new_empty(ctx.kernel_shape)
+        ctx.encoder.native_call(_token_conv.backward, tokens, grad_out.contiguous(), grad_kernel)
+        return None, grad_kernel, None
 
 
 class FastPolicy(Policy):

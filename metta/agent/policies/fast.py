@@ -5,18 +5,22 @@ The box. For every token that is not padding, `box[feature, row, col] += value /
 cell (an agent standing on an object) add up, which keeps the result deterministic on any device.
 
 The speed trick. The box is ~96% zeros and the first convolution (kernel 5, stride 3) is
-linear in it, so instead of materialising a `(B, F, H, W)` box and convolving it, each token
-looks up its row of the conv written as a matrix (`(F*H*W, channels*out_h*out_w)`, gathered
-from the kernel) and `embedding_bag` sums the rows weighted by the token values. That is the
-same number as `conv1(box)` (tests check it) at a fraction of the memory traffic; `box()` builds
-the explicit box for tests and inspection. Everything after the first conv is an ordinary CNN.
+linear in it, so the box is never built: each token adds value x one kernel tap to each of the
+(at most four) output positions whose window covers its cell. That is the same number as
+`conv1(box)` (tests check it, value and gradient); `box()` builds the explicit box for tests and
+inspection. Everything after the first conv is an ordinary CNN.
 
-Its gradient (`_TokenConv1`) goes straight to the kernel: a token in cell (row, col) meets at
-most four output positions, each through one kernel tap, so the kernel's gradient is a sum over
-(token, position) pairs of value x the output gradient at that position, grouped by (feature,
-tap): one sort and one `embedding_bag`. Autograd through the matrix would instead accumulate
-the gradient of every matrix row the tokens touched (9x wider) and then fold it onto the kernel,
-which took 2-3x the time of the whole pass (docs/performance.md, "Trainer throughput").
+Two implementations of that first conv:
+- On the CPU in float32, a C++ kernel (`metta.agent._token_conv`, metta/agent/cpp/token_conv.cpp):
+  one pass over the tokens each way, the kernel's gradient summed straight from (token, position)
+  pairs, on torch's OpenMP threads. It made the whole trainer ~20% faster (docs/performance.md,
+  "Trainer throughput").
+- Elsewhere (CUDA, other dtypes), torch ops (`_TokenConv1`): each token looks up its row of the
+  conv written as a matrix (`(F*H*W, channels*out_h*out_w)`, gathered from the kernel) and
+  `embedding_bag` sums the rows weighted by the token values; the kernel's gradient is grouped by
+  (feature, tap) with one sort and one `embedding_bag`. Autograd through the matrix would instead
+  accumulate the gradient of every matrix row the tokens touched (9x wider) and then fold it
+  onto the kernel, which took 2-3x the time of the whole pass.
 """
 
 from __future__ import annotations
@@ -29,9 +33,16 @@ import torch.nn.functional as F
 from pydantic import Field, PositiveInt
 from torch import nn
 
-from metta.agent import _token_conv
 from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policy import PAD, ArchitectureBase, FeatureScale, Policy, init_layer, trim_padding
+
+try:
+    from metta.agent import _token_conv
+except ImportError as error:  # a checkout updated without rebuilding its C++ extensions
+    raise ImportError(
+        "metta.agent._token_conv is not built: run ./devops/setup.sh "
+        "(or .venv/bin/python setup.py build_ext --inplace)"
+    ) from error
 
 KERNEL1, STRIDE1 = 5, 3
 KERNEL2 = 3

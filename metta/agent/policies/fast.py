@@ -216,8 +216,8 @@ class TokenBoxCNN(nn.Module):
         return out.permute(0, 3, 1, 2)
 
     def runs_native(self, obs: torch.Tensor) -> bool:
-        """Whether `first_conv` takes the C++ kernel: CPU tensors in float32."""
-        return obs.device.type == "cpu" and self.conv1.weight.dtype == torch.float32
+        """Whether `first_conv` takes the C++ kernel: uint8 tokens on the CPU, float32 weights."""
+        return obs.device.type == "cpu" and obs.dtype == torch.uint8 and self.conv1.weight.dtype == torch.float32
 
     def _first_conv_native(self, obs: torch.Tensor, observe: bool) -> torch.Tensor:
         if observe:

@@ -18,6 +18,7 @@ scripted arena player (mettagrid/scripted_arena.py) and random on fresh episodes
   devops/bench/learn.py arena --minutes 60 --plot docs/images/arena_learning.png --table docs/performance.md
   devops/bench/learn.py arena_basic_curriculum --minutes 30   # unshaped arena/basic, easy arena mixed in
   devops/bench/learn.py arena_basic_mostly_easy --minutes 30  # the same, three easy episodes to one
+  devops/bench/learn.py arena_basic_mostly_easy --minutes 30 -- seed=1   # another seed (train overrides after --)
 
 Training runs as `tools/train.py` would for a user (a subprocess); at the budget it gets
 SIGTERM, finishes its epoch and checkpoints. The curve comes from the run's metrics.jsonl.

@@ -106,15 +106,24 @@ def cmd_configure(args: argparse.Namespace) -> int:
     return 0
 
 
-def core_state() -> str:
-    """`built (<file>)`, `stale (...)` when a C++ source is newer, or `not built`."""
-    built = sorted((ROOT / "mettagrid").glob("_core*.so")) + sorted((ROOT / "mettagrid").glob("_core*.pyd"))
+# The C++ extensions setup.py builds: the folder the built module lands in, its name, its sources.
+EXTENSIONS = (("mettagrid", "_core", "mettagrid/cpp"), ("metta/agent", "_token_conv", "metta/agent/cpp"))
+
+
+def extension_state(folder: str, name: str, sources: str) -> str:
+    """`built (<file>)`, `stale (...)` when one of its C++ sources is newer, or `not built (...)`."""
+    built = sorted((ROOT / folder).glob(f"{name}*.so")) + sorted((ROOT / folder).glob(f"{name}*.pyd"))
     if not built:
-        return "not built (metta install, or: python setup.py build_ext --inplace)"
-    newest_source = max(p.stat().st_mtime for p in (ROOT / "mettagrid" / "cpp").rglob("*.[ch]pp"))
+        return f"{name} not built (metta install, or: python setup.py build_ext --inplace)"
+    newest_source = max(p.stat().st_mtime for p in (ROOT / sources).rglob("*.[ch]pp"))
     if newest_source > built[-1].stat().st_mtime:
-        return f"stale ({built[-1].name} is older than mettagrid/cpp/: rebuild with metta install)"
+        return f"stale ({built[-1].name} is older than {sources}/: rebuild with metta install)"
     return f"built ({built[-1].name})"
+
+
+def core_state() -> str:
+    """Every C++ extension's `extension_state`, joined by "; "."""
+    return "; ".join(extension_state(*extension) for extension in EXTENSIONS)
 
 
 def module_version(name: str) -> str | None:

@@ -42,8 +42,9 @@ def checkout_files() -> list[str]:
 
 
 def copy_checkout(root: Path) -> None:
-    """The checkout's files, symlinks kept as links, and the C++ core built by setup."""
-    for name in checkout_files() + [str(path.relative_to(REPO)) for path in (REPO / "mettagrid").glob("_core*.so")]:
+    """The checkout's files, symlinks kept as links, and the C++ extensions built by setup."""
+    built = [path for package in ("mettagrid", "metta") for path in (REPO / package).rglob("*.so")]
+    for name in checkout_files() + [str(path.relative_to(REPO)) for path in built]:
         source, target = REPO / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():

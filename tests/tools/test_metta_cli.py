@@ -103,6 +103,7 @@ def test_status_lists_what_is_installed_and_built():
 
     assert torch.__version__ in lines["torch"]
     assert "built (_core" in lines["core"] or "stale" in lines["core"]
+    assert "_token_conv" in lines["core"]  # every extension setup.py builds is listed
 
 
 def test_configure_writes_settings_that_status_reads(tmp_path):

@@ -103,6 +103,17 @@ struct Buckets {
   Buckets(int64_t positions, int64_t slots)
       : capacity(slots), rows(positions * slots), counts(positions), values(positions * slots) {}
 
+  // One position's pairs: `count` kernel rows and their token values.
+  struct Bucket {
+    const int32_t* rows;
+    const float* values;
+    int32_t count;
+  };
+
+  METTA_INLINE Bucket at(int64_t position) const {
+    return Bucket{rows.data() + position * capacity, values.data() + position * capacity, counts[position]};
+  }
+
   METTA_INLINE void fill(const uint8_t* tokens, int64_t slots, const Geometry& g) {
     std::fill(counts.begin(), counts.end(), 0);
     int32_t* row_of = rows.data();
@@ -132,9 +143,7 @@ METTA_INLINE inline void store_lane(float* to, Lane lane) { std::memcpy(to, &lan
 template <bool kVector>
 METTA_INLINE inline void sum_position(const Buckets& buckets, int64_t position, const float* kernel,
                                       int64_t channels, float* out) {
-  const int32_t* row = buckets.rows.data() + position * buckets.capacity;
-  const float* value = buckets.values.data() + position * buckets.capacity;
-  const int32_t count = buckets.counts[position];
+  const auto [row, value, count] = buckets.at(position);
   if constexpr (kVector) {
     Lane sum[kLanes] = {};
     for (int32_t i = 0; i < count; ++i) {
@@ -158,9 +167,7 @@ METTA_INLINE inline void sum_position(const Buckets& buckets, int64_t position, 
 template <bool kVector>
 METTA_INLINE inline void spread_position(const Buckets& buckets, int64_t position, const float* grad,
                                          int64_t channels, float* grad_kernel) {
-  const int32_t* row = buckets.rows.data() + position * buckets.capacity;
-  const float* value = buckets.values.data() + position * buckets.capacity;
-  const int32_t count = buckets.counts[position];
+  const auto [row, value, count] = buckets.at(position);
   if constexpr (kVector) {
     Lane g[kLanes];
 #pragma GCC unroll 8

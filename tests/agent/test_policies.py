@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -331,6 +333,17 @@ def test_native_first_conv_is_repeatable_splits_over_threads_and_refuses_bad_arr
     with pytest.raises(ValueError, match="token_conv: cell_position must be"):
         _token_conv.forward(obs.numpy(), kernel.numpy(), encoder.num_features, 13, 13, positions,
                             encoder._cell_position, encoder._cell_tap, out.numpy(), 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenMP is only linked on Linux")
+def test_native_kernel_shares_torchs_openmp_runtime():
+    # token_conv.cpp runs on torch's OpenMP pool only if the process holds one libgomp: a second
+    # runtime would bring its own threads to fight torch's for the cores (docs/performance.md).
+    from metta.agent import _token_conv  # noqa: F401  (loaded, with whatever libgomp it needs)
+
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    runtimes = {line.split()[-1] for line in maps if "libgomp" in line.split()[-1]}
+    assert len(runtimes) == 1, runtimes
 
 
 def test_feature_scale_follows_acting_and_training_but_not_eval_forward():

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -337,13 +337,23 @@ def test_native_first_conv_is_repeatable_splits_over_threads_and_refuses_bad_arr
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenMP is only linked on Linux")
 def test_native_kernel_shares_torchs_openmp_runtime():
-    # token_conv.cpp runs on torch's OpenMP pool only if the process holds one libgomp: a second
-    # runtime would bring its own threads to fight torch's for the cores (docs/performance.md).
-    from metta.agent import _token_conv  # noqa: F401  (loaded, with whatever libgomp it needs)
-
-    maps = Path("/proc/self/maps").read_text().splitlines()
-    runtimes = {line.split()[-1] for line in maps if "libgomp" in line.split()[-1]}
-    assert len(runtimes) == 1, runtimes
+    # token_conv.cpp runs on torch's OpenMP pool only if loading it adds no libgomp of its own: a
+    # second runtime would bring its own threads to fight torch's for the cores
+    # (docs/performance.md). A fresh interpreter, because other tests in this worker may have loaded
+    # libraries that vendor their own renamed libgomp (scikit-learn's wheel does).
+    probe = """
+import json, pathlib, torch
+def runtimes():
+    maps = pathlib.Path('/proc/self/maps').read_text().splitlines()
+    return sorted({line.split()[-1] for line in maps if 'libgomp' in line})
+with_torch = runtimes()
+from metta.agent import _token_conv
+print(json.dumps(with_torch)); print(json.dumps(runtimes()))
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    with_torch, with_kernel = map(json.loads, run.stdout.splitlines()[:2])
+    assert len(with_kernel) == 1, with_kernel
+    assert with_kernel == with_torch  # the kernel resolved torch's copy, not one found elsewhere
 
 
 def test_feature_scale_follows_acting_and_training_but_not_eval_forward():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -11,6 +12,10 @@ import pytest
 # tool it starts would ignore the Ctrl-C the serve-and-stop tests send (they hang until killed).
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Every Python child of the session dumps its threads' stacks on a fatal signal: a tool that
+# hangs is sent SIGABRT before it is killed (tests/ctrl_c.py), so the failure says where it hung.
+os.environ.setdefault("PYTHONFAULTHANDLER", "1")
 
 
 @pytest.fixture(scope="session")

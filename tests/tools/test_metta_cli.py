@@ -106,6 +106,16 @@ def test_status_lists_what_is_installed_and_built():
     assert "_token_conv" in lines["core"]  # every extension setup.py builds is listed
 
 
+def test_status_knows_every_extension_setup_builds():
+    # metta/cli/main.py keeps its own table of extensions; a module added to setup.py alone
+    # would go unreported by `metta status` (and by its stale-build check).
+    from metta.cli.main import EXTENSIONS
+
+    built = set(re.findall(r'Pybind11Extension\(\s*"([\w.]+)"', (ROOT / "setup.py").read_text()))
+    listed = {f"{folder.replace('/', '.')}.{name}" for folder, name, _ in EXTENSIONS}
+    assert built and built == listed
+
+
 def test_configure_writes_settings_that_status_reads(tmp_path):
     result = metta("configure", "--root", str(tmp_path), "--wandb", "off")
     assert result.returncode == 0, result.stderr

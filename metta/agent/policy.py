@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
@@ -51,6 +52,12 @@ class ArchitectureBase(BaseModel):
     cortex_pattern: str = Field(
         "LS", description="Cortex stack, bottom first: L an LSTM layer, S an SSM block (core: cortex)"
     )
+    feature_scale_rows: PositiveInt | None = Field(
+        4_000_000,
+        description="Observation rows (one agent's tokens at one step, counted in rollouts and training "
+                    "passes) after which the per-feature value scale stops rising and clips larger values "
+                    "(FeatureScale); null: it rises for ever",
+    )
 
     @field_validator("cortex_pattern")
     @classmethod
@@ -81,43 +88,94 @@ def trim_padding(obs: torch.Tensor) -> torch.Tensor:
 
 
 class FeatureScale(nn.Module):
-    """Per-feature divisor for token values: the largest value seen so far (at least 1).
+    """Per-feature divisor for token values: the largest value seen so far (at least 1), frozen
+    after `freeze_after_rows` observed rows; once frozen, larger values count as the max.
 
     Choice: a running max rather than a fixed 255, because most features are small counts
     (inventory 1-5, orientation 0-3) that 1/255 would make nearly invisible. It is not learned.
     It rises with the observations the policy sees while it trains: those it acts on (`act`,
     the rollout, which trainers often run in eval mode) and any training-mode pass. A plain
-    eval-mode `forward` never changes it. It is a persistent buffer, so a checkpoint carries
-    the scale it was trained with.
+    eval-mode `forward` never changes it.
+
+    Choice: freeze it. A running max never stops rising, and one outlier sets it for everyone:
+    in the easy arena a single agent hoarding 34 hearts or 36 batteries made every other agent's
+    one battery read 0.03 instead of 0.3, while the policy was still relying on it. Those rises
+    came at the time of the collapses some arena runs showed, and a run that collapsed unfrozen
+    held with the scale frozen (docs/performance.md, "The feature scale"). Frozen, the inputs keep
+    their meaning: values above the max are clipped to it, so every scaled value stays in [0, 1].
+
+    `feature_max` and `rows_observed` are persistent buffers, so a checkpoint carries the scale it
+    was trained with and whether it is frozen (checkpoints from before the freeze load with 0 rows).
     """
 
-    def __init__(self, num_features: int):
+    def __init__(self, num_features: int, freeze_after_rows: int | None = None):
         super().__init__()
         self.num_features = num_features
+        self.freeze_after_rows = freeze_after_rows
         self.register_buffer("feature_max", torch.ones(num_features))
+        self.register_buffer("rows_observed", torch.zeros((), dtype=torch.int64))
+        # A host-side copy of "frozen", so that checking it never waits on a GPU.
+        self._rows_observed = 0
+
+    @property
+    def frozen(self) -> bool:
+        return self.freeze_after_rows is not None and self._rows_observed >= self.freeze_after_rows
 
     @torch.no_grad()
     def observe(self, features: torch.Tensor, values: torch.Tensor) -> None:
-        """Raise the max from a batch of tokens (feature ids, values); padding and unknown ids
-        land in spare slots that are thrown away."""
+        """Raise the max from a batch of tokens (feature ids, values; `(rows, tokens)` or one
+        row); padding and unknown ids land in spare slots that are thrown away."""
+        if self.frozen:
+            return
         seen = torch.zeros(256, device=values.device, dtype=self.feature_max.dtype)
         seen.scatter_reduce_(0, features.reshape(-1).long(), values.reshape(-1).to(seen.dtype), reduce="amax")
-        self.raise_to(seen[: self.num_features])
+        self.raise_to(seen[: self.num_features], rows=features.shape[0] if features.dim() > 1 else 1)
 
     @torch.no_grad()
-    def raise_to(self, seen: torch.Tensor) -> None:
-        """Raise the max to `seen` (num_features,) where that is larger."""
+    def raise_to(self, seen: torch.Tensor, rows: int = 0) -> None:
+        """Raise the max to `seen` (num_features,) where that is larger, and count `rows`
+        observed rows towards the freeze. Frozen, it changes nothing."""
+        if self.frozen:
+            return
         raised = torch.maximum(self.feature_max, seen.to(self.feature_max))
         # Write only on a change: the buffer's version counter then tells caches built from
         # it (the fast encoder's conv1 matrix) whether they are still valid.
         if not torch.equal(raised, self.feature_max):
             self.feature_max.copy_(raised)
+        if rows:
+            self._rows_observed += rows
+            self.rows_observed.fill_(self._rows_observed)
 
     def lookup(self) -> torch.Tensor:
         """(256,) divisor per feature id; ids beyond the table (padding) get 1."""
         table = torch.ones(256, device=self.feature_max.device, dtype=self.feature_max.dtype)
         table[: self.num_features] = self.feature_max
         return table
+
+    def scaled(self, features: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """`values` (float) divided by their features' max; clipped to 1 once frozen."""
+        scaled = values / self.lookup()[features.long()]
+        return scaled.clamp(max=1.0) if self.frozen else scaled
+
+    def clipped(self, features: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """`values` (float) not yet divided, limited to their features' max once frozen (for
+        encoders that fold the division into their weights)."""
+        return torch.minimum(values, self.lookup()[features.long()].to(values.dtype)) if self.frozen else values
+
+    def value_caps(self) -> np.ndarray | None:
+        """Once frozen, the max per feature id as (256,) uint8 (the native kernel's `value_cap`);
+        None before."""
+        if not self.frozen:
+            return None
+        return self.lookup().clamp(max=255).to(torch.uint8).cpu().numpy()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # Checkpoints written before the freeze existed have no row count: they start at 0.
+        state_dict.setdefault(prefix + "rows_observed", torch.zeros((), dtype=torch.int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        self._rows_observed = int(self.rows_observed)
 
 
 def init_layer(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Module:
@@ -163,6 +221,9 @@ class Policy(nn.Module):
         self.action_pairs = ActionPairs.from_env_info(env_info)
         hidden = architecture.hidden_size
         self.encoder = encoder
+        for scale in encoder.modules():
+            if isinstance(scale, FeatureScale):
+                scale.freeze_after_rows = architecture.feature_scale_rows
         # Choice: normalise the LSTM input. Without it, Adam moves every layer at the same pace,
         # the encoder output grows along a shared direction within tens of steps and the LSTM
         # gates saturate, which stops learning (the supervised test in tests/agent shows it).

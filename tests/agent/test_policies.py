@@ -19,6 +19,7 @@ from metta.agent.architectures import ARCHITECTURES, make_policy, parse_architec
 from metta.agent.compat import EnvAdapter, PolicyEnvMismatch
 from metta.agent.env_info import PolicyEnvInfo
 from metta.agent.policies.fast import TokenBoxCNN
+from metta.agent.policy import FeatureScale
 from mettagrid.errors import ConfigError
 
 ARCHITECTURE_NAMES = list(ARCHITECTURES)  # every row of the table is tested
@@ -375,6 +376,107 @@ def test_feature_scale_follows_acting_and_training_but_not_eval_forward():
     expected[3] = 9
     assert torch.equal(scale, expected)
     assert "encoder.scale.feature_max" in policy.state_dict()
+
+
+def test_feature_scale_freezes_after_its_rows_and_then_clips():
+    scale = FeatureScale(3, freeze_after_rows=4)
+    features = torch.tensor([[0, 1], [2, 1]])
+    scale.observe(features, torch.tensor([[5, 2], [1, 1]]))  # 2 rows
+    assert not scale.frozen and scale.value_caps() is None
+    scale.observe(features, torch.tensor([[6, 3], [2, 1]]))  # 4 rows: this batch still counts
+    assert scale.frozen and int(scale.rows_observed) == 4
+    assert scale.feature_max.tolist() == [6, 3, 2]
+    scale.observe(features, torch.tensor([[90, 90], [90, 90]]))
+    assert scale.feature_max.tolist() == [6, 3, 2]  # frozen: louder values no longer raise it
+    values = torch.tensor([[12.0, 3.0], [1.0, 30.0]])
+    assert scale.scaled(features, values).tolist() == [[1.0, 1.0], [0.5, 1.0]]
+    assert scale.clipped(features, values).tolist() == [[6.0, 3.0], [1.0, 3.0]]
+    assert scale.value_caps()[:4].tolist() == [6, 3, 2, 1]
+    forever = FeatureScale(3, freeze_after_rows=None)
+    forever.observe(features, torch.tensor([[5, 2], [1, 1]]))
+    forever.raise_to(torch.zeros(3), rows=10**9)
+    assert not forever.frozen and forever.scaled(features, values)[0, 0] == 12.0 / 5.0
+
+
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_a_frozen_scale_makes_values_above_the_max_read_as_the_max(name):
+    # Every encoder divides through its FeatureScale; frozen, a value louder than the max must
+    # give exactly what the max gives (and unfrozen, it must not, or this test could not fail).
+    policy = make_policy({"name": name, "feature_scale_rows": 1}, make_info()).eval()
+    quiet = random_obs(6, seed=5)
+    quiet[..., 2] = torch.where(quiet[..., 1] != PAD, torch.randint(0, 10, quiet.shape[:2], dtype=torch.uint8),
+                                quiet[..., 2])
+    loud = quiet.clone()
+    loud[..., 2] = torch.where((quiet[..., 1] != PAD) & (quiet[..., 2] == 9), 250, quiet[..., 2])
+    assert (loud != quiet).any()
+    scales = [m for m in policy.modules() if isinstance(m, FeatureScale)]
+    assert scales and all(not s.frozen for s in scales)
+    for scale in scales:
+        scale.feature_max.fill_(9.0)
+    state = policy.initial_state(6)
+    unfrozen = policy(loud, state)[0]
+    assert not torch.allclose(unfrozen, policy(quiet, state)[0])
+    with torch.no_grad():
+        policy.act(quiet, state)  # one observed batch: 6 rows >= 1, frozen at 9
+    assert all(s.frozen and s.feature_max.max() == 9 for s in scales)
+    torch.testing.assert_close(policy(loud, state)[0], policy(quiet, state)[0], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["native", "torch"])
+def test_frozen_first_conv_clips_in_value_and_gradient(path, monkeypatch):
+    # The C++ kernel clips token values to the frozen max itself (`value_cap`); it must agree
+    # with conv1 over the explicit box of clipped values, forward and backward.
+    if path == "torch":
+        monkeypatch.setattr(TokenBoxCNN, "runs_native", lambda self, obs: False)
+    torch.manual_seed(0)
+    encoder = make_policy({"name": "fast", "feature_scale_rows": 1}, make_info()).encoder.eval()
+    encoder.scale.feature_max.uniform_(1.0, 50.0).round_()
+    encoder.scale.raise_to(torch.zeros(len(FEATURES)), rows=1)
+    assert encoder.scale.frozen
+    obs = random_obs(16)
+    box = encoder.box(obs)
+    assert box.max() == 1.0 and (box == 1.0).sum() > 10  # many values were above their max
+    expected = torch.zeros_like(box)
+    real = obs[..., 1] != PAD
+    for agent, slot in real.nonzero().tolist():
+        loc, feature, value = obs[agent, slot].tolist()
+        cap = float(encoder.scale.feature_max[feature])
+        expected[agent, feature, loc >> 4, loc & 15] += min(value, cap) / cap
+    torch.testing.assert_close(box, expected)
+    from_tokens = encoder.first_conv(obs)
+    of_box = encoder.conv1(box)
+    torch.testing.assert_close(from_tokens, of_box, rtol=1e-4, atol=1e-4)
+    upstream = torch.randn_like(of_box)
+    (from_tokens * upstream).sum().backward()
+    token_grad = encoder.conv1.weight.grad.clone()
+    encoder.zero_grad()
+    (of_box * upstream).sum().backward()
+    torch.testing.assert_close(token_grad, encoder.conv1.weight.grad, rtol=1e-4, atol=1e-4)
+    if path == "native":
+        from metta.agent import _token_conv
+
+        out = torch.empty(16, encoder.out1_h * encoder.out1_w * 64)
+        with pytest.raises(ValueError, match="token_conv: value_cap must be"):
+            _token_conv.forward(obs.numpy(), encoder.kernel_rows().detach().numpy(), encoder.num_features, 11, 11,
+                                encoder.out1_h * encoder.out1_w, encoder._cell_position, encoder._cell_tap,
+                                out.numpy(), 1, np.full(len(FEATURES), 9, dtype=np.uint8))
+
+
+def test_checkpoints_carry_the_freeze_and_older_ones_load():
+    policy = make_policy({"name": "fast", "feature_scale_rows": 8}, make_info())
+    with torch.no_grad():
+        policy.act(random_obs(8), policy.initial_state(8))
+    assert policy.encoder.scale.frozen
+    saved = policy.state_dict()
+    assert int(saved["encoder.scale.rows_observed"]) == 8
+    restored = make_policy({"name": "fast", "feature_scale_rows": 8}, make_info())
+    restored.load_state_dict(saved, strict=True)
+    assert restored.encoder.scale.frozen
+    assert torch.equal(restored.encoder.scale.feature_max, policy.encoder.scale.feature_max)
+    older = {k: v for k, v in saved.items() if not k.endswith("rows_observed")}  # before the freeze existed
+    restored = make_policy({"name": "fast", "feature_scale_rows": 8}, make_info())
+    restored.load_state_dict(older, strict=True)
+    assert not restored.encoder.scale.frozen and int(restored.encoder.scale.rows_observed) == 0
 
 
 # ---- recurrence --------------------------------------------------------------------------------

@@ -57,6 +57,22 @@ def test_tiny_run_writes_config_metrics_and_checkpoints(tmp_path):
     assert metadata["env_info"]["action_names"] == ["noop", "move", "rotate", "get_items"]
 
 
+def test_feature_scale_freezes_after_the_configured_rows(tmp_path):
+    # One epoch observes 512 rollout rows and as many per update epoch: frozen within epoch 1,
+    # so later checkpoints carry the same scale however loud their observations were.
+    result = run_train("run=frozen", f"train_dir={tmp_path}", "trainer.total_timesteps=1536",
+                       "agent.feature_scale_rows=600", *TINY)
+    assert result.returncode == 0, result.stderr
+    checkpoints = tmp_path / "frozen" / "checkpoints"
+    first, last = (torch.load(checkpoints / f"frozen:v{epoch}.pt", weights_only=True)["state_dict"]
+                   for epoch in (1, 3))
+    assert int(first["encoder.scale.rows_observed"]) >= 600
+    assert int(last["encoder.scale.rows_observed"]) == int(first["encoder.scale.rows_observed"])
+    assert torch.equal(last["encoder.scale.feature_max"], first["encoder.scale.feature_max"])
+    metadata = json.loads((checkpoints / "frozen:v3.json").read_text())
+    assert metadata["architecture"]["feature_scale_rows"] == 600
+
+
 def train_then_sigkill(tmp_path: Path, *overrides: str) -> dict:
     """Start run `killed`, SIGKILL it once it has two checkpoints; returns its trainer state."""
     run_dir = tmp_path / "killed"

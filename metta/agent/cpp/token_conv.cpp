@@ -13,13 +13,17 @@
 // (see split_batch).
 // The kernel's gradient is summed per worker and then added in worker order, so a given thread
 // count always gives the same bits.
+// A frozen FeatureScale passes `value_cap` (the max per feature id): larger token values count as
+// the cap, in both directions, as the torch paths clip them.
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,6 +60,7 @@ struct Geometry {
   int64_t num_features, height, width, positions, pairs, channels;
   const int32_t* cell_position;  // (height * width, pairs)
   const int32_t* cell_tap;       // (height * width, pairs), -1 = unused
+  const uint8_t* value_cap;      // (256,) per feature id: token values above it count as it; null = none
 };
 
 struct Tokens {
@@ -81,8 +86,10 @@ METTA_INLINE inline void for_each_pair(const uint8_t* token, int64_t slots, cons
   const int32_t* cell_position = g.cell_position;
   for (int64_t slot = 0; slot < slots; ++slot, token += 3) {
     const int64_t cell = token_cell(token, g);
-    if (cell < 0 || token[2] == 0) continue;
-    const float value = static_cast<float>(token[2]);
+    const uint8_t raw = token[2];
+    const uint8_t capped = g.value_cap != nullptr ? std::min(raw, g.value_cap[token[1]]) : raw;
+    if (cell < 0 || capped == 0) continue;
+    const float value = static_cast<float>(capped);
     const int32_t feature_row = static_cast<int32_t>(token[1]) * 25;
     for (int64_t p = 0; p < pairs; ++p) {
       const int32_t tap = cell_tap[cell * pairs + p];
@@ -263,17 +270,25 @@ Geometry geometry_of(int64_t num_features, int64_t height, int64_t width, int64_
     require(tap[i] < 25 && (tap[i] < 0 || (position[i] >= 0 && position[i] < positions)),
             "cell tables name a tap or position outside the conv");
   }
-  return Geometry{num_features, height,         width, positions, cell_position.shape(1), channels,
-                  position,     cell_tap.data()};
+  return Geometry{num_features, height,          width, positions, cell_position.shape(1), channels,
+                  position,     cell_tap.data(), nullptr};
+}
+
+// A frozen feature scale's caps (FeatureScale in metta/agent/policy.py), or null for none.
+const uint8_t* value_cap_of(const std::optional<U8Array>& value_cap) {
+  if (!value_cap) return nullptr;
+  require(value_cap->ndim() == 1 && value_cap->shape(0) == 256, "value_cap must be (256,) uint8, one per feature id");
+  return value_cap->data();
 }
 
 // out (batch, positions * channels) = conv1(box(tokens)) without bias; kernel (features * 25 + 1, channels).
 void forward(const U8Array& tokens, const F32Array& kernel, int64_t num_features, int64_t height, int64_t width,
              int64_t positions, const I32Array& cell_position, const I32Array& cell_tap, F32Array out,
-             int64_t threads) {
+             int64_t threads, const std::optional<U8Array>& value_cap) {
   const Tokens t = tokens_of(tokens);
   require(kernel.ndim() == 2 && kernel.shape(0) >= num_features * 25, "kernel must be (features * 25 [+1], channels)");
-  const Geometry g = geometry_of(num_features, height, width, positions, cell_position, cell_tap, kernel.shape(1));
+  Geometry g = geometry_of(num_features, height, width, positions, cell_position, cell_tap, kernel.shape(1));
+  g.value_cap = value_cap_of(value_cap);
   require(out.ndim() == 2 && out.shape(0) == t.batch && out.shape(1) == positions * g.channels,
           "out must be (batch, positions * channels)");
   const float* k = kernel.data();
@@ -292,12 +307,12 @@ void forward(const U8Array& tokens, const F32Array& kernel, int64_t num_features
 // grad_kernel (features * 25 + 1, channels) = the kernel's gradient for grad_out (batch, positions * channels).
 void backward(const U8Array& tokens, const F32Array& grad_out, int64_t num_features, int64_t height, int64_t width,
               int64_t positions, const I32Array& cell_position, const I32Array& cell_tap, F32Array grad_kernel,
-              int64_t threads) {
+              int64_t threads, const std::optional<U8Array>& value_cap) {
   const Tokens t = tokens_of(tokens);
   require(grad_kernel.ndim() == 2 && grad_kernel.shape(0) >= num_features * 25,
           "grad_kernel must be (features * 25 [+1], channels)");
-  const Geometry g =
-      geometry_of(num_features, height, width, positions, cell_position, cell_tap, grad_kernel.shape(1));
+  Geometry g = geometry_of(num_features, height, width, positions, cell_position, cell_tap, grad_kernel.shape(1));
+  g.value_cap = value_cap_of(value_cap);
   require(grad_out.ndim() == 2 && grad_out.shape(0) == t.batch && grad_out.shape(1) == positions * g.channels,
           "grad_out must be (batch, positions * channels)");
   const float* go = grad_out.data();
@@ -360,10 +375,10 @@ PYBIND11_MODULE(_token_conv, m) {
   m.def("forward", &forward, py::arg("tokens").noconvert(), py::arg("kernel").noconvert(),
         py::arg("num_features"), py::arg("height"), py::arg("width"), py::arg("positions"),
         py::arg("cell_position").noconvert(), py::arg("cell_tap").noconvert(), py::arg("out").noconvert(),
-        py::arg("threads"));
+        py::arg("threads"), py::arg("value_cap").noconvert() = py::none());
   m.def("backward", &backward, py::arg("tokens").noconvert(), py::arg("grad_out").noconvert(),
         py::arg("num_features"), py::arg("height"), py::arg("width"), py::arg("positions"),
         py::arg("cell_position").noconvert(), py::arg("cell_tap").noconvert(),
-        py::arg("grad_kernel").noconvert(), py::arg("threads"));
+        py::arg("grad_kernel").noconvert(), py::arg("threads"), py::arg("value_cap").noconvert() = py::none());
   m.def("feature_max", &feature_max, py::arg("tokens").noconvert(), py::arg("num_features"));
 }

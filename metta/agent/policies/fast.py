@@ -1,7 +1,8 @@
 """`fast`: the default policy. Tokens -> feature x row x col box -> CNN -> dense -> LSTM -> heads.
 
 The box. For every token that is not padding, `box[feature, row, col] += value / feature_max`
-(`FeatureScale` in policy.py); cells nobody reports stay 0. Two tokens for the same feature and
+(`FeatureScale` in policy.py; once it is frozen, the value is first clipped to the max); cells
+nobody reports stay 0. Two tokens for the same feature and
 cell (an agent standing on an object) add up, which keeps the result deterministic on any device.
 
 The speed trick. The box is ~96% zeros and the first convolution (kernel 5, stride 3) is
@@ -168,7 +169,7 @@ class TokenBoxCNN(nn.Module):
         if observe:
             self.scale.observe(feature, value)
         slots = self.token_slot[(location.int() << 8) | feature.int()]
-        return slots, value.to(self.conv1.weight.dtype)
+        return slots, self.scale.clipped(feature, value.to(self.conv1.weight.dtype))
 
     def box(self, obs: torch.Tensor) -> torch.Tensor:
         """The explicit `(B, F, H, W)` box of `(B, N, 3)` tokens (values already divided by the
@@ -220,8 +221,9 @@ class TokenBoxCNN(nn.Module):
         return obs.device.type == "cpu" and obs.dtype == torch.uint8 and self.conv1.weight.dtype == torch.float32
 
     def _first_conv_native(self, obs: torch.Tensor, observe: bool) -> torch.Tensor:
-        if observe:
-            self.scale.raise_to(torch.from_numpy(_token_conv.feature_max(obs.numpy(), self.num_features)))
+        if observe and not self.scale.frozen:
+            self.scale.raise_to(torch.from_numpy(_token_conv.feature_max(obs.numpy(), self.num_features)),
+                                rows=obs.shape[0])
         return _NativeTokenConv1.apply(obs, self.kernel_rows(), self)
 
     def _first_conv_torch(self, obs: torch.Tensor, observe: bool) -> torch.Tensor:
@@ -237,11 +239,13 @@ class TokenBoxCNN(nn.Module):
                                  values.reshape(-1).index_select(0, token), self.conv1_as_matrix(kernel_rows),
                                  kernel_rows, self.pair_key, self.pair_position)
 
-    def native_call(self, function, tokens: torch.Tensor, dense: torch.Tensor, result: torch.Tensor) -> None:
-        """`_token_conv.forward` or `.backward` on this encoder's geometry, over torch's threads."""
+    def native_call(self, function, tokens: torch.Tensor, dense: torch.Tensor, result: torch.Tensor,
+                    value_caps: np.ndarray | None) -> None:
+        """`_token_conv.forward` or `.backward` on this encoder's geometry, over torch's threads;
+        `value_caps`: a frozen feature scale's (`FeatureScale.value_caps`)."""
         function(tokens.numpy(), dense.numpy(), self.num_features, self.height, self.width,
                  self.out1_h * self.out1_w, self._cell_position, self._cell_tap, result.numpy(),
-                 torch.get_num_threads())
+                 torch.get_num_threads(), value_caps)
 
     def forward(self, obs: torch.Tensor, observe: bool = False) -> torch.Tensor:
         x = F.relu(self.first_conv(obs, observe))
@@ -295,16 +299,17 @@ class _NativeTokenConv1(torch.autograd.Function):
     @staticmethod
     def forward(ctx, tokens, kernel_rows, encoder):
         out = kernel_rows.new_empty(tokens.shape[0], encoder.out1_h * encoder.out1_w * kernel_rows.shape[1])
-        encoder.native_call(_token_conv.forward, tokens, kernel_rows.detach().contiguous(), out)
+        value_caps = encoder.scale.value_caps()
+        encoder.native_call(_token_conv.forward, tokens, kernel_rows.detach().contiguous(), out, value_caps)
         ctx.save_for_backward(tokens)
-        ctx.encoder, ctx.kernel_shape = encoder, kernel_rows.shape
+        ctx.encoder, ctx.kernel_shape, ctx.value_caps = encoder, kernel_rows.shape, value_caps
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         (tokens,) = ctx.saved_tensors
         grad_kernel = grad_out.new_empty(ctx.kernel_shape)
-        ctx.encoder.native_call(_token_conv.backward, tokens, grad_out.contiguous(), grad_kernel)
+        ctx.encoder.native_call(_token_conv.backward, tokens, grad_out.contiguous(), grad_kernel, ctx.value_caps)
         return None, grad_kernel, None
 
 

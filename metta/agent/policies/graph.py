@@ -72,7 +72,7 @@ class ObsBox(nn.Module):
         if observe:
             self.scale.observe(feature, value)
         slots = self.token_slot[(obs[..., 0].int() << 8) | feature.int()]
-        values = value.float() / self.scale.lookup()[feature.long()]
+        values = self.scale.scaled(feature, value.float())
         size = self.num_features * self.height * self.width
         box = values.new_zeros(obs.shape[0], size + 1).scatter_add_(1, slots, values)
         return box[:, :size].view(-1, self.num_features, self.height, self.width)

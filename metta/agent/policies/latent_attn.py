@@ -128,7 +128,7 @@ def embed_tokens(encoder: nn.Module, obs: torch.Tensor, observe: bool) -> tuple[
     visible = (location != PAD) & (feature < encoder.num_features)
     feature = torch.where(visible, feature, encoder.num_features)
     location = torch.where(visible, location, PAD)
-    scaled = amount.to(encoder.token_norm.weight.dtype) / encoder.scale.lookup()[feature]
+    scaled = encoder.scale.scaled(feature, amount.to(encoder.token_norm.weight.dtype))
     scaled = torch.where(visible, scaled, 0.0).unsqueeze(-1)
     tokens = (
         encoder.feature_embed(feature) + encoder.position_embed(location) + scaled * encoder.value_embed(feature)

@@ -49,7 +49,7 @@ class BoxMLPEncoder(nn.Module):
         if observe:
             self.scale.observe(feature, value)
         slots = self.token_slot[(location.int() << 8) | feature.int()]
-        weights = value.to(self.box_bias.dtype) / self.scale.lookup()[feature.long()]
+        weights = self.scale.scaled(feature, value.to(self.box_bias.dtype))
         weight = torch.cat([self.box_weight[:-1], self.box_weight.new_zeros(1, self.box_weight.shape[1])])
         x = F.embedding_bag(slots, weight, per_sample_weights=weights, mode="sum") + self.box_bias
         return self.dense(F.relu(x))

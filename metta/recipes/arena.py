@@ -2,11 +2,12 @@
 
 `train` is the arena goal's run (issue #19, docs/performance.md "Arena learning"): the `fast`
 agent with the 2-core `hardware=cpu` settings on the original's easy shaped arena, for the
-original's release budget of 100M agent steps. On 2 CPU cores these settings pass 0.5 hearts
-per agent in about 2 minutes and make 6.5 in 30; `devops/bench/learn.py arena` trains them on a
-wall-clock budget. The Protein sweep `configs/sweep/arena_basic_easy_shaped.yaml` (20 runs of
-5M steps) found nothing better: its best run sat within 15% of these settings and inside the
-run-to-run noise (docs/performance.md "Arena learning")."""
+original's release budget of 100M agent steps. On 2 CPU cores these settings (one update epoch,
+the feature scale frozen; about 40k agent-steps/s) made 6.3-6.8 hearts per agent in 12 minutes;
+`devops/bench/learn.py arena` trains them on a wall-clock budget. The Protein sweep
+`configs/sweep/arena_basic_easy_shaped.yaml` (20 runs of 5M steps, with two update epochs) found
+nothing better than its center: its best run sat within 15% of it and inside the run-to-run
+noise (docs/performance.md "Arena learning")."""
 
 from metta.recipes import RecipeCall
 

@@ -101,8 +101,8 @@ class FeatureScale(nn.Module):
     in the easy arena a single agent hoarding 36 batteries made every other agent's one battery
     read 0.03 instead of 0.3, while the policy was still relying on it. A run that collapsed
     while such maxima rose held with the scale frozen (docs/performance.md, "The feature scale,
-    frozen"). Frozen, the inputs keep their meaning: values above the max are clipped to it, so
-    every scaled value stays in [0, 1].
+    frozen; one update epoch"). Frozen, the inputs keep their meaning: values above the max are
+    clipped to it, so every scaled value stays in [0, 1].
 
     `feature_max` and `rows_observed` are persistent buffers, so a checkpoint carries the scale it
     was trained with and whether it is frozen (checkpoints from before the freeze load with 0 rows).

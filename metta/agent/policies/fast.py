@@ -2,8 +2,8 @@
 
 The box. For every token that is not padding, `box[feature, row, col] += value / feature_max`
 (`FeatureScale` in policy.py; once it is frozen, the value is first clipped to the max); cells
-nobody reports stay 0. Two tokens for the same feature and
-cell (an agent standing on an object) add up, which keeps the result deterministic on any device.
+nobody reports stay 0. Two tokens for the same feature and cell (an agent standing on an object)
+add up, which keeps the result deterministic on any device.
 
 The speed trick. The box is ~96% zeros and the first convolution (kernel 5, stride 3) is
 linear in it, so the box is never built: each token adds value x one kernel tap to each of the
@@ -221,7 +221,7 @@ class TokenBoxCNN(nn.Module):
         return obs.device.type == "cpu" and obs.dtype == torch.uint8 and self.conv1.weight.dtype == torch.float32
 
     def _first_conv_native(self, obs: torch.Tensor, observe: bool) -> torch.Tensor:
-        if observe and not self.scale.frozen:
+        if observe and not self.scale.frozen:  # frozen, the max needs no pass over the tokens
             self.scale.raise_to(torch.from_numpy(_token_conv.feature_max(obs.numpy(), self.num_features)),
                                 rows=obs.shape[0])
         return _NativeTokenConv1.apply(obs, self.kernel_rows(), self)
